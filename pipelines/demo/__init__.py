@@ -1,0 +1,1 @@
+"""Demo orgs: a generator of realistic, noisy, overlapping CRM data and its seeding."""

@@ -1,0 +1,213 @@
+"""org360's configuration file (`org360.yaml`): loading and validation.
+
+Everything a user can get wrong here gets an error that names the file, the
+entry and what was expected; nothing reads this file at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_CONFIG_PATH = Path("org360.yaml")
+OBJECTS = ("account", "contact")
+ORG_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+DEFAULT_SCHEDULE = "0 * * * *"
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message says where and what was expected."""
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    key: str
+    schema: str
+    priority: int
+    # object -> unified field -> source column
+    fields: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def field_overrides(self, obj: str) -> dict[str, str]:
+        return self.fields.get(obj, {})
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """Archive `object` rows of `org` not modified for `older_than_days` (and matching `where`)."""
+
+    org: str
+    object: str
+    older_than_days: int
+    where: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    orgs: tuple[OrgSettings, ...]
+    database_url: str | None = None
+    schedule: str = DEFAULT_SCHEDULE
+    retention: tuple[RetentionPolicy, ...] = ()
+    source: str = "<defaults>"
+
+    def org(self, key: str) -> OrgSettings:
+        for org in self.orgs:
+            if org.key == key:
+                return org
+        known = ", ".join(o.key for o in self.orgs) or "none"
+        raise ConfigError(f"{self.source}: unknown org {key!r} (configured orgs: {known})")
+
+    @property
+    def org_keys(self) -> list[str]:
+        return [o.key for o in self.orgs]
+
+
+def config_path_from_env() -> Path:
+    return Path(os.environ.get("ORG360_CONFIG", str(DEFAULT_CONFIG_PATH)))
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read and validate a config file (default: `$ORG360_CONFIG`, else `./org360.yaml`)."""
+    path = Path(path) if path is not None else config_path_from_env()
+    if not path.exists():
+        raise ConfigError(
+            f"config file {path} not found: create it (see README, 'Point org360 at your orgs') "
+            "or pass --config PATH"
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError(f"{path}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    return parse_settings(raw, source=str(path))
+
+
+def parse_settings(raw: Any, source: str = "<config>") -> Settings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping with an 'orgs' list at the top level")
+    unknown = set(raw) - {"database_url", "orgs", "schedule", "retention"}
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown top-level key(s) {sorted(unknown)}; "
+            "expected database_url, orgs, schedule, retention"
+        )
+    database_url = raw.get("database_url")
+    if database_url is not None and not isinstance(database_url, str):
+        raise ConfigError(f"{source}: database_url must be a string URL")
+    schedule = raw.get("schedule", DEFAULT_SCHEDULE)
+    if not isinstance(schedule, str) or len(schedule.split()) != 5:
+        raise ConfigError(
+            f"{source}: schedule must be a cron string with 5 fields, e.g. '0 * * * *'"
+        )
+    orgs = _parse_orgs(raw.get("orgs"), source)
+    retention = _parse_retention(raw.get("retention") or [], orgs, source)
+    return Settings(
+        orgs=orgs, database_url=database_url, schedule=schedule, retention=retention, source=source
+    )
+
+
+def _parse_orgs(raw_orgs: Any, source: str) -> tuple[OrgSettings, ...]:
+    if not isinstance(raw_orgs, list) or not raw_orgs:
+        raise ConfigError(f"{source}: 'orgs' must be a non-empty list of orgs")
+    orgs: list[OrgSettings] = []
+    seen_keys: set[str] = set()
+    seen_schemas: set[str] = set()
+    for index, entry in enumerate(raw_orgs):
+        where = f"{source}: orgs[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping with key and schema")
+        unknown = set(entry) - {"key", "schema", "priority", "fields"}
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {sorted(unknown)}; expected key, schema, priority, fields"
+            )
+        key = entry.get("key")
+        if not isinstance(key, str) or not ORG_KEY_PATTERN.match(key) or len(key) > 40:
+            raise ConfigError(
+                f"{where}: key {key!r} must match [a-z][a-z0-9_]* (at most 40 characters)"
+            )
+        if key in seen_keys:
+            raise ConfigError(f"{where}: duplicate org key {key!r}")
+        where = f"{source}: org {key!r}"
+        schema = entry.get("schema")
+        if not isinstance(schema, str) or not IDENTIFIER_PATTERN.match(schema):
+            raise ConfigError(f"{where}: schema {schema!r} must be a Postgres schema name")
+        if schema in seen_schemas:
+            raise ConfigError(f"{where}: schema {schema!r} is already used by another org")
+        priority = entry.get("priority", index + 1)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise ConfigError(f"{where}: priority must be an integer (lower wins)")
+        orgs.append(
+            OrgSettings(
+                key=key,
+                schema=schema,
+                priority=priority,
+                fields=_parse_fields(entry.get("fields") or {}, where),
+            )
+        )
+        seen_keys.add(key)
+        seen_schemas.add(schema)
+    return tuple(orgs)
+
+
+def _parse_fields(raw_fields: Any, where: str) -> dict[str, dict[str, str]]:
+    # Imported here to keep the settings module light for services.
+    from dedupe.model import UNIFIED_FIELDS
+
+    if not isinstance(raw_fields, dict):
+        raise ConfigError(f"{where}: fields must map object -> {{unified field: source column}}")
+    parsed: dict[str, dict[str, str]] = {}
+    for obj, mapping in raw_fields.items():
+        if obj not in OBJECTS:
+            raise ConfigError(f"{where}: fields: unknown object {obj!r}; expected one of {OBJECTS}")
+        if not isinstance(mapping, dict):
+            raise ConfigError(f"{where}: fields.{obj} must map unified field -> source column")
+        allowed = UNIFIED_FIELDS[obj]
+        for unified, column in mapping.items():
+            if unified not in allowed:
+                raise ConfigError(
+                    f"{where}: fields.{obj}: unknown unified field {unified!r}; "
+                    f"expected one of {', '.join(allowed)}"
+                )
+            if not isinstance(column, str) or not IDENTIFIER_PATTERN.match(column):
+                raise ConfigError(
+                    f"{where}: fields.{obj}.{unified}: {column!r} is not a column name"
+                )
+        parsed[obj] = {str(k): str(v).lower() for k, v in mapping.items()}
+    return parsed
+
+
+def _parse_retention(
+    raw: Any, orgs: tuple[OrgSettings, ...], source: str
+) -> tuple[RetentionPolicy, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{source}: retention must be a list of policies")
+    keys = {o.key for o in orgs}
+    policies = []
+    for index, entry in enumerate(raw):
+        where = f"{source}: retention[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping with org, object, older_than_days")
+        unknown = set(entry) - {"org", "object", "older_than_days", "where"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
+        org = entry.get("org")
+        if org not in keys:
+            raise ConfigError(f"{where}: unknown org {org!r}; configured: {sorted(keys)}")
+        obj = entry.get("object")
+        if obj not in OBJECTS:
+            raise ConfigError(f"{where}: object {obj!r} must be one of {OBJECTS}")
+        days = entry.get("older_than_days")
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise ConfigError(f"{where}: older_than_days must be a positive integer")
+        where_clause = entry.get("where") or {}
+        if not isinstance(where_clause, dict):
+            raise ConfigError(f"{where}: where must map column -> value")
+        policies.append(RetentionPolicy(org, obj, days, dict(where_clause)))
+    return tuple(policies)
