@@ -55,7 +55,7 @@ def migrate(engine: Engine) -> list[str]:
                 if migration.version in done:
                     continue
                 with conn.begin():
-                    conn.exec_driver_sql(migration.sql)
+                    _execute_script(conn, migration.sql)
                     conn.execute(
                         text(
                             "INSERT INTO public.org360_migration (version, name) "
@@ -68,6 +68,16 @@ def migrate(engine: Engine) -> list[str]:
             conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID})
             conn.commit()
     return applied
+
+
+def _execute_script(conn: Connection, sql: str) -> None:
+    # Straight to the driver without parameters, so '%' in PL/pgSQL (format strings)
+    # is not taken for a placeholder.
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
 
 
 def _ensure_history_table(conn: Connection) -> None:

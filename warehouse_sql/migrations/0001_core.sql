@@ -16,6 +16,8 @@ CREATE TABLE org360.watermark (
     object          varchar(16)  NOT NULL,
     source_schema   varchar(63)  NOT NULL,
     systemmodstamp  timestamp    NULL,
+    -- Which columns were read: a changed mapping re-reads every row once.
+    mapping_hash    varchar(64)  NULL,
     updated_at      timestamptz  NOT NULL DEFAULT now(),
     PRIMARY KEY (org, object)
 );
@@ -248,7 +250,8 @@ CREATE TABLE golden.duplicate_review (
     probability     double precision NOT NULL,
     match_weight    double precision NOT NULL,
     field_weights   jsonb NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX golden_duplicate_review_prob_idx
     ON golden.duplicate_review (probability DESC, review_id);
@@ -256,8 +259,12 @@ CREATE INDEX golden_duplicate_review_prob_idx
 -- The next publication: same shape, no indexes beyond keys, filled by the pipeline.
 CREATE TABLE golden_next.account (LIKE golden.account INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE golden_next.account ADD PRIMARY KEY (golden_id);
+-- Nullable here so the "every golden record has a name" check can report offenders.
+ALTER TABLE golden_next.account ALTER COLUMN name DROP NOT NULL;
 CREATE TABLE golden_next.contact (LIKE golden.contact INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE golden_next.contact ADD PRIMARY KEY (golden_id);
+ALTER TABLE golden_next.contact ALTER COLUMN last_name DROP NOT NULL;
+ALTER TABLE golden_next.contact ALTER COLUMN name DROP NOT NULL;
 CREATE TABLE golden_next.xref (LIKE golden.xref INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE golden_next.xref ADD PRIMARY KEY (object, org, sfid);
 CREATE TABLE golden_next.duplicate_review

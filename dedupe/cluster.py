@@ -1,0 +1,85 @@
+"""Clustering that will not chain: greedy merges, strongest evidence first, refusing
+any merge that would put two records known to differ into one cluster.
+
+Must-links (steward decisions) merge first; cannot-links (steward decisions,
+vetoes such as two different registration numbers, and pairs scored as certainly
+different) keep clusters apart, transitively: a cluster never holds both sides
+of a cannot-link, however many matching records sit between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+
+class _Clusters:
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n, dtype=np.int64)
+        self.members: dict[int, list[int]] = {}
+        self.forbidden: dict[int, set[int]] = {}
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        while parent[i] != root:
+            parent[i], i = root, parent[i]
+        return int(root)
+
+    def _members(self, root: int) -> list[int]:
+        return self.members.get(root, [root])
+
+    def forbid(self, a: int, b: int) -> None:
+        self.forbidden.setdefault(a, set()).add(b)
+        self.forbidden.setdefault(b, set()).add(a)
+
+    def conflicts(self, ra: int, rb: int) -> bool:
+        small, large = (ra, rb) if len(self._members(ra)) <= len(self._members(rb)) else (rb, ra)
+        for member in self._members(small):
+            for other in self.forbidden.get(member, ()):
+                if self.find(other) == large:
+                    return True
+        return False
+
+    def union(self, ra: int, rb: int) -> None:
+        if len(self._members(ra)) < len(self._members(rb)):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        merged = self._members(ra) + self._members(rb)
+        self.members[ra] = merged
+        self.members.pop(rb, None)
+
+
+def cluster(
+    n: int,
+    match_left: np.ndarray,
+    match_right: np.ndarray,
+    match_weight: np.ndarray,
+    cannot_left: Iterable[int] = (),
+    cannot_right: Iterable[int] = (),
+    must_left: Iterable[int] = (),
+    must_right: Iterable[int] = (),
+) -> np.ndarray:
+    """Cluster label (the smallest member position) for each of `n` records."""
+    clusters = _Clusters(n)
+    for a, b in zip(cannot_left, cannot_right, strict=True):
+        clusters.forbid(int(a), int(b))
+    # Steward must-links first, unless they contradict a steward cannot-link.
+    for a, b in zip(must_left, must_right, strict=True):
+        ra, rb = clusters.find(int(a)), clusters.find(int(b))
+        if ra != rb and not clusters.conflicts(ra, rb):
+            clusters.union(ra, rb)
+    order = np.argsort(-match_weight, kind="stable")
+    for index in order:
+        ra = clusters.find(int(match_left[index]))
+        rb = clusters.find(int(match_right[index]))
+        if ra != rb and not clusters.conflicts(ra, rb):
+            clusters.union(ra, rb)
+    roots = np.array([clusters.find(i) for i in range(n)], dtype=np.int64)
+    # Label each cluster by its smallest member so labels do not depend on merge order.
+    labels = np.full(n, n, dtype=np.int64)
+    np.minimum.at(labels, roots, np.arange(n, dtype=np.int64))
+    return labels[roots]

@@ -1,0 +1,175 @@
+"""Comparators: put each candidate pair on a comparison's level, vectorised.
+
+Every comparator takes the left and right values of all pairs (object arrays,
+None for null) and returns an int8 array of level indexes: 0 is the strongest
+agreement, `n_levels - 1` is disagreement, and -1 means a null on either side
+(no evidence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+from nicknames import NickNamer
+from rapidfuzz import distance, fuzz, process
+
+from dedupe.normalize import acronym, phonetic
+
+NULL = -1
+
+
+def _present(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return np.array([a is not None for a in left]) & np.array([b is not None for b in right])
+
+
+def _strings(values: np.ndarray, mask: np.ndarray) -> list[str]:
+    return [v if m else "" for v, m in zip(values, mask, strict=True)]
+
+
+def _similarity(left, right, mask, scorer) -> np.ndarray:
+    out = np.zeros(len(left), dtype=np.float64)
+    if mask.any():
+        out[mask] = process.cpdist(
+            _strings(left[mask], np.ones(mask.sum(), bool)),
+            _strings(right[mask], np.ones(mask.sum(), bool)),
+            scorer=scorer,
+            workers=-1,
+        )
+    return out
+
+
+def _assign(mask: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
+    """First true condition wins; none true -> last level; no data -> NULL."""
+    levels = np.full(len(mask), len(conditions), dtype=np.int8)
+    for index in range(len(conditions) - 1, -1, -1):
+        levels[conditions[index]] = index
+    levels[~mask] = NULL
+    return levels
+
+
+def _equal(left: np.ndarray, right: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return mask & (left == right)
+
+
+def exact(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    mask = _present(left, right)
+    return _assign(mask, [_equal(left, right, mask)])
+
+
+def company(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    mask = _present(left, right)
+    same = _equal(left, right, mask)
+    token_set = _similarity(left, right, mask, fuzz.token_set_ratio)
+    jaro = _similarity(left, right, mask, distance.JaroWinkler.normalized_similarity)
+    acronyms = mask & np.array(
+        [
+            bool(m) and (a == acronym(b) or b == acronym(a))
+            for a, b, m in zip(left, right, mask, strict=True)
+        ]
+    )
+    close = mask & ((token_set >= 95) | (jaro >= 0.96) | acronyms)
+    similar = mask & ((token_set >= 85) | (jaro >= 0.90))
+    return _assign(mask, [same, close, similar])
+
+
+@lru_cache(maxsize=1)
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=100_000)
+def _name_family(name: str) -> frozenset[str]:
+    namer = _nicknamer()
+    return frozenset({name} | namer.canonicals_of(name) | namer.nicknames_of(name))
+
+
+def _nickname_or_initial(a: str, b: str) -> bool:
+    if len(a) == 1 or len(b) == 1:
+        return a[0] == b[0]
+    return b in _name_family(a) or a in _name_family(b)
+
+
+def first_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    mask = _present(left, right)
+    same = _equal(left, right, mask)
+    jaro = _similarity(left, right, mask, distance.JaroWinkler.normalized_similarity)
+    nick = np.zeros(len(left), dtype=bool)
+    todo = np.flatnonzero(mask & ~same)
+    if len(todo):
+        nick[todo] = [_nickname_or_initial(left[i], right[i]) for i in todo]
+    return _assign(mask, [same, nick, mask & (jaro >= 0.92)])
+
+
+def last_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    mask = _present(left, right)
+    same = _equal(left, right, mask)
+    jaro = _similarity(left, right, mask, distance.JaroWinkler.normalized_similarity)
+    sounds = np.zeros(len(left), dtype=bool)
+    todo = np.flatnonzero(mask & ~same & (jaro >= 0.80))
+    if len(todo):
+        sounds[todo] = [phonetic(left[i]) == phonetic(right[i]) for i in todo]
+    return _assign(mask, [same, mask & ((jaro >= 0.92) | sounds)])
+
+
+def phone(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    mask = _present(left, right)
+    same = _equal(left, right, mask)
+    last = mask & np.array(
+        [bool(m) and a[-7:] == b[-7:] for a, b, m in zip(left, right, mask, strict=True)]
+    )
+    return _assign(mask, [same, last])
+
+
+def date(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    mask = _present(left, right)
+    same = _equal(left, right, mask)
+
+    def one_off(a, b) -> bool:
+        # A typed date: day and month swapped, or one digit wrong.
+        if a.year == b.year and a.month == b.day and a.day == b.month:
+            return True
+        sa, sb = a.isoformat(), b.isoformat()
+        return sum(x != y for x, y in zip(sa, sb, strict=True)) == 1
+
+    near = mask & ~same
+    todo = np.flatnonzero(near)
+    near = np.zeros(len(left), dtype=bool)
+    if len(todo):
+        near[todo] = [one_off(left[i], right[i]) for i in todo]
+    return _assign(mask, [same, near])
+
+
+def street(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    mask = _present(left, right)
+    token_set = _similarity(left, right, mask, fuzz.token_set_ratio)
+    return _assign(mask, [mask & (token_set >= 90), mask & (token_set >= 70)])
+
+
+def city(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    mask = _present(left, right)
+    jaro = _similarity(
+        np.array([v.lower() if v else v for v in left], dtype=object),
+        np.array([v.lower() if v else v for v in right], dtype=object),
+        mask,
+        distance.JaroWinkler.normalized_similarity,
+    )
+    return _assign(mask, [mask & (jaro >= 0.93)])
+
+
+def same_account(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return exact(left, right)
+
+
+COMPARATORS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "exact": exact,
+    "company": company,
+    "first_name": first_name,
+    "last_name": last_name,
+    "phone": phone,
+    "date": date,
+    "street": street,
+    "city": city,
+    "same_account": same_account,
+}

@@ -1,0 +1,68 @@
+"""Stable golden ids.
+
+- Unchanged input gives identical ids.
+- A previous id goes to the new cluster holding most of its previous members
+  (ties: the cluster whose smallest member key sorts first), so an entity that
+  keeps most of its members keeps its id through a split.
+- A cluster that holds several previous ids (a merge) keeps the oldest.
+- Any other cluster gets a new id derived from its smallest member key, so a
+  rebuild from scratch reproduces the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+PREFIXES = {"account": "GA", "contact": "GC"}
+
+
+def new_golden_id(obj: str, member_key: str, salt: int = 0) -> str:
+    digest = hashlib.sha1(f"{obj}|{member_key}|{salt}".encode()).hexdigest()[:16].upper()
+    return PREFIXES[obj] + digest
+
+
+def assign_golden_ids(
+    obj: str,
+    members: pd.DataFrame,
+    issued_at: dict[str, object],
+    reserved: set[str] | frozenset[str] = frozenset(),
+) -> dict[object, str]:
+    """Golden id for each cluster.
+
+    `members` has one row per record: `cluster`, `member_key` (e.g. 'org/sfid') and
+    `previous_id` (its golden id in the last publication, or None). `issued_at`
+    maps previous ids to when they were issued (older wins a merge). `reserved`
+    holds ids that must not be issued anew (retired ones stay retired).
+    """
+    cluster_min_key = members.groupby("cluster")["member_key"].min()
+    held = members.dropna(subset=["previous_id"])
+    assigned: dict[object, str] = {}
+    if not held.empty:
+        counts = held.groupby(["previous_id", "cluster"]).size().rename("count").reset_index()
+        counts["min_key"] = counts["cluster"].map(cluster_min_key)
+        counts = counts.sort_values(
+            ["previous_id", "count", "min_key"], ascending=[True, False, True]
+        )
+        holder = counts.drop_duplicates("previous_id")
+        holder = holder.assign(
+            issued=holder["previous_id"].map(lambda g: str(issued_at.get(g, ""))),
+        ).sort_values(["cluster", "issued", "previous_id"])
+        for cluster, golden_id in holder.drop_duplicates("cluster")[
+            ["cluster", "previous_id"]
+        ].itertuples(index=False):
+            assigned[cluster] = golden_id
+
+    taken = set(assigned.values()) | set(reserved)
+    for cluster, min_key in cluster_min_key.items():
+        if cluster in assigned:
+            continue
+        salt = 0
+        candidate = new_golden_id(obj, min_key)
+        while candidate in taken:
+            salt += 1
+            candidate = new_golden_id(obj, min_key, salt)
+        assigned[cluster] = candidate
+        taken.add(candidate)
+    return assigned

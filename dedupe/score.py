@@ -1,0 +1,154 @@
+"""Score candidate pairs: comparison levels -> match weights -> probability."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dedupe.compare import COMPARATORS, NULL
+from dedupe.settings import MatchSettings
+
+# A value seen once in a million records still is not proof: u never drops below this.
+_TF_FLOOR = 1e-6
+
+
+@dataclass
+class ScoredPairs:
+    """Scores for candidate pairs; `left`/`right` are positions in the scored frame."""
+
+    left: np.ndarray
+    right: np.ndarray
+    levels: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]
+    match_weight: np.ndarray
+    vetoed: np.ndarray
+    meets_requirements: np.ndarray
+    settings: MatchSettings
+
+    @property
+    def probability(self) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp2(-self.match_weight))
+
+    @property
+    def is_match(self) -> np.ndarray:
+        s = self.settings
+        return (self.match_weight >= s.match_weight) & ~self.vetoed & self.meets_requirements
+
+    @property
+    def is_review(self) -> np.ndarray:
+        s = self.settings
+        in_band = self.match_weight >= s.review_weight
+        return in_band & ~self.is_match & ~self.vetoed
+
+    @property
+    def is_cannot_link(self) -> np.ndarray:
+        return self.vetoed | (self.match_weight < self.settings.cannot_link_weight)
+
+    def explain(self, index: int) -> dict[str, dict[str, object]]:
+        """Per-comparison level and weight of one pair, for stewards."""
+        out: dict[str, dict[str, object]] = {}
+        for comparison in self.settings.comparisons:
+            level = int(self.levels[comparison.name][index])
+            out[comparison.name] = {
+                "level": "null" if level == NULL else comparison.levels[level].name,
+                "weight": round(float(self.weights[comparison.name][index]), 2),
+            }
+        return out
+
+    def explain_json(self, indexes: np.ndarray) -> list[str]:
+        return [json.dumps(self.explain(int(i)), separators=(",", ":")) for i in indexes]
+
+
+def _swap_reversed_names(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> pd.DataFrame:
+    """Right-hand first/last names of pairs whose names are swapped, swapped back."""
+    first = frame["key_first"].to_numpy(dtype=object)
+    last = frame["key_last"].to_numpy(dtype=object)
+    # One side matching crosswise is enough (the other may carry a typo or a nickname),
+    # unless the names already line up the usual way.
+    crosswise = (first[left] == last[right]) | (last[left] == first[right])
+    straight = (first[left] == first[right]) | (last[left] == last[right])
+    present = np.array([v is not None for v in first[left]]) & np.array(
+        [v is not None for v in last[right]]
+    )
+    swapped = crosswise & ~straight & present
+    return pd.DataFrame({"swapped": swapped})
+
+
+def _term_frequencies(values: pd.Series) -> pd.Series:
+    counts = values.value_counts(dropna=True)
+    return counts / max(len(values), 1)
+
+
+def score_pairs(
+    frame: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: MatchSettings
+) -> ScoredPairs:
+    swapped = None
+    if "key_first" in frame and "key_last" in frame and len(left):
+        swapped = _swap_reversed_names(frame, left, right)["swapped"].to_numpy()
+
+    levels: dict[str, np.ndarray] = {}
+    weights: dict[str, np.ndarray] = {}
+    for comparison in settings.comparisons:
+        values = frame[comparison.column].to_numpy(dtype=object)
+        lv, rv = values[left], values[right]
+        if swapped is not None and comparison.column in ("key_first", "key_last"):
+            other = "key_last" if comparison.column == "key_first" else "key_first"
+            rv = rv.copy()
+            rv[swapped] = frame[other].to_numpy(dtype=object)[right[swapped]]
+        level = COMPARATORS[comparison.kind](lv, rv)
+        table = np.array([lvl.weight for lvl in comparison.levels] + [0.0])
+        weight = table[np.where(level == NULL, len(comparison.levels), level)]
+        if comparison.term_frequency and len(left):
+            freq = _term_frequencies(frame[comparison.column])
+            exact = level == 0
+            if exact.any():
+                u = pd.Series(rv[exact]).map(freq).to_numpy(dtype=float, copy=True)
+                if swapped is not None and comparison.column in ("key_first", "key_last"):
+                    # Either record may be the swapped one: a swapped name is taken to be as
+                    # common as it is in whichever name column holds it more often.
+                    other_freq = _term_frequencies(frame[other])
+                    crossed = swapped[exact]
+                    values = pd.Series(rv[exact][crossed])
+                    u[crossed] = np.fmax(
+                        values.map(freq).to_numpy(float), values.map(other_freq).to_numpy(float)
+                    )
+                u = np.nan_to_num(u, nan=_TF_FLOOR)
+                m = comparison.levels[0].m
+                weight[exact] = np.log2(m / np.maximum(u, _TF_FLOOR))
+        levels[comparison.name] = level
+        weights[comparison.name] = weight
+
+    total = np.full(len(left), settings.prior_weight, dtype=np.float64)
+    groups: dict[str, list[str]] = {}
+    for comparison in settings.comparisons:
+        if comparison.group:
+            groups.setdefault(comparison.group, []).append(comparison.name)
+        else:
+            total += weights[comparison.name]
+    for names in groups.values():
+        # Agreements within a group are one piece of evidence (the strongest counts);
+        # a disagreement still counts against (same street, another city).
+        stacked = np.vstack([weights[n] for n in names])
+        total += np.clip(stacked, 0, None).max(axis=0) + np.clip(stacked, None, 0).min(axis=0)
+
+    vetoed = np.zeros(len(left), dtype=bool)
+    for comparison in settings.comparisons:
+        if comparison.veto:
+            vetoed |= levels[comparison.name] == len(comparison.levels) - 1
+
+    meets = np.ones(len(left), dtype=bool)
+    for name in settings.required_all:
+        comparison = settings.comparison(name)
+        meets &= levels[name] != len(comparison.levels) - 1
+    if settings.required_any:
+        any_agree = np.zeros(len(left), dtype=bool)
+        for name in settings.required_any:
+            comparison = settings.comparison(name)
+            lvl = levels[name]
+            any_agree |= (lvl != NULL) & (lvl < len(comparison.levels) - 1)
+        meets &= any_agree
+
+    return ScoredPairs(left, right, levels, weights, total, vetoed, meets, settings)

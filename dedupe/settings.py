@@ -1,0 +1,223 @@
+"""Declarative matching settings: which fields are compared how, with what weight.
+
+The model is Fellegi–Sunter: each comparison puts a pair on one of its levels,
+and each level carries m (how often true matches land there) and u (how often
+non-matches do). Its match weight is log2(m/u); a pair's weight is the prior
+plus the sum of its comparisons' weights. A null on either side is no evidence
+(weight 0), neither reward nor penalty.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    m: float
+    u: float
+
+    @property
+    def weight(self) -> float:
+        return math.log2(self.m / self.u)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One field (or field pair) compared one way.
+
+    kind: the comparator in `dedupe.compare` ('company', 'first_name', 'last_name',
+    'exact', 'phone', 'date', 'street', 'city', 'same_account').
+    levels: agreement levels, strongest first; the last is disagreement.
+    term_frequency: on the exact level, use the value's own frequency as u, so a
+    match on a rare value counts for more than on a common one.
+    group: comparisons in one group are correlated evidence (colleagues share the
+    account, the switchboard phone and the office address): only the strongest
+    agreement in a group counts, plus the strongest disagreement.
+    veto: disagreement is a cannot-link (two different registration numbers are two
+    different companies whatever their names say).
+    """
+
+    name: str
+    kind: str
+    column: str
+    levels: tuple[Level, ...]
+    term_frequency: bool = False
+    group: str | None = None
+    veto: bool = False
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    object: str
+    comparisons: tuple[Comparison, ...]
+    # Each rule lists key columns; records sharing all of a rule's values are compared.
+    blocking_rules: tuple[tuple[str, ...], ...]
+    prior_weight: float
+    match_weight: float
+    review_weight: float
+    max_block_size: int = 60
+    # A match needs every `required_all` comparison not to disagree (null is fine) and
+    # at least one `required_any` comparison to agree: Salesforce's own rule demands
+    # first and last name; an address alone never merges.
+    required_all: tuple[str, ...] = ()
+    required_any: tuple[str, ...] = ()
+    # A pair below this weight is certainly different: it keeps two clusters apart.
+    cannot_link_weight: float = -12.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def comparison(self, name: str) -> Comparison:
+        for comparison in self.comparisons:
+            if comparison.name == name:
+                return comparison
+        raise KeyError(name)
+
+
+def _levels(*triples: tuple[str, float, float]) -> tuple[Level, ...]:
+    return tuple(Level(n, m, u) for n, m, u in triples)
+
+
+ACCOUNT_SETTINGS = MatchSettings(
+    object="account",
+    comparisons=(
+        Comparison(
+            "name", "company", "key_name",
+            _levels(("exact", 0.70, 0.0008), ("close", 0.18, 0.004),
+                    ("similar", 0.07, 0.02), ("different", 0.05, 0.975)),
+            term_frequency=True,
+        ),
+        Comparison(
+            "domain", "exact", "domain",
+            _levels(("exact", 0.85, 0.0005), ("different", 0.15, 0.9995)),
+        ),
+        Comparison(
+            "phone", "phone", "phone",
+            _levels(("exact", 0.65, 0.0005), ("last_digits", 0.10, 0.001),
+                    ("different", 0.25, 0.9985)),
+        ),
+        Comparison(
+            "street", "street", "key_street",
+            _levels(("close", 0.70, 0.002), ("similar", 0.15, 0.01), ("different", 0.15, 0.988)),
+            group="address",
+        ),
+        Comparison(
+            "postcode", "exact", "key_postcode",
+            _levels(("exact", 0.85, 0.01), ("different", 0.15, 0.99)),
+            group="address",
+        ),
+        Comparison(
+            "city", "city", "billing_city",
+            _levels(("exact", 0.88, 0.03), ("different", 0.12, 0.97)),
+            group="address",
+        ),
+        Comparison(
+            "country", "exact", "billing_country_code",
+            _levels(("exact", 0.96, 0.25), ("different", 0.04, 0.75)),
+        ),
+        Comparison(
+            "registration_number", "exact", "key_registration",
+            _levels(("exact", 0.97, 0.00001), ("different", 0.03, 0.99999)),
+            veto=True,
+        ),
+    ),
+    blocking_rules=(
+        ("key_name",),
+        ("domain",),
+        ("phone",),
+        ("key_registration",),
+        ("name_first_token", "billing_country_code"),
+        ("name_phonetic", "key_postcode"),
+        ("name_first_token", "billing_city_key"),
+        ("name_last_token", "key_postcode"),
+        ("name_last_token", "billing_city_key"),
+        ("key_street", "billing_country_code"),
+    ),
+    prior_weight=-10.0,
+    match_weight=5.0,
+    review_weight=-2.0,
+    required_any=("name", "domain", "phone", "registration_number"),
+)
+
+
+CONTACT_SETTINGS = MatchSettings(
+    object="contact",
+    comparisons=(
+        Comparison(
+            "first_name", "first_name", "key_first",
+            _levels(("exact", 0.82, 0.01), ("nickname_or_initial", 0.08, 0.004),
+                    ("close", 0.06, 0.006), ("different", 0.04, 0.98)),
+            term_frequency=True,
+        ),
+        Comparison(
+            "last_name", "last_name", "key_last",
+            _levels(("exact", 0.86, 0.002), ("close", 0.10, 0.004), ("different", 0.04, 0.994)),
+            term_frequency=True,
+        ),
+        Comparison(
+            "email", "exact", "key_email",
+            _levels(("exact", 0.75, 0.0001), ("different", 0.25, 0.9999)),
+        ),
+        Comparison(
+            "mobile", "phone", "mobile_phone",
+            _levels(("exact", 0.65, 0.0001), ("last_digits", 0.08, 0.0005),
+                    ("different", 0.27, 0.9994)),
+        ),
+        Comparison(
+            "birthdate", "date", "birthdate",
+            _levels(("exact", 0.93, 0.0003), ("one_off", 0.04, 0.002), ("different", 0.03, 0.9977)),
+        ),
+        Comparison(
+            "national_id", "exact", "key_national_id",
+            _levels(("exact", 0.95, 0.00001), ("different", 0.05, 0.99999)),
+            veto=True,
+        ),
+        # Workplace evidence: shared by colleagues, so it counts once, and weakly.
+        Comparison(
+            "account", "same_account", "account_cluster",
+            _levels(("same", 0.75, 0.01), ("different", 0.25, 0.99)),
+            group="workplace",
+        ),
+        Comparison(
+            "phone", "phone", "phone",
+            _levels(("exact", 0.6, 0.01), ("last_digits", 0.05, 0.005), ("different", 0.35, 0.985)),
+            group="workplace",
+        ),
+        Comparison(
+            "street", "street", "key_street",
+            _levels(("close", 0.65, 0.004), ("similar", 0.1, 0.01), ("different", 0.25, 0.986)),
+            group="workplace",
+        ),
+        Comparison(
+            "postcode", "exact", "key_postcode",
+            _levels(("exact", 0.8, 0.01), ("different", 0.2, 0.99)),
+            group="workplace",
+        ),
+        Comparison(
+            "city", "city", "mailing_city",
+            _levels(("exact", 0.85, 0.04), ("different", 0.15, 0.96)),
+            group="workplace",
+        ),
+    ),
+    blocking_rules=(
+        ("key_email",),
+        ("mobile_phone",),
+        ("key_national_id",),
+        ("key_last", "first_initial"),
+        ("last_phonetic", "first_phonetic"),
+        ("last_phonetic", "birthdate"),
+        ("key_first", "birthdate"),
+        ("name_sorted",),
+        ("key_last", "key_postcode"),
+        ("key_first", "key_postcode"),
+        # Colleagues at one real-world company (across orgs once accounts resolve).
+        ("account_cluster",),
+    ),
+    prior_weight=-10.0,
+    match_weight=5.0,
+    review_weight=-1.0,
+    required_any=("first_name", "last_name"),
+)
+
+DEFAULT_SETTINGS = {"account": ACCOUNT_SETTINGS, "contact": CONTACT_SETTINGS}

@@ -1,0 +1,390 @@
+"""A generator of realistic, noisy, overlapping CRM data for several orgs, with truth.
+
+Companies live in many countries and are known to one to three orgs (regional
+orgs, an acquisition), sometimes twice in one org. Each copy is typed by a
+different person: legal forms written differently or left out, typos, accents
+lost, phones in national or international format, countries as 'USA', 'U.S.' or
+'United States', websites with or without 'www', values missing. Look-alikes are
+different companies with nearly the same name (same brand in two countries,
+'Acme Logistics' and 'Acme Labs'). Contacts share their company's switchboard
+number and address with their colleagues, go by nicknames in one org and full
+names in another, and sometimes share a surname with a colleague.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from dedupe.normalize import e164
+
+ORGS = ("amer", "emea", "apac")
+
+COUNTRIES = {
+    # code: (ways users type it, cities (city, state, postcode pattern), phone prefix, legal forms,
+    #        currency, national number pattern)
+    "US": (["United States", "USA", "US", "U.S.", "United States of America"],
+           [("New York", "NY", "100##"), ("Chicago", "IL", "606##"), ("Austin", "TX", "787##"),
+            ("San Francisco", "CA", "941##"), ("Boston", "MA", "021##"), ("Denver", "CO", "802##")],
+           "1", ["Inc.", "LLC", "Corp.", "Incorporated", "Corporation", "Co."], "USD",
+           "(###) 555-0###"),
+    "CA": (["Canada", "CA"], [("Toronto", "ON", "M5V #A#"), ("Vancouver", "BC", "V6B #A#")],
+           "1", ["Inc.", "Ltd.", "Corp."], "CAD", "(416) 555-0###"),
+    "GB": (["United Kingdom", "UK", "GB", "England", "Great Britain"],
+           [("London", "", "EC1A #BB"), ("Manchester", "", "M1 #AE"), ("Leeds", "", "LS1 #AB")],
+           "44", ["Ltd", "Limited", "PLC", "Ltd."], "GBP", "020 7946 0###"),
+    "DE": (["Germany", "Deutschland", "DE"],
+           [("Berlin", "", "10###"), ("München", "BY", "80###"), ("Hamburg", "", "20###")],
+           "49", ["GmbH", "AG", "GmbH & Co. KG"], "EUR", "030 #######"),
+    "FR": (["France", "FR"], [("Paris", "", "750##"), ("Lyon", "", "690##"), ("Nantes", "", "440##")],
+           "33", ["SA", "SAS", "S.A.", "SARL"], "EUR", "01 ## ## ## ##"),
+    "ES": (["Spain", "España", "ES"], [("Madrid", "", "280##"), ("Barcelona", "", "080##")],
+           "34", ["S.L.", "S.A."], "EUR", "91 ### ## ##"),
+    "NL": (["Netherlands", "The Netherlands", "Holland", "NL"],
+           [("Amsterdam", "", "10## AB"), ("Rotterdam", "", "30## CD")],
+           "31", ["B.V.", "N.V."], "EUR", "020 ### ####"),
+    "JP": (["Japan", "JP"], [("Tokyo", "", "100-00##"), ("Osaka", "", "530-00##")],
+           "81", ["K.K.", "Co., Ltd."], "JPY", "03-####-####"),
+    "AU": (["Australia", "AU"], [("Sydney", "NSW", "2###"), ("Melbourne", "VIC", "3###")],
+           "61", ["Pty Ltd", "Pty. Ltd."], "AUD", "(02) #### ####"),
+    "BR": (["Brazil", "Brasil", "BR"], [("São Paulo", "SP", "01###-000"), ("Rio de Janeiro", "RJ", "20###-000")],
+           "55", ["Ltda.", "S.A."], "BRL", "(11) ####-####"),
+}
+ORG_REGIONS = {
+    "amer": ["US", "US", "US", "CA", "BR"],
+    "emea": ["GB", "DE", "FR", "ES", "NL"],
+    "apac": ["JP", "AU", "AU", "US"],
+}
+
+BRAND_A = ["North", "Blue", "Silver", "Bright", "Green", "Red", "Iron", "Golden", "Clear", "Swift",
+           "Summit", "Harbor", "Pioneer", "Atlas", "Vertex", "Nova", "Crest", "Cedar", "Orion",
+           "Polar", "Union", "Global", "United", "First", "Prime", "Delta", "Apex", "Zenith"]
+BRAND_B = ["wind", "stone", "field", "bridge", "wave", "peak", "gate", "point", "ridge", "light",
+           "forge", "works", "path", "line", "core", "sphere", "view", "brook", "dale", "mark"]
+SECTORS = ["Logistics", "Labs", "Systems", "Foods", "Energy", "Capital", "Software", "Health",
+           "Motors", "Textiles", "Analytics", "Pharma", "Media", "Robotics", "Consulting",
+           "Chemicals", "Insurance", "Retail", "Aerospace", "Materials"]
+INDUSTRIES = ["Technology", "Manufacturing", "Finance", "Healthcare", "Retail", "Energy",
+              "Transportation", "Media", "Consulting", "Chemicals"]
+STREETS = ["Main Street", "Oak Avenue", "Market Street", "Park Road", "Station Road",
+           "Hauptstraße", "Rue de la Paix", "Calle Mayor", "Keizersgracht", "King Street",
+           "Harbour Drive", "Elm Street", "Rua Augusta", "Chuo-dori", "George Street"]
+FIRST_NAMES = ["Robert", "William", "Elizabeth", "Katherine", "Michael", "Jennifer", "James",
+               "Margaret", "Thomas", "Patricia", "Richard", "Susan", "Daniel", "Jessica", "Joseph",
+               "Christopher", "Anthony", "Matthew", "Andrew", "Stephanie", "José", "François",
+               "Zoë", "Jürgen", "Søren", "Ana", "Lucía", "Hiroshi", "Yuki", "Mei", "Olga",
+               "Aoife", "Mateus", "Chloé", "Björn", "Émile", "Nikolaj", "Priya", "Ravi", "Fatima"]
+NICKNAMES = {"Robert": "Bob", "William": "Bill", "Elizabeth": "Liz", "Katherine": "Kate",
+             "Michael": "Mike", "Jennifer": "Jen", "James": "Jim", "Margaret": "Peggy",
+             "Thomas": "Tom", "Patricia": "Pat", "Richard": "Rick", "Susan": "Sue",
+             "Daniel": "Dan", "Jessica": "Jess", "Joseph": "Joe", "Christopher": "Chris",
+             "Anthony": "Tony", "Matthew": "Matt", "Andrew": "Andy", "Stephanie": "Steph"}
+LAST_NAMES = ["Smith", "Johnson", "Müller", "Schmidt", "García", "Martínez", "Dubois", "Lefèvre",
+              "Rossi", "Jansen", "de Vries", "Tanaka", "Suzuki", "Nguyen", "O'Brien", "Kowalski",
+              "Novák", "Andersson", "Johansson", "Silva", "Santos", "Brown", "Taylor", "Wilson",
+              "Anderson", "Thompson", "White", "Harris", "Clark", "Lewis", "Walker", "Young",
+              "Hernández", "López", "Fischer", "Weber", "Moreau", "Laurent", "Costa", "Byrne",
+              "Kaur", "Patel", "Sato", "Watanabe", "Ivanova", "Petrov", "Lindqvist", "Hansen"]
+TITLES = ["CEO", "CFO", "VP Sales", "Head of Procurement", "IT Manager", "Buyer",
+          "Operations Director", "Account Manager", "Engineer", "Office Manager", "CTO"]
+
+
+@dataclass
+class DemoData:
+    accounts: dict[str, pd.DataFrame] = field(default_factory=dict)
+    contacts: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # object, org, sfid, entity
+    truth: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def record_count(self) -> int:
+        return sum(len(f) for f in self.accounts.values()) + sum(
+            len(f) for f in self.contacts.values()
+        )
+
+
+class _Noise:
+    """Ways a person typing a record into a CRM changes it."""
+
+    def __init__(self, rng: random.Random, level: float) -> None:
+        self.rng = rng
+        self.level = level
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p * self.level
+
+    def typo(self, text: str) -> str:
+        if len(text) < 4:
+            return text
+        i = self.rng.randrange(1, len(text) - 1)
+        kind = self.rng.randrange(4)
+        if kind == 0:
+            return text[:i] + text[i + 1 :]
+        if kind == 1:
+            return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+        if kind == 2:
+            return text[:i] + text[i] + text[i:]
+        letter = self.rng.choice("aeiounrstl")
+        return text[:i] + letter + text[i + 1 :]
+
+    def deaccent(self, text: str) -> str:
+        from unidecode import unidecode
+
+        return unidecode(text)
+
+    def case(self, text: str) -> str:
+        kind = self.rng.randrange(3)
+        return text.upper() if kind == 0 else text.lower() if kind == 1 else text
+
+
+def _fill(rng: random.Random, pattern: str) -> str:
+    return "".join(
+        str(rng.randrange(10)) if ch == "#" else rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") if ch == "A" else ch
+        for ch in pattern
+    )
+
+
+def _sfid(prefix: str, org: str, n: int) -> str:
+    code = {"amer": "Am", "emea": "Em", "apac": "Ap"}.get(org, org[:2].title())
+    return f"{prefix}{code}{n:013d}"
+
+
+class DemoGenerator:
+    def __init__(self, companies: int = 400, seed: int = 7, noise: float = 1.0,
+                 orgs: tuple[str, ...] = ORGS) -> None:
+        self.rng = random.Random(seed)
+        self.noise = _Noise(self.rng, noise)
+        self.companies = companies
+        self.orgs = orgs
+        self.counters = {o: {"account": 0, "contact": 0} for o in orgs}
+        self.now = dt.datetime(2026, 11, 1, 12, 0, 0)
+        self.domains: set[str] = set()
+
+    # ------------------------------------------------------------ entities
+
+    def _company(self, index: int, brand: str | None = None, avoid_sector: str | None = None) -> dict:
+        rng = self.rng
+        home_org = self.orgs[index % len(self.orgs)]
+        country = rng.choice(ORG_REGIONS.get(home_org, list(COUNTRIES)))
+        aliases, cities, prefix, legal, currency, phone_pattern = COUNTRIES[country]
+        city, state, postcode_pattern = rng.choice(cities)
+        brand = brand or (rng.choice(BRAND_A) + rng.choice(BRAND_B))
+        sector = rng.choice([s for s in SECTORS if s != avoid_sector])
+        name = f"{brand} {sector}"
+        tld = country.lower() if country != "US" else "com"
+        domain = f"{brand.lower()}{sector.lower()[:4]}.{tld}"
+        while domain in self.domains:
+            domain = f"{brand.lower()}-{sector.lower()}{len(self.domains) % 97}.{tld}"
+        self.domains.add(domain)
+        national = _fill(rng, phone_pattern)
+        return {
+            "entity": f"A{index}",
+            "home_org": home_org,
+            "name": name,
+            "legal": rng.choice(legal),
+            "country": country,
+            "country_aliases": aliases,
+            "city": city,
+            "state": state,
+            "postcode": _fill(rng, postcode_pattern),
+            "street": f"{rng.randrange(1, 400)} {rng.choice(STREETS)}",
+            "national_phone": national,
+            "phone": e164(national, country),
+            "domain": domain,
+            "industry": rng.choice(INDUSTRIES),
+            "revenue": round(rng.lognormvariate(16, 1.5), 2),
+            "employees": int(rng.lognormvariate(5, 1.5)) + 1,
+            "currency": currency,
+            "registration": f"{rng.randrange(10**8, 10**9)}",
+        }
+
+    def _person(self, company: dict, index: int, surname: str | None = None) -> dict:
+        rng = self.rng
+        first = rng.choice(FIRST_NAMES)
+        last = surname or rng.choice(LAST_NAMES)
+        local = f"{self.noise.deaccent(first).lower()}.{self.noise.deaccent(last).lower().replace(' ', '').replace(chr(39), '')}"
+        aliases, _, prefix, *_ = COUNTRIES[company["country"]]
+        mobile = f"+{prefix}{rng.randrange(10**8, 10**9)}" if company["country"] != "US" else f"+1{rng.randrange(200, 999)}555{rng.randrange(1000, 9999)}"
+        return {
+            "entity": f"C{index}",
+            "first": first,
+            "last": last,
+            "email": f"{local}@{company['domain']}",
+            "mobile": mobile,
+            "title": rng.choice(TITLES),
+            "birthdate": dt.date(rng.randrange(1955, 2000), rng.randrange(1, 13), rng.randrange(1, 29))
+            if rng.random() < 0.5 else None,
+        }
+
+    # ------------------------------------------------------------ copies
+
+    def _account_row(self, org: str, company: dict) -> dict:
+        n, rng = self.noise, self.rng
+        self.counters[org]["account"] += 1
+        name = company["name"]
+        if n.chance(0.25):
+            name = n.typo(name)
+        if n.chance(0.15):
+            name = n.case(name)
+        if n.chance(0.7):
+            name = f"{name} {company['legal']}" if rng.random() < 0.8 else f"{name}, {company['legal']}"
+        if n.chance(0.08):
+            name = "The " + name
+        phone = company["national_phone"] if rng.random() < 0.5 else f"+{COUNTRIES[company['country']][2]} {company['national_phone'].lstrip('0(').replace(')', '')}"
+        website = rng.choice([company["domain"], f"www.{company['domain']}", f"https://www.{company['domain']}/", f"http://{company['domain']}"])
+        street = company["street"]
+        if n.chance(0.2):
+            street = street.replace("Street", "St.").replace("Road", "Rd").replace("Avenue", "Ave")
+        if n.chance(0.1):
+            street = n.typo(street)
+        city = company["city"]
+        if n.chance(0.2):
+            city = n.deaccent(city)
+        modstamp = self.now - dt.timedelta(minutes=rng.randrange(60 * 24 * 365))
+        row = {
+            "sfid": _sfid("001", org, self.counters[org]["account"]),
+            "name": name,
+            "website": None if n.chance(0.2) else website,
+            "phone": None if n.chance(0.15) else phone,
+            "billingstreet": None if n.chance(0.15) else street,
+            "billingcity": None if n.chance(0.1) else city,
+            "billingstate": company["state"] or None,
+            "billingpostalcode": None if n.chance(0.15) else company["postcode"],
+            "billingcountry": None if n.chance(0.1) else rng.choice(company["country_aliases"]),
+            "industry": None if n.chance(0.3) else company["industry"],
+            "type": rng.choice(["Customer", "Prospect", "Partner"]),
+            "annualrevenue": None if n.chance(0.4) else company["revenue"],
+            "currencyisocode": company["currency"],
+            "numberofemployees": None if n.chance(0.4) else company["employees"],
+            "registration": company["registration"] if rng.random() < 0.5 else None,
+            "systemmodstamp": modstamp,
+            "createddate": modstamp - dt.timedelta(days=rng.randrange(1, 900)),
+            "isdeleted": False,
+            "_hc_lastop": "FAILED" if rng.random() < 0.01 else "SYNCED",
+            "_hc_err": None,
+        }
+        return row
+
+    def _contact_row(self, org: str, person: dict, company: dict, account_sfid: str) -> dict:
+        n, rng = self.noise, self.rng
+        self.counters[org]["contact"] += 1
+        first, last = person["first"], person["last"]
+        if n.chance(0.25) and first in NICKNAMES:
+            first = NICKNAMES[first]
+        if n.chance(0.15):
+            first = n.typo(first)
+        if n.chance(0.12):
+            last = n.typo(last)
+        if n.chance(0.2):
+            first, last = n.deaccent(first), n.deaccent(last)
+        if n.chance(0.05):
+            first = first[0] + "."
+        if n.chance(0.03):
+            first, last = last, first
+        email = person["email"]
+        if n.chance(0.2):
+            email = email.upper() if rng.random() < 0.5 else email.capitalize()
+        modstamp = self.now - dt.timedelta(minutes=rng.randrange(60 * 24 * 365))
+        mobile = person["mobile"]
+        if rng.random() < 0.5:
+            mobile = mobile.replace("+", "00")
+        return {
+            "sfid": _sfid("003", org, self.counters[org]["contact"]),
+            "firstname": first,
+            "lastname": last,
+            "email": None if n.chance(0.25) else email,
+            "phone": None if n.chance(0.3) else company["national_phone"],
+            "mobilephone": None if n.chance(0.5) else mobile,
+            "title": None if n.chance(0.3) else person["title"],
+            "mailingstreet": None if n.chance(0.4) else company["street"],
+            "mailingcity": None if n.chance(0.3) else company["city"],
+            "mailingstate": company["state"] or None,
+            "mailingpostalcode": None if n.chance(0.4) else company["postcode"],
+            "mailingcountry": None if n.chance(0.3) else rng.choice(company["country_aliases"]),
+            "birthdate": person["birthdate"] if person["birthdate"] and rng.random() < 0.7 else None,
+            "accountid": account_sfid,
+            "systemmodstamp": modstamp,
+            "createddate": modstamp - dt.timedelta(days=rng.randrange(1, 900)),
+            "isdeleted": False,
+            "_hc_lastop": "FAILED" if rng.random() < 0.01 else "SYNCED",
+            "_hc_err": None,
+        }
+
+    # ------------------------------------------------------------ assembly
+
+    def generate(self) -> DemoData:
+        rng = self.rng
+        accounts: dict[str, list[dict]] = {o: [] for o in self.orgs}
+        contacts: dict[str, list[dict]] = {o: [] for o in self.orgs}
+        truth: list[tuple[str, str, str, str]] = []
+        companies = []
+        for index in range(self.companies):
+            if companies and rng.random() < 0.12:
+                # A look-alike: the same brand, a different company.
+                original = companies[rng.randrange(len(companies))]
+                brand, sector = original["name"].split()
+                # Half the look-alikes share the sector too, in another city or country.
+                avoid = sector if rng.random() < 0.5 else None
+                companies.append(self._company(index, brand=brand, avoid_sector=avoid))
+            else:
+                companies.append(self._company(index))
+
+        person_index = 0
+        for company in companies:
+            others = [o for o in self.orgs if o != company["home_org"]]
+            present = [company["home_org"]] + [o for o in others if rng.random() < 0.35]
+            people: list[dict] = []
+            for _ in range(rng.choice([1, 1, 2, 2, 3, 4, 6])):
+                surname = people[0]["last"] if people and rng.random() < 0.15 else None
+                person = self._person(company, person_index, surname)
+                # Two colleagues with the same full name are rare enough to leave out.
+                if any((p["first"], p["last"]) == (person["first"], person["last"]) for p in people):
+                    continue
+                people.append(person)
+                person_index += 1
+            for org in present:
+                copies = 2 if rng.random() < 0.06 else 1
+                for _ in range(copies):
+                    row = self._account_row(org, company)
+                    accounts[org].append(row)
+                    truth.append(("account", org, row["sfid"], company["entity"]))
+                    for person in people:
+                        if org != company["home_org"] and rng.random() < 0.3:
+                            continue
+                        contact = self._contact_row(org, person, company, row["sfid"])
+                        contacts[org].append(contact)
+                        truth.append(("contact", org, contact["sfid"], person["entity"]))
+
+        data = DemoData(truth=pd.DataFrame(truth, columns=["object", "org", "sfid", "entity"]))
+        for org in self.orgs:
+            data.accounts[org] = pd.DataFrame(accounts[org])
+            data.contacts[org] = pd.DataFrame(contacts[org])
+        self._add_connect_states(data)
+        return data
+
+    def _add_connect_states(self, data: DemoData) -> None:
+        """A few rows Connect has not synced yet (no sfid) and a few soft-deleted ones."""
+        rng = self.rng
+        truth = data.truth
+        dropped = set()
+        for org in self.orgs:
+            for obj, frames in (("account", data.accounts), ("contact", data.contacts)):
+                frame = frames[org]
+                if frame.empty:
+                    continue
+                pending = frame.sample(n=max(1, len(frame) // 200), random_state=rng.randrange(10**6)).index
+                deleted = frame.drop(pending).sample(n=max(1, len(frame) // 200), random_state=rng.randrange(10**6)).index
+                for i in pending:
+                    dropped.add((obj, org, frame.at[i, "sfid"]))
+                    frame.at[i, "sfid"] = None
+                    frame.at[i, "_hc_lastop"] = "PENDING"
+                for i in deleted:
+                    dropped.add((obj, org, frame.at[i, "sfid"]))
+                    frame.at[i, "isdeleted"] = True
+        keep = [
+            (o, g, s) not in dropped for o, g, s in truth[["object", "org", "sfid"]].itertuples(index=False)
+        ]
+        data.truth = truth[keep].reset_index(drop=True)

@@ -1,0 +1,90 @@
+"""Seed demo orgs into Heroku Connect-shaped schemas, and score a publication against truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from sqlalchemy import Engine, text
+
+from dedupe.evaluate import Quality, score_clusters
+from pipelines.demo.generator import DemoData
+from pipelines.demo.heroku_connect import create_connect_table, quote_ident
+from pipelines.warehouse.sql import copy_frame
+
+# emea keeps its D-U-N-S number in a custom field; apac's mapping has no mobile phone.
+DEMO_ORGS = (
+    {"key": "amer", "schema": "sf_amer", "priority": 1},
+    {
+        "key": "emea",
+        "schema": "sf_emea",
+        "priority": 2,
+        "fields": {"account": {"registration_number": "duns_number__c"}},
+    },
+    {"key": "apac", "schema": "sf_apac", "priority": 3},
+)
+_CUSTOM_COLUMNS = {"emea": {"account": {"duns_number__c": "varchar(20)"}}}
+_OMITTED_COLUMNS = {"apac": {"contact": ("mobilephone",)}}
+
+
+def write_demo_config(path: Path, database_url: str | None = None) -> Path:
+    config: dict = {"orgs": [dict(o) for o in DEMO_ORGS]}
+    if database_url:
+        config["database_url"] = database_url
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Written by `org360 demo`: three demo orgs seeded into this database.\n"
+        + yaml.safe_dump(config, sort_keys=False),
+        encoding="utf-8",
+    )
+    return path
+
+
+def seed(engine: Engine, data: DemoData) -> dict[str, int]:
+    """(Re)create the demo orgs' schemas and the truth table; return rows per table."""
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS demo")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS demo.truth")
+        conn.exec_driver_sql(
+            "CREATE TABLE demo.truth (object varchar(16), org varchar(40), sfid varchar(18), "
+            "entity varchar(40), PRIMARY KEY (object, org, sfid))"
+        )
+        copy_frame(conn, "demo.truth", data.truth, ["object", "org", "sfid", "entity"])
+        for org in DEMO_ORGS:
+            key, schema = org["key"], org["schema"]
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {quote_ident(conn, schema)} CASCADE")
+            for obj, frames in (("account", data.accounts), ("contact", data.contacts)):
+                extra = _CUSTOM_COLUMNS.get(key, {}).get(obj, {})
+                omitted = _OMITTED_COLUMNS.get(key, {}).get(obj, ())
+                create_connect_table(conn, schema, obj, extra_columns=extra, omit_columns=omitted)
+                frame = frames[key].copy()
+                if obj == "account":
+                    if "duns_number__c" in extra:
+                        frame["duns_number__c"] = frame["registration"]
+                    frame = frame.drop(columns=["registration"])
+                frame = frame.drop(columns=[c for c in omitted if c in frame])
+                if "numberofemployees" in frame:
+                    frame["numberofemployees"] = frame["numberofemployees"].astype("Int64")
+                copy_frame(conn, f"{quote_ident(conn, schema)}.{obj}", frame, list(frame.columns))
+                counts[f"{schema}.{obj}"] = len(frame)
+    return counts
+
+
+def evaluate(engine: Engine) -> dict[str, Quality]:
+    """Pairwise precision/recall of the published xref against the demo's truth."""
+    results = {}
+    with engine.connect() as conn:
+        for obj in ("account", "contact"):
+            frame = pd.read_sql_query(
+                text(
+                    "SELECT x.golden_id AS predicted, t.entity AS truth FROM golden.xref x "
+                    "JOIN demo.truth t ON t.object = x.object AND t.org = x.org AND t.sfid = x.sfid "
+                    "WHERE x.object = :obj"
+                ),
+                conn,
+                params={"obj": obj},
+            )
+            results[obj] = score_clusters(frame)
+    return results

@@ -1,0 +1,255 @@
+"""Build the next publication in `golden_next`: ids, cross-reference, golden records by
+survivorship, and the review queue. Nothing here is visible to readers until
+`publish` swaps it in.
+
+Survivorship per field: the first non-null value in member order, where members are
+ordered by org priority (lower wins), then recency (systemmodstamp), then
+completeness. Addresses survive as a block, from one record, so a street is never
+paired with another record's city.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, text
+
+from dedupe.identity import assign_golden_ids
+from dedupe.settings import DEFAULT_SETTINGS
+from pipelines.settings import Settings
+from pipelines.warehouse.sql import copy_frame
+
+ACCOUNT_SIMPLE_FIELDS = (
+    "name", "website", "domain", "phone", "industry", "type", "annual_revenue", "currency",
+    "employees", "registration_number",
+)
+ACCOUNT_ADDRESS_FIELDS = (
+    "billing_street", "billing_city", "billing_state", "billing_postcode", "billing_country",
+    "billing_country_code",
+)
+CONTACT_SIMPLE_FIELDS = (
+    "first_name", "last_name", "email", "phone", "mobile_phone", "title", "birthdate",
+    "national_id",
+)
+CONTACT_ADDRESS_FIELDS = (
+    "mailing_street", "mailing_city", "mailing_state", "mailing_postcode", "mailing_country",
+    "mailing_country_code",
+)
+
+
+@dataclass
+class XrefReport:
+    records: dict[str, int]
+    golden: dict[str, int]
+    kept_ids: dict[str, int]
+    new_ids: dict[str, int]
+
+
+def _org_priorities(conn: Connection, settings: Settings) -> None:
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS org_priority "
+        "(org varchar(40) PRIMARY KEY, priority integer NOT NULL, source_schema varchar(63))"
+    )
+    conn.exec_driver_sql("TRUNCATE org_priority")
+    conn.execute(
+        text("INSERT INTO org_priority VALUES (:org, :priority, :schema)"),
+        [{"org": o.key, "priority": o.priority, "schema": o.schema} for o in settings.orgs],
+    )
+
+
+def build_xref(engine: Engine, settings: Settings) -> XrefReport:
+    report = XrefReport({}, {}, {}, {})
+    with engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE golden_next.xref")
+        for obj in ("account", "contact"):
+            members = pd.read_sql_query(
+                text(
+                    f"SELECT c.cluster_id AS cluster, u.org, u.sfid, "
+                    f"u.org || '/' || u.sfid AS member_key, x.golden_id AS previous_id, "
+                    f"u.hc_failed, u.systemmodstamp "
+                    f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
+                    f"LEFT JOIN golden.xref x "
+                    f"ON x.object = :obj AND x.org = u.org AND x.sfid = u.sfid"
+                ),
+                conn,
+                params={"obj": obj},
+            )
+            members["previous_id"] = members["previous_id"].astype(object).where(
+                members["previous_id"].notna(), None
+            )
+            previous = [g for g in members["previous_id"].dropna().unique()]
+            issued = dict(
+                conn.execute(
+                    text(
+                        "SELECT golden_id, issued_at FROM org360.golden_id "
+                        "WHERE golden_id = ANY(:ids)"
+                    ),
+                    {"ids": previous},
+                ).all()
+            )
+            assigned = assign_golden_ids(obj, members, issued)
+            fresh = [g for g in set(assigned.values()) if g not in issued]
+            retired = set(
+                conn.execute(
+                    text("SELECT golden_id FROM org360.golden_id WHERE golden_id = ANY(:ids)"),
+                    {"ids": fresh},
+                ).scalars()
+            )
+            if retired:
+                # A new cluster's natural id was used before by an entity now gone: pick another.
+                assigned = assign_golden_ids(obj, members, issued, reserved=retired)
+            members["golden_id"] = members["cluster"].map(assigned)
+            members["object"] = obj
+            members["source_schema"] = members["org"].map({o.key: o.schema for o in settings.orgs})
+            copy_frame(
+                conn,
+                "golden_next.xref",
+                members,
+                ["object", "org", "sfid", "golden_id", "source_schema", "hc_failed", "systemmodstamp"],
+            )
+            report.records[obj] = len(members)
+            report.golden[obj] = len(assigned)
+            kept = set(assigned.values()) & set(previous)
+            report.kept_ids[obj] = len(kept)
+            report.new_ids[obj] = len(assigned) - len(kept)
+    return report
+
+
+def _field_aggregate(field: str) -> str:
+    return f"(array_agg(m.{field} ORDER BY m.rank) FILTER (WHERE m.{field} IS NOT NULL))[1]"
+
+
+def _field_provenance(field: str) -> str:
+    return (
+        f"'{field}', (array_agg(jsonb_build_object('org', m.org, 'sfid', m.sfid) "
+        f"ORDER BY m.rank) FILTER (WHERE m.{field} IS NOT NULL))[1]"
+    )
+
+
+def _members_cte(obj: str) -> str:
+    return (
+        "WITH members AS ("
+        f" SELECT x.golden_id, u.*, p.priority, row_number() OVER ("
+        "   PARTITION BY x.golden_id ORDER BY p.priority, u.systemmodstamp DESC NULLS LAST,"
+        "   u.completeness DESC, u.org, u.sfid) AS rank"
+        f" FROM golden_next.xref x JOIN unified.{obj} u ON u.org = x.org AND u.sfid = x.sfid"
+        " JOIN org_priority p ON p.org = u.org"
+        f" WHERE x.object = '{obj}')"
+    )
+
+
+def _address_cte(fields: tuple[str, ...]) -> str:
+    # The best member that has an address at all; fuller addresses first.
+    cols = ", ".join(fields)
+    parts = ", ".join(f for f in fields if not f.endswith("_code"))
+    return (
+        f", address AS (SELECT DISTINCT ON (golden_id) golden_id, org, sfid, {cols}"
+        f" FROM members WHERE num_nonnulls({parts}) > 0"
+        f" ORDER BY golden_id, num_nonnulls({parts}) DESC, rank)"
+    )
+
+
+def build_accounts(engine: Engine, settings: Settings) -> int:
+    simple = ACCOUNT_SIMPLE_FIELDS
+    address = ACCOUNT_ADDRESS_FIELDS
+    sql = (
+        _members_cte("account")
+        + _address_cte(address)
+        + " INSERT INTO golden_next.account (golden_id, "
+        + ", ".join((*simple, *address))
+        + ", member_count, orgs, provenance, last_modified) "
+        + "SELECT m.golden_id, "
+        + ", ".join(_field_aggregate(f) for f in simple)
+        + ", "
+        + ", ".join(f"min(a.{f})" for f in address)
+        + ", count(*), string_agg(DISTINCT m.org, ',' ORDER BY m.org), "
+        + "jsonb_strip_nulls(jsonb_build_object("
+        + ", ".join(_field_provenance(f) for f in simple)
+        + ", 'billing_address', min(CASE WHEN a.golden_id IS NOT NULL "
+        + "THEN jsonb_build_object('org', a.org, 'sfid', a.sfid)::text END)::jsonb)), "
+        + "max(m.systemmodstamp) AT TIME ZONE 'UTC' "
+        + "FROM members m LEFT JOIN address a ON a.golden_id = m.golden_id "
+        + "GROUP BY m.golden_id"
+    )
+    with engine.begin() as conn:
+        _org_priorities(conn, settings)
+        conn.exec_driver_sql("TRUNCATE golden_next.account")
+        return conn.execute(text(sql)).rowcount
+
+
+def build_contacts(engine: Engine, settings: Settings) -> int:
+    simple = CONTACT_SIMPLE_FIELDS
+    address = CONTACT_ADDRESS_FIELDS
+    sql = (
+        _members_cte("contact")
+        + _address_cte(address)
+        + ", survived AS (SELECT m.golden_id, "
+        + ", ".join(f"{_field_aggregate(f)} AS {f}" for f in simple)
+        + ", "
+        + ", ".join(f"min(a.{f}) AS {f}" for f in address)
+        + ", (array_agg(ax.golden_id ORDER BY m.rank) "
+        + "FILTER (WHERE ax.golden_id IS NOT NULL))[1] AS account_golden_id"
+        + ", count(*) AS member_count, string_agg(DISTINCT m.org, ',' ORDER BY m.org) AS orgs, "
+        + "jsonb_strip_nulls(jsonb_build_object("
+        + ", ".join(_field_provenance(f) for f in simple)
+        + ", 'mailing_address', min(CASE WHEN a.golden_id IS NOT NULL "
+        + "THEN jsonb_build_object('org', a.org, 'sfid', a.sfid)::text END)::jsonb"
+        + ", 'account', (array_agg(jsonb_build_object('org', m.org, 'sfid', m.sfid) "
+        + "ORDER BY m.rank) FILTER (WHERE ax.golden_id IS NOT NULL))[1])) AS provenance, "
+        + "max(m.systemmodstamp) AT TIME ZONE 'UTC' AS last_modified "
+        + "FROM members m LEFT JOIN address a ON a.golden_id = m.golden_id "
+        + "LEFT JOIN golden_next.xref ax ON ax.object = 'account' AND ax.org = m.org "
+        + "AND ax.sfid = m.account_sfid "
+        + "GROUP BY m.golden_id) "
+        + "INSERT INTO golden_next.contact (golden_id, "
+        + ", ".join((*simple, *address))
+        + ", name, account_golden_id, member_count, orgs, provenance, last_modified) "
+        + "SELECT golden_id, "
+        + ", ".join((*simple, *address))
+        + ", NULLIF(concat_ws(' ', first_name, last_name), ''), account_golden_id, "
+        + "member_count, orgs, provenance, last_modified FROM survived"
+    )
+    with engine.begin() as conn:
+        _org_priorities(conn, settings)
+        conn.exec_driver_sql("TRUNCATE golden_next.contact")
+        return conn.execute(text(sql)).rowcount
+
+
+def _review_sql(obj: str, label_a: str, label_b: str) -> str:
+    return (
+        "INSERT INTO golden_next.duplicate_review (review_id, object, org_a, sfid_a, golden_id_a,"
+        " label_a, org_b, sfid_b, golden_id_b, label_b, probability, match_weight, field_weights) "
+        "SELECT DISTINCT ON (least(xa.golden_id, xb.golden_id), greatest(xa.golden_id, xb.golden_id))"
+        f" md5('{obj}|' || ua.org || '|' || ua.sfid || '|' || ub.org || '|' || ub.sfid),"
+        f" '{obj}', ua.org, ua.sfid, xa.golden_id, left({label_a}, 255),"
+        f" ub.org, ub.sfid, xb.golden_id, left({label_b}, 255),"
+        " p.probability, p.match_weight, p.field_weights "
+        f"FROM resolve.{obj}_pair p "
+        f"JOIN unified.{obj} ua ON ua.record_id = p.left_id "
+        f"JOIN unified.{obj} ub ON ub.record_id = p.right_id "
+        f"JOIN golden_next.xref xa ON xa.object = '{obj}' AND xa.org = ua.org AND xa.sfid = ua.sfid "
+        f"JOIN golden_next.xref xb ON xb.object = '{obj}' AND xb.org = ub.org AND xb.sfid = ub.sfid "
+        "WHERE xa.golden_id <> xb.golden_id AND p.match_weight >= :review_weight "
+        "ORDER BY least(xa.golden_id, xb.golden_id), greatest(xa.golden_id, xb.golden_id),"
+        " p.match_weight DESC"
+    )
+
+
+def build_review_queue(engine: Engine) -> dict[str, int]:
+    counts = {}
+    with engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE golden_next.duplicate_review")
+        for obj, label_a, label_b in (
+            ("account", "ua.name", "ub.name"),
+            (
+                "contact",
+                "concat_ws(' ', ua.first_name, ua.last_name)",
+                "concat_ws(' ', ub.first_name, ub.last_name)",
+            ),
+        ):
+            counts[obj] = conn.execute(
+                text(_review_sql(obj, label_a, label_b)),
+                {"review_weight": DEFAULT_SETTINGS[obj].review_weight},
+            ).rowcount
+    return counts

@@ -1,0 +1,91 @@
+"""Publish: make `golden_next` what readers of `golden` see, in one transaction.
+
+The published tables are updated by difference (delete what is gone, insert what
+is new, update what changed) rather than swapped, so their indexes, grants and
+the OData service's prepared queries survive, an incremental run writes little,
+and readers see the old state or the new one, never a mix (MVCC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, inspect, text
+
+# Columns the publication manages itself rather than copying from golden_next.
+_BOOKKEEPING = ("created_at", "updated_at")
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "account": ("golden_id",),
+    "contact": ("golden_id",),
+    "xref": ("object", "org", "sfid"),
+    "duplicate_review": ("review_id",),
+}
+
+
+@dataclass
+class PublishReport:
+    inserted: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def _columns(conn: Connection, table: str) -> list[str]:
+    cols = [c["name"] for c in inspect(conn).get_columns(table, schema="golden")]
+    return [c for c in cols if c not in _BOOKKEEPING]
+
+
+def _apply(conn: Connection, table: str, keys: tuple[str, ...], report: PublishReport) -> None:
+    columns = _columns(conn, table)
+    key_list = ", ".join(keys)
+    values = [c for c in columns if c not in keys]
+    match = " AND ".join(f"g.{k} = n.{k}" for k in keys)
+    deleted = conn.execute(
+        text(
+            f"DELETE FROM golden.{table} g WHERE NOT EXISTS "
+            f"(SELECT 1 FROM golden_next.{table} n WHERE {match})"
+        )
+    )
+    col_list = ", ".join(columns)
+    changed = " OR ".join(f"golden.{table}.{c} IS DISTINCT FROM excluded.{c}" for c in values)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in values)
+    upserted = conn.execute(
+        text(
+            f"INSERT INTO golden.{table} ({col_list}) SELECT {col_list} FROM golden_next.{table} "
+            f"ON CONFLICT ({key_list}) DO UPDATE SET {sets}, updated_at = now() "
+            f"WHERE {changed} RETURNING (xmax = 0) AS inserted"
+        )
+    ).scalars().all()
+    inserted = sum(1 for flag in upserted if flag)
+    report.deleted[table] = deleted.rowcount
+    report.inserted[table] = inserted
+    report.updated[table] = len(upserted) - inserted
+    report.rows[table] = conn.execute(text(f"SELECT count(*) FROM golden.{table}")).scalar_one()
+
+
+def publish(engine: Engine) -> PublishReport:
+    report = PublishReport()
+    with engine.begin() as conn:
+        # One publisher at a time; readers are never blocked (row locks only).
+        conn.execute(text("SELECT pg_advisory_xact_lock(360360002)"))
+        conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
+        for table, keys in TABLES.items():
+            _apply(conn, table, keys, report)
+        conn.execute(
+            text(
+                "INSERT INTO org360.golden_id (golden_id, object) "
+                "SELECT golden_id, 'account' FROM golden.account "
+                "UNION ALL SELECT golden_id, 'contact' FROM golden.contact "
+                "ON CONFLICT (golden_id) DO UPDATE SET retired_at = NULL "
+                "WHERE org360.golden_id.retired_at IS NOT NULL"
+            )
+        )
+        conn.execute(
+            text(
+                "UPDATE org360.golden_id r SET retired_at = now() WHERE retired_at IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM golden.account a WHERE a.golden_id = r.golden_id) "
+                "AND NOT EXISTS (SELECT 1 FROM golden.contact c WHERE c.golden_id = r.golden_id)"
+            )
+        )
+    return report

@@ -1,0 +1,280 @@
+"""Staging: copy one org's Heroku Connect table into `staging.<object>`, incrementally.
+
+The copy runs as SQL inside Postgres (source and staging share the database):
+rows changed since the watermark are upserted, rows flagged `isdeleted` or gone
+from the source become deletions, and rows without an `sfid` (not yet in
+Salesforce) are counted and left out. Everything happens in one transaction, so
+a failure leaves staging and the watermark as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, text
+
+from dedupe.model import DEFAULT_SOURCE_COLUMNS, UNIFIED_FIELDS
+from pipelines.settings import ConfigError, OrgSettings
+from pipelines.warehouse.sql import ident
+
+log = logging.getLogger(__name__)
+
+# Rows committed by Connect with a systemmodstamp a little older than the newest one
+# we saw would be missed by a strict '>' watermark; re-reading a short window is
+# cheap because unchanged rows are not rewritten.
+WATERMARK_OVERLAP = "10 minutes"
+
+
+class SourceError(ConfigError):
+    """An org's Heroku Connect schema does not have what the configuration expects."""
+
+
+@dataclass
+class StagingReport:
+    org: str
+    object: str
+    source: str
+    table_found: bool = True
+    upserted: int = 0
+    deleted: int = 0
+    without_sfid: int = 0
+    flagged_deleted: int = 0
+    failed_sync: int = 0
+    live_records: int = 0
+    full_read: bool = False
+    unmapped_fields: list[str] = field(default_factory=list)
+
+
+def source_columns(conn: Connection, schema: str, table: str) -> dict[str, str] | None:
+    """Column name -> data type of a source table, or None if the table does not exist."""
+    rows = conn.execute(
+        text(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = :schema AND table_name = :table"
+        ),
+        {"schema": schema, "table": table},
+    ).all()
+    return {r.column_name: r.data_type for r in rows} or None
+
+
+def schema_exists(conn: Connection, schema: str) -> bool:
+    return bool(
+        conn.execute(
+            text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :schema"),
+            {"schema": schema},
+        ).scalar()
+    )
+
+
+def column_mapping(org: OrgSettings, obj: str, columns: dict[str, str]) -> dict[str, str]:
+    """Unified field -> source column for this org: defaults that exist, plus overrides.
+
+    A default column an org does not have is simply not mapped; a column the user
+    mapped explicitly must exist.
+    """
+    mapping = {f: c for f, c in DEFAULT_SOURCE_COLUMNS[obj].items() if c in columns}
+    for unified, column in org.field_overrides(obj).items():
+        if column not in columns:
+            raise SourceError(
+                f"org {org.key!r}: column {column!r} mapped to {obj}.{unified} does not exist "
+                f"in table {org.schema}.{obj} (schema {org.schema!r}); "
+                f"fix fields.{obj}.{unified} in the config"
+            )
+        mapping[unified] = column
+    return mapping
+
+
+def _mapping_hash(mapping: dict[str, str]) -> str:
+    return hashlib.sha256(repr(sorted(mapping.items())).encode()).hexdigest()[:32]
+
+
+def validate_source(conn: Connection, org: OrgSettings, obj: str) -> dict[str, str] | None:
+    """Check an org's table against the config; return its columns (None if the table is missing)."""
+    if not schema_exists(conn, org.schema):
+        raise SourceError(
+            f"org {org.key!r}: schema {org.schema!r} does not exist in the database; "
+            "check the org's 'schema' in the config (it is the Heroku Connect schema name)"
+        )
+    columns = source_columns(conn, org.schema, obj)
+    if columns is None:
+        return None
+    if "sfid" not in columns:
+        raise SourceError(
+            f"org {org.key!r}: table {org.schema}.{obj} (schema {org.schema!r}) has no 'sfid' "
+            "column; org360 needs Heroku Connect's sfid to identify records"
+        )
+    column_mapping(org, obj, columns)
+    return columns
+
+
+def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
+    """Bring `staging.<obj>` up to date with one org's source table."""
+    report = StagingReport(org=org.key, object=obj, source=f"{org.schema}.{obj}")
+    with engine.begin() as conn:
+        columns = validate_source(conn, org, obj)
+        if columns is None:
+            log.warning(
+                "org %r: table %s.%s not found; treating it as empty", org.key, org.schema, obj
+            )
+            report.table_found = False
+            report.deleted = _delete_all(conn, org.key, obj)
+            return report
+        mapping = column_mapping(org, obj, columns)
+        report.unmapped_fields = [f for f in UNIFIED_FIELDS[obj] if f not in mapping]
+        has_deleted_flag = "isdeleted" in columns
+        has_modstamp = "systemmodstamp" in columns
+        has_lastop = "_hc_lastop" in columns
+        watermark = _read_watermark(conn, org.key, obj)
+        digest = _mapping_hash(mapping)
+        since = None
+        if watermark is not None and watermark.mapping_hash == digest and has_modstamp:
+            since = watermark.systemmodstamp
+        report.full_read = since is None
+
+        src = ident(conn, org.schema, obj)
+        live = "src.sfid IS NOT NULL" + (" AND src.isdeleted IS NOT TRUE" if has_deleted_flag else "")
+        report.upserted = _upsert(conn, org.key, obj, src, mapping, live, since, has_modstamp, has_lastop)
+        report.deleted = _delete_gone(conn, org.key, obj, src, has_deleted_flag)
+
+        counts = _source_counts(conn, src, live, has_deleted_flag, has_modstamp, has_lastop)
+        report.without_sfid = counts.without_sfid
+        report.flagged_deleted = counts.flagged
+        report.failed_sync = counts.failed
+        report.live_records = counts.live
+        _write_watermark(conn, org, obj, counts.newest, digest)
+    return report
+
+
+def _source_counts(
+    conn: Connection,
+    src: str,
+    live: str,
+    has_deleted_flag: bool,
+    has_modstamp: bool,
+    has_lastop: bool,
+):
+    flagged = "src.isdeleted IS TRUE" if has_deleted_flag else "false"
+    failed = f"{live} AND src._hc_lastop = 'FAILED'" if has_lastop else "false"
+    newest = "max(src.systemmodstamp)" if has_modstamp else "NULL"
+    return conn.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE src.sfid IS NULL) AS without_sfid, "
+            f"count(*) FILTER (WHERE {flagged}) AS flagged, "
+            f"count(*) FILTER (WHERE {failed}) AS failed, "
+            f"count(*) FILTER (WHERE {live}) AS live, "
+            f"{newest} AS newest FROM {src} AS src"
+        )
+    ).one()
+
+
+def _upsert(
+    conn: Connection,
+    org_key: str,
+    obj: str,
+    src: str,
+    mapping: dict[str, str],
+    live: str,
+    since,
+    has_modstamp: bool,
+    has_lastop: bool,
+) -> int:
+    fields = UNIFIED_FIELDS[obj]
+    select_fields = [
+        f"CAST(src.{ident(conn, mapping[f])} AS text)" if f in mapping else "CAST(NULL AS text)"
+        for f in fields
+    ]
+    target = ident(conn, "staging", obj)
+    field_list = ", ".join(ident(conn, f) for f in fields)
+    modstamp = "src.systemmodstamp" if has_modstamp else "NULL"
+    lastop = "src._hc_lastop" if has_lastop else "NULL"
+    where = live
+    params: dict[str, object] = {"org": org_key}
+    if since is not None:
+        where += (
+            f" AND (src.systemmodstamp >= CAST(:since AS timestamp) - interval '{WATERMARK_OVERLAP}'"
+            " OR src.systemmodstamp IS NULL)"
+        )
+        params["since"] = since
+    compared = ", ".join(f"{target}.{ident(conn, f)}" for f in (*fields, "hc_lastop"))
+    incoming = ", ".join(f"excluded.{ident(conn, f)}" for f in (*fields, "hc_lastop"))
+    updates = ", ".join(
+        f"{ident(conn, f)} = excluded.{ident(conn, f)}"
+        for f in (*fields, "systemmodstamp", "hc_lastop")
+    )
+    sql = (
+        f"INSERT INTO {target} (org, sfid, {field_list}, systemmodstamp, hc_lastop) "
+        f"SELECT :org, src.sfid, {', '.join(select_fields)}, {modstamp}, {lastop} "
+        f"FROM {src} AS src WHERE {where} "
+        f"ON CONFLICT (org, sfid) DO UPDATE SET {updates}, "
+        f"change_seq = nextval('org360.change_seq') "
+        f"WHERE ({compared}) IS DISTINCT FROM ({incoming})"
+    )
+    result = conn.execute(text(sql), params)
+    # A re-appearing record is live again: it is no longer a pending deletion.
+    conn.execute(
+        text(
+            "DELETE FROM staging.deletion d USING " + target + " s "
+            "WHERE d.object = :obj AND d.org = :org AND s.org = d.org AND s.sfid = d.sfid"
+        ),
+        {"obj": obj, "org": org_key},
+    )
+    return result.rowcount
+
+
+def _delete_gone(conn: Connection, org_key: str, obj: str, src: str, has_deleted_flag: bool) -> int:
+    target = ident(conn, "staging", obj)
+    alive = "a.sfid = s.sfid" + (" AND a.isdeleted IS NOT TRUE" if has_deleted_flag else "")
+    result = conn.execute(
+        text(
+            f"WITH gone AS (DELETE FROM {target} s WHERE s.org = :org AND NOT EXISTS "
+            f"(SELECT 1 FROM {src} a WHERE {alive}) RETURNING s.sfid) "
+            "INSERT INTO staging.deletion (object, org, sfid) SELECT :obj, :org, sfid FROM gone "
+            "ON CONFLICT (object, org, sfid) DO UPDATE "
+            "SET change_seq = nextval('org360.change_seq')"
+        ),
+        {"org": org_key, "obj": obj},
+    )
+    return result.rowcount
+
+
+def _delete_all(conn: Connection, org_key: str, obj: str) -> int:
+    target = ident(conn, "staging", obj)
+    result = conn.execute(
+        text(
+            f"WITH gone AS (DELETE FROM {target} s WHERE s.org = :org RETURNING s.sfid) "
+            "INSERT INTO staging.deletion (object, org, sfid) SELECT :obj, :org, sfid FROM gone "
+            "ON CONFLICT (object, org, sfid) DO UPDATE "
+            "SET change_seq = nextval('org360.change_seq')"
+        ),
+        {"org": org_key, "obj": obj},
+    )
+    conn.execute(
+        text("DELETE FROM org360.watermark WHERE org = :org AND object = :obj"),
+        {"org": org_key, "obj": obj},
+    )
+    return result.rowcount
+
+
+def _read_watermark(conn: Connection, org_key: str, obj: str):
+    return conn.execute(
+        text(
+            "SELECT systemmodstamp, mapping_hash FROM org360.watermark "
+            "WHERE org = :org AND object = :obj"
+        ),
+        {"org": org_key, "obj": obj},
+    ).one_or_none()
+
+
+def _write_watermark(conn: Connection, org: OrgSettings, obj: str, newest, digest: str) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO org360.watermark (org, object, source_schema, systemmodstamp, mapping_hash) "
+            "VALUES (:org, :obj, :schema, :newest, :digest) "
+            "ON CONFLICT (org, object) DO UPDATE SET source_schema = excluded.source_schema, "
+            "systemmodstamp = excluded.systemmodstamp, mapping_hash = excluded.mapping_hash, "
+            "updated_at = now()"
+        ),
+        {"org": org.key, "obj": obj, "schema": org.schema, "newest": newest, "digest": digest},
+    )

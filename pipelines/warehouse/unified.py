@@ -1,0 +1,128 @@
+"""Unified: normalise staged records that changed since the last run, batch by batch.
+
+Reads `staging.<object>` rows whose change sequence is past this stage's progress
+(streamed through a server-side cursor), normalises each batch with
+`dedupe.prepare`, and upserts it into `unified.<object>` through COPY. Records
+deleted in staging are deleted here. One transaction: all or nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, text
+
+from dedupe.model import UNIFIED_FIELDS
+from dedupe.prepare import PREPARERS
+from pipelines.warehouse.sql import copy_frame
+
+BATCH_SIZE = 50_000
+
+UNIFIED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "account": (
+        "org", "sfid", "name", "website", "domain", "phone", "billing_street", "billing_city",
+        "billing_state", "billing_postcode", "billing_country", "billing_country_code",
+        "industry", "type", "annual_revenue", "currency", "employees", "registration_number",
+        "key_name", "key_name_tokens", "key_street", "key_postcode", "key_registration",
+        "completeness", "systemmodstamp", "hc_failed",
+    ),
+    "contact": (
+        "org", "sfid", "first_name", "last_name", "email", "phone", "mobile_phone", "title",
+        "mailing_street", "mailing_city", "mailing_state", "mailing_postcode", "mailing_country",
+        "mailing_country_code", "birthdate", "national_id", "account_sfid", "key_first",
+        "key_last", "key_email", "key_street", "key_postcode", "key_national_id",
+        "completeness", "systemmodstamp", "hc_failed",
+    ),
+}
+
+
+@dataclass
+class UnifiedReport:
+    object: str
+    normalised: int = 0
+    deleted: int = 0
+    records: int = 0
+    batches: int = 0
+
+
+def _progress(conn: Connection, stage: str) -> int:
+    value = conn.execute(
+        text("SELECT change_seq FROM org360.progress WHERE stage = :stage"), {"stage": stage}
+    ).scalar()
+    return int(value or 0)
+
+
+def _set_progress(conn: Connection, stage: str, seq: int) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO org360.progress (stage, change_seq) VALUES (:stage, :seq) "
+            "ON CONFLICT (stage) DO UPDATE SET change_seq = excluded.change_seq, updated_at = now()"
+        ),
+        {"stage": stage, "seq": seq},
+    )
+
+
+def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedReport:
+    report = UnifiedReport(object=obj)
+    stage = f"unified.{obj}"
+    staged = ident_static("staging", obj)
+    target = ident_static("unified", obj)
+    columns = UNIFIED_COLUMNS[obj]
+    with engine.begin() as conn:
+        # SHARE mode waits for staging writers in flight and holds off new ones, so no
+        # change sequence below the one we record can appear after we read.
+        conn.exec_driver_sql(f"LOCK TABLE {staged}, staging.deletion IN SHARE MODE")
+        since = _progress(conn, stage)
+        newest = conn.execute(text("SELECT last_value FROM org360.change_seq")).scalar() or 0
+
+        deleted = conn.execute(
+            text(
+                f"DELETE FROM {target} u USING staging.deletion d "
+                "WHERE d.object = :obj AND d.change_seq > :since "
+                "AND u.org = d.org AND u.sfid = d.sfid"
+            ),
+            {"obj": obj, "since": since},
+        )
+        report.deleted = deleted.rowcount
+
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE incoming ON COMMIT DROP AS "
+            f"SELECT {', '.join(columns)} FROM {target} WITH NO DATA"
+        )
+        raw_columns = ["org", "sfid", *UNIFIED_FIELDS[obj], "systemmodstamp", "hc_lastop"]
+        stream = conn.execute(
+            text(
+                f"SELECT {', '.join(raw_columns)} FROM {staged} "
+                "WHERE change_seq > :since ORDER BY change_seq"
+            ),
+            {"since": since},
+            execution_options={"stream_results": True, "yield_per": batch_size},
+        )
+        for rows in stream.partitions():
+            raw = pd.DataFrame(rows, columns=raw_columns)
+            prepared = PREPARERS[obj](raw)
+            copy_frame(conn, "incoming", prepared, columns)
+            report.normalised += len(prepared)
+            report.batches += 1
+
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("org", "sfid"))
+        conn.execute(
+            text(
+                f"INSERT INTO {target} ({', '.join(columns)}, change_seq) "
+                f"SELECT {', '.join(columns)}, nextval('org360.change_seq') FROM incoming "
+                f"ON CONFLICT (org, sfid) DO UPDATE SET {updates}, change_seq = excluded.change_seq"
+            )
+        )
+        _set_progress(conn, stage, max(int(newest), since))
+        report.records = conn.execute(text(f"SELECT count(*) FROM {target}")).scalar_one()
+    return report
+
+
+def ident_static(schema: str, table: str) -> str:
+    """Quote org360's own (constant, lower-case) table names."""
+    for part in (schema, table):
+        if not part.replace("_", "").isalnum() or not part.islower():
+            raise ValueError(f"not an org360 table name: {schema}.{table}")
+    return f'"{schema}"."{table}"'
+
