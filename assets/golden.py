@@ -1,0 +1,48 @@
+"""The publication readers use: `golden.*`, swapped in from `golden_next` atomically."""
+
+
+import dagster as dg
+
+from pipelines.resources import Org360Resource, progress
+from pipelines.warehouse.publish import publish
+
+_TABLES = ("account", "contact", "xref", "duplicate_review")
+_DESCRIPTIONS = {
+    "account": "Golden accounts: one row per real-world company, with provenance.",
+    "contact": "Golden contacts: one row per real-world person, linked to a golden account.",
+    "xref": "Cross-reference: exactly one row per live source record -> its golden id.",
+    "duplicate_review": "Review queue: likely duplicates for data stewards, with per-field weights.",
+}
+
+
+@dg.multi_asset(
+    name="publish_golden",
+    specs=[
+        dg.AssetSpec(
+            ["golden", table],
+            deps=[dg.AssetKey(["golden_next", t]) for t in _TABLES],
+            group_name="golden",
+            kinds={"postgres"},
+            automation_condition=dg.AutomationCondition.eager(),
+            description=_DESCRIPTIONS[table],
+        )
+        for table in _TABLES
+    ],
+)
+def publish_golden(org360: Org360Resource):
+    report = publish(org360.engine())
+    for table in _TABLES:
+        progress.info(
+            "golden.%s: %d rows (%d new, %d changed, %d removed)",
+            table, report.rows[table], report.inserted[table], report.updated[table],
+            report.deleted[table],
+        )
+        yield dg.MaterializeResult(
+            asset_key=["golden", table],
+            metadata={
+                "dagster/row_count": report.rows[table],
+                "inserted": report.inserted[table],
+                "updated": report.updated[table],
+                "deleted": report.deleted[table],
+            },
+        )

@@ -1,0 +1,162 @@
+"""The next publication, built beside the published one, and the checks that gate it.
+
+Every check here is blocking: if one fails, `golden.*` is not touched and readers
+keep the previous publication.
+"""
+
+
+import dagster as dg
+
+from pipelines.resources import Org360Resource, progress
+from pipelines.warehouse import checks
+from pipelines.warehouse.golden import (
+    build_accounts,
+    build_contacts,
+    build_review_queue,
+    build_xref,
+)
+
+_EAGER = dg.AutomationCondition.eager()
+
+
+@dg.asset(
+    key=["golden_next", "xref"],
+    deps=[dg.AssetKey(["resolve", "account_cluster"]), dg.AssetKey(["resolve", "contact_cluster"])],
+    group_name="golden_next",
+    kinds={"postgres"},
+    automation_condition=_EAGER,
+    description="Next cross-reference: each live source record's golden id (stable ids).",
+)
+def golden_next_xref(org360: Org360Resource) -> dg.MaterializeResult:
+    report = build_xref(org360.engine(), org360.settings())
+    progress.info(
+        "golden_next.xref: %s records -> %s golden; ids kept %s, new %s",
+        report.records, report.golden, report.kept_ids, report.new_ids,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(report.records.values()),
+            "golden_accounts": report.golden.get("account", 0),
+            "golden_contacts": report.golden.get("contact", 0),
+            "ids_kept": dg.MetadataValue.json(report.kept_ids),
+            "ids_new": dg.MetadataValue.json(report.new_ids),
+        }
+    )
+
+
+@dg.asset(
+    key=["golden_next", "account"],
+    deps=[golden_next_xref, dg.AssetKey(["unified", "account"])],
+    group_name="golden_next",
+    kinds={"postgres"},
+    automation_condition=_EAGER,
+    description="Next golden accounts, values chosen by survivorship with field provenance.",
+)
+def golden_next_account(org360: Org360Resource) -> dg.MaterializeResult:
+    rows = build_accounts(org360.engine(), org360.settings())
+    progress.info("golden_next.account: %d golden accounts", rows)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+
+@dg.asset(
+    key=["golden_next", "contact"],
+    deps=[golden_next_xref, golden_next_account, dg.AssetKey(["unified", "contact"])],
+    group_name="golden_next",
+    kinds={"postgres"},
+    automation_condition=_EAGER,
+    description="Next golden contacts, linked to their golden account.",
+)
+def golden_next_contact(org360: Org360Resource) -> dg.MaterializeResult:
+    rows = build_contacts(org360.engine(), org360.settings())
+    progress.info("golden_next.contact: %d golden contacts", rows)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+
+@dg.asset(
+    key=["golden_next", "duplicate_review"],
+    deps=[
+        golden_next_xref,
+        dg.AssetKey(["resolve", "account_pair"]),
+        dg.AssetKey(["resolve", "contact_pair"]),
+    ],
+    group_name="golden_next",
+    kinds={"postgres"},
+    automation_condition=_EAGER,
+    description="Next review queue: likely duplicates the matcher would not merge on its own.",
+)
+def golden_next_duplicate_review(org360: Org360Resource) -> dg.MaterializeResult:
+    counts = build_review_queue(org360.engine())
+    progress.info("golden_next.duplicate_review: %s pairs for review", counts)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(counts.values()),
+            "account_pairs": counts.get("account", 0),
+            "contact_pairs": counts.get("contact", 0),
+        }
+    )
+
+
+def _result(count: int, sample: list[str], what: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=count == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if count == 0 else f"{count} {what}",
+        metadata={"offenders": count, "sample": dg.MetadataValue.json(sample)},
+    )
+
+
+@dg.asset_check(asset=golden_next_xref, blocking=True)
+def xref_has_every_live_record_once(org360: Org360Resource) -> dg.AssetCheckResult:
+    """Every live source record appears in the xref exactly once (the key makes 'once')."""
+    engine = org360.engine()
+    missing, missing_sample = checks.xref_missing_records(engine)
+    orphans, orphan_sample = checks.xref_orphans(engine)
+    return _result(
+        missing + orphans,
+        missing_sample + orphan_sample,
+        f"records wrong in xref ({missing} missing, {orphans} not live)",
+    )
+
+
+@dg.asset_check(asset=golden_next_account, blocking=True)
+def golden_accounts_have_members(org360: Org360Resource) -> dg.AssetCheckResult:
+    engine = org360.engine()
+    empty, sample = checks.golden_without_members(engine, "account")
+    unbuilt, sample2 = checks.members_without_golden(engine, "account")
+    return _result(empty + unbuilt, sample + sample2, "golden account ids without members")
+
+
+@dg.asset_check(asset=golden_next_account, blocking=True)
+def golden_accounts_have_names(org360: Org360Resource) -> dg.AssetCheckResult:
+    count, sample = checks.golden_without_name(org360.engine(), "account")
+    return _result(count, sample, "golden accounts without a name")
+
+
+@dg.asset_check(asset=golden_next_contact, blocking=True)
+def golden_contacts_have_members(org360: Org360Resource) -> dg.AssetCheckResult:
+    engine = org360.engine()
+    empty, sample = checks.golden_without_members(engine, "contact")
+    unbuilt, sample2 = checks.members_without_golden(engine, "contact")
+    return _result(empty + unbuilt, sample + sample2, "golden contact ids without members")
+
+
+@dg.asset_check(asset=golden_next_contact, blocking=True)
+def golden_contacts_have_names(org360: Org360Resource) -> dg.AssetCheckResult:
+    count, sample = checks.golden_without_name(org360.engine(), "contact")
+    return _result(count, sample, "golden contacts without a last name")
+
+
+@dg.asset_check(asset=golden_next_contact, blocking=True)
+def contact_account_golden_id_exists(org360: Org360Resource) -> dg.AssetCheckResult:
+    count, sample = checks.contact_accounts_missing(org360.engine())
+    return _result(count, sample, "golden contacts pointing at a missing golden account")
+
+
+CHECKS = [
+    xref_has_every_live_record_once,
+    golden_accounts_have_members,
+    golden_accounts_have_names,
+    golden_contacts_have_members,
+    golden_contacts_have_names,
+    contact_account_golden_id_exists,
+]

@@ -1,0 +1,248 @@
+"""The `org360` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipelines.settings import DEFAULT_CONFIG_PATH, ConfigError
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def _progress_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    for name in ("org360.progress", "pipelines"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    if not verbose:
+        logging.getLogger("dagster").setLevel(logging.ERROR)
+
+
+def _config_arg(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    parser.add_argument(
+        "--config",
+        default=default,
+        help=f"config file (default: $ORG360_CONFIG, else ./{DEFAULT_CONFIG_PATH})",
+    )
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get("ORG360_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.database import redact
+    from pipelines.runner import run_all
+
+    _progress_logging(args.verbose)
+    path = _config_path(args)
+    print(f"org360 run: config {path}", file=sys.stderr)
+    summary = run_all(path)
+    print(
+        f"org360 run: done in {summary.seconds:.1f}s on {redact(summary.database_url)}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.database import make_engine, redact, resolve_database_url
+    from pipelines.demo.generator import DemoGenerator
+    from pipelines.demo.seed import evaluate, seed, write_demo_config
+    from pipelines.embedded_postgres import home_dir
+    from pipelines.resources import engine_for
+    from pipelines.runner import run_all
+
+    _progress_logging(args.verbose)
+    started = time.perf_counter()
+    url = resolve_database_url()
+    print(f"org360 demo: database {redact(url)}")
+    engine = engine_for(url)
+    data = DemoGenerator(companies=args.companies, seed=args.seed).generate()
+    counts = seed(engine, data)
+    print(
+        f"org360 demo: seeded {data.record_count} Heroku Connect rows into "
+        f"{len(counts) // 2} org schemas ({', '.join(sorted({k.split('.')[0] for k in counts}))})"
+    )
+    config = write_demo_config(Path(args.config) if args.config else home_dir() / "demo.yaml")
+    print(f"org360 demo: config {config}")
+    print("org360 demo: running the pipeline (staging per org, unified, resolve, golden, publish)")
+    summary = run_all(config)
+    quality = evaluate(make_engine(url))
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        published = {
+            table: conn.execute(text(f"SELECT count(*) FROM golden.{table}")).scalar_one()
+            for table in ("account", "contact", "xref", "duplicate_review")
+        }
+    print()
+    print("Published in schema golden:")
+    for table, rows in published.items():
+        print(f"  golden.{table:<17} {rows:>7} rows")
+    print()
+    print("Quality of golden.xref against the demo's truth (pairwise):")
+    for obj, q in quality.items():
+        print(f"  {obj + 's':<9} {q.line()}")
+    print()
+    print(
+        f"Done in {time.perf_counter() - started:.1f}s (pipeline {summary.seconds:.1f}s). "
+        "Next: `org360 ui` to browse the assets, or query golden.* with psql "
+        "(`org360 db url` prints the URL)."
+    )
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from pipelines.database import resolve_database_url
+    from pipelines.runner import dagster_home
+    from pipelines.settings import load_settings
+
+    path = _config_path(args).resolve()
+    env = dict(os.environ)
+    configured = None
+    if path.exists():
+        configured = load_settings(path).database_url
+        env["ORG360_CONFIG"] = str(path)
+    else:
+        print(f"org360 ui: no config at {path}; runs will fail until you create it", file=sys.stderr)
+    # Resolve (and start the embedded server) once, so the webserver, the daemon and
+    # every run share one database.
+    env["DATABASE_URL"] = resolve_database_url(configured)
+    env["DAGSTER_HOME"] = str(dagster_home())
+    command = [
+        sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions",
+        "--host", args.host, "--port", str(args.port),
+    ]
+    print(f"org360 ui: Dagster UI on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    return subprocess.call(command, env=env)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from pipelines import embedded_postgres
+    from pipelines.database import resolve_database_url
+
+    if args.action == "url":
+        print(resolve_database_url(_configured_url(args)))
+    elif args.action == "start":
+        print(embedded_postgres.start())
+    elif args.action == "stop":
+        stopped = embedded_postgres.stop()
+        print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    elif args.action == "migrate":
+        import warehouse_sql
+        from pipelines.database import make_engine
+
+        applied = warehouse_sql.migrate(make_engine(resolve_database_url(_configured_url(args))))
+        print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    return 0
+
+
+def _configured_url(args: argparse.Namespace) -> str | None:
+    from pipelines.settings import load_settings
+
+    path = _config_path(args)
+    return load_settings(path).database_url if path.exists() else None
+
+
+def cmd_odata(args: argparse.Namespace) -> int:
+    from odata_service.cli import serve
+
+    serve(args.host, args.port, _configured_url(args))
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from archive_service import cli as archive_cli
+
+    config = str(_config_path(args))
+    if args.action == "serve":
+        archive_cli.serve(args.host, args.port, config)
+    else:
+        archive_cli.worker(config, concurrency=args.concurrency)
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="org360",
+        description="One trustworthy 360° view across Salesforce orgs replicated by Heroku Connect.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster's own logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="seed three demo orgs and run the whole pipeline")
+    demo.add_argument("--companies", type=int, default=400, help="demo companies (default 400)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument("--config", help="where to write the demo config (default .org360/demo.yaml)")
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="materialise every asset in this process")
+    _config_arg(run)
+    run.set_defaults(func=cmd_run)
+
+    ui = sub.add_parser("ui", help="open the Dagster UI (webserver and daemon)")
+    _config_arg(ui)
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+
+    db = sub.add_parser("db", help="the database: url, start, stop (embedded), migrate")
+    db.add_argument("action", choices=["url", "start", "stop", "migrate"])
+    _config_arg(db)
+    db.set_defaults(func=cmd_db)
+
+    odata = sub.add_parser("odata", help="the OData v4 service for Salesforce Connect")
+    odata_sub = odata.add_subparsers(dest="action", required=True)
+    serve = odata_sub.add_parser("serve", help="serve golden and archived records over OData")
+    serve.add_argument("--host", default=None, help="default 127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default $PORT, else 8360")
+    _config_arg(serve)
+    serve.set_defaults(func=cmd_odata)
+
+    archive = sub.add_parser("archive", help="the archive API and its workers")
+    archive_sub = archive.add_subparsers(dest="action", required=True)
+    a_serve = archive_sub.add_parser("serve", help="serve the archive API")
+    a_serve.add_argument("--host", default=None)
+    a_serve.add_argument("--port", type=int, default=None, help="default $PORT")
+    _config_arg(a_serve)
+    a_serve.set_defaults(func=cmd_archive)
+    a_worker = archive_sub.add_parser("worker", help="run an archive worker")
+    a_worker.add_argument("--concurrency", type=int, default=1)
+    _config_arg(a_worker)
+    a_worker.set_defaults(func=cmd_archive)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pipelines.runner import RunFailed
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"org360: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RunFailed as exc:
+        print(f"org360: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""org360's one code location. Loaded lazily: importing this module opens no connection
+and reads no file; Dagster calls `defs()` when it loads the location."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets import golden, golden_next, resolve, staging, unified
+from pipelines.jobs import consolidation_job, staging_job
+from pipelines.resources import Org360Resource
+from pipelines.schedules import consolidation_schedule
+from pipelines.sensors import consolidation_automation_sensor, org_config_sensor
+from pipelines.settings import DEFAULT_SCHEDULE, ConfigError, config_path_from_env, load_settings
+
+
+def _schedule_cron() -> str:
+    try:
+        return load_settings(config_path_from_env()).schedule
+    except ConfigError:
+        # The UI must load even before a config exists; runs report the config error.
+        return DEFAULT_SCHEDULE
+
+
+def build_definitions(
+    org360: Org360Resource | None = None, cron: str | None = None
+) -> dg.Definitions:
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules([staging, unified, resolve, golden_next, golden]),
+        asset_checks=golden_next.CHECKS,
+        jobs=[staging_job, consolidation_job],
+        schedules=[consolidation_schedule(cron or DEFAULT_SCHEDULE)],
+        sensors=[org_config_sensor, consolidation_automation_sensor],
+        resources={"org360": org360 or Org360Resource()},
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(cron=_schedule_cron())

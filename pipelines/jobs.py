@@ -1,0 +1,20 @@
+"""Jobs: per-org staging (partitioned) and the consolidation that follows it."""
+
+import dagster as dg
+
+from pipelines.partitions import org_partitions
+
+CONSOLIDATION_GROUPS = ("unified", "resolve", "golden_next", "golden")
+
+staging_job = dg.define_asset_job(
+    "staging_job",
+    selection=dg.AssetSelection.groups("staging"),
+    partitions_def=org_partitions,
+    description="Read one org's Heroku Connect tables into staging (one run per org).",
+)
+
+consolidation_job = dg.define_asset_job(
+    "consolidation_job",
+    selection=dg.AssetSelection.groups(*CONSOLIDATION_GROUPS),
+    description="Normalise, resolve, build and publish golden records from staging.",
+)

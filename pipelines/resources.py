@@ -1,0 +1,41 @@
+"""The resource every org360 asset uses: its settings and its database."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import dagster as dg
+from sqlalchemy import Engine
+
+import warehouse_sql
+from pipelines.database import make_engine, resolve_database_url
+from pipelines.settings import Settings, config_path_from_env, load_settings
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+progress = logging.getLogger("org360.progress")
+
+
+def engine_for(url: str) -> Engine:
+    """One engine per URL per process, migrated on first use."""
+    with _lock:
+        if url not in _engines:
+            engine = make_engine(url)
+            warehouse_sql.migrate(engine)
+            _engines[url] = engine
+        return _engines[url]
+
+
+class Org360Resource(dg.ConfigurableResource):
+    """Where the config file is, and optionally the database (else the config's, else
+    $DATABASE_URL, else the embedded server)."""
+
+    config_path: str | None = None
+    database_url: str | None = None
+
+    def settings(self) -> Settings:
+        return load_settings(self.config_path or config_path_from_env())
+
+    def engine(self) -> Engine:
+        return engine_for(resolve_database_url(self.database_url or self.settings().database_url))
