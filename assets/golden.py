@@ -1,6 +1,5 @@
 """The publication readers use: `golden.*`, swapped in from `golden_next` atomically."""
 
-
 import dagster as dg
 
 from pipelines.resources import Org360Resource, progress
@@ -11,7 +10,9 @@ _DESCRIPTIONS = {
     "account": "Golden accounts: one row per real-world company, with provenance.",
     "contact": "Golden contacts: one row per real-world person, linked to a golden account.",
     "xref": "Cross-reference: exactly one row per live source record -> its golden id.",
-    "duplicate_review": "Review queue: likely duplicates for data stewards, with per-field weights.",
+    "duplicate_review": (
+        "Review queue: likely duplicates for data stewards, with per-field weights."
+    ),
 }
 
 
@@ -34,7 +35,10 @@ def publish_golden(org360: Org360Resource):
     for table in _TABLES:
         progress.info(
             "golden.%s: %d rows (%d new, %d changed, %d removed)",
-            table, report.rows[table], report.inserted[table], report.updated[table],
+            table,
+            report.rows[table],
+            report.inserted[table],
+            report.updated[table],
             report.deleted[table],
         )
         yield dg.MaterializeResult(

@@ -4,7 +4,6 @@ Every check here is blocking: if one fails, `golden.*` is not touched and reader
 keep the previous publication.
 """
 
-
 import dagster as dg
 
 from pipelines.resources import Org360Resource, progress
@@ -31,7 +30,10 @@ def golden_next_xref(org360: Org360Resource) -> dg.MaterializeResult:
     report = build_xref(org360.engine(), org360.settings())
     progress.info(
         "golden_next.xref: %s records -> %s golden; ids kept %s, new %s",
-        report.records, report.golden, report.kept_ids, report.new_ids,
+        report.records,
+        report.golden,
+        report.kept_ids,
+        report.new_ids,
     )
     return dg.MaterializeResult(
         metadata={

@@ -1,6 +1,5 @@
 """Resolution: candidate pairs scored by the matcher, and the clusters they form."""
 
-
 import dagster as dg
 
 from pipelines.resources import Org360Resource, progress
@@ -41,8 +40,13 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
         progress.info(
             "resolve.%s: %d records, %d candidate pairs, %d matches, %d for review, "
             "%d clusters (%d duplicates)",
-            obj, report.records, report.candidate_pairs, report.matched_pairs,
-            report.review_pairs, report.clusters, report.duplicates_found,
+            obj,
+            report.records,
+            report.candidate_pairs,
+            report.matched_pairs,
+            report.review_pairs,
+            report.clusters,
+            report.duplicates_found,
         )
         yield dg.MaterializeResult(
             asset_key=["resolve", f"{obj}_pair"],

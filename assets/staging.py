@@ -1,6 +1,5 @@
 """Per-org staging assets: each org's Heroku Connect tables, read incrementally."""
 
-
 import dagster as dg
 
 from pipelines.partitions import org_partitions
@@ -29,8 +28,13 @@ def _staging_asset(obj: str) -> dg.AssetsDefinition:
             )
         progress.info(
             "staging.%s [%s]: %d live, %d changed, %d deleted, %d without sfid%s",
-            obj, org.key, report.live_records, report.upserted, report.deleted,
-            report.without_sfid, "" if report.table_found else " (table missing)",
+            obj,
+            org.key,
+            report.live_records,
+            report.upserted,
+            report.deleted,
+            report.without_sfid,
+            "" if report.table_found else " (table missing)",
         )
         return dg.MaterializeResult(
             metadata={

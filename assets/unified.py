@@ -1,6 +1,5 @@
 """The unified model: every org's records normalised into one shape."""
 
-
 import dagster as dg
 
 from pipelines.resources import Org360Resource, progress
@@ -24,7 +23,10 @@ def _unified_asset(obj: str) -> dg.AssetsDefinition:
         report = unify(org360.engine(), obj)
         progress.info(
             "unified.%s: %d normalised, %d deleted, %d records",
-            obj, report.normalised, report.deleted, report.records,
+            obj,
+            report.normalised,
+            report.deleted,
+            report.records,
         )
         return dg.MaterializeResult(
             metadata={

@@ -20,8 +20,12 @@ from dedupe.normalize import acronym, phonetic
 NULL = -1
 
 
+def _not_null(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+
+
 def _present(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    return np.array([a is not None for a in left]) & np.array([b is not None for b in right])
+    return _not_null(left) & _not_null(right)
 
 
 def _strings(values: np.ndarray, mask: np.ndarray) -> list[str]:
@@ -63,11 +67,13 @@ def company(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     same = _equal(left, right, mask)
     token_set = _similarity(left, right, mask, fuzz.token_set_ratio)
     jaro = _similarity(left, right, mask, distance.JaroWinkler.normalized_similarity)
-    acronyms = mask & np.array(
-        [
+    acronyms = mask & np.fromiter(
+        (
             bool(m) and (a == acronym(b) or b == acronym(a))
             for a, b, m in zip(left, right, mask, strict=True)
-        ]
+        ),
+        dtype=bool,
+        count=len(mask),
     )
     close = mask & ((token_set >= 95) | (jaro >= 0.96) | acronyms)
     similar = mask & ((token_set >= 85) | (jaro >= 0.90))
@@ -116,8 +122,10 @@ def last_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 def phone(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     mask = _present(left, right)
     same = _equal(left, right, mask)
-    last = mask & np.array(
-        [bool(m) and a[-7:] == b[-7:] for a, b, m in zip(left, right, mask, strict=True)]
+    last = mask & np.fromiter(
+        (bool(m) and a[-7:] == b[-7:] for a, b, m in zip(left, right, mask, strict=True)),
+        dtype=bool,
+        count=len(mask),
     )
     return _assign(mask, [same, last])
 
@@ -150,8 +158,8 @@ def street(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 def city(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     mask = _present(left, right)
     jaro = _similarity(
-        np.array([v.lower() if v else v for v in left], dtype=object),
-        np.array([v.lower() if v else v for v in right], dtype=object),
+        np.array([v.lower() if v else v for v in left] or [], dtype=object),
+        np.array([v.lower() if v else v for v in right] or [], dtype=object),
         mask,
         distance.JaroWinkler.normalized_similarity,
     )

@@ -36,7 +36,9 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def score_clusters(frame: pd.DataFrame, predicted: str = "predicted", truth: str = "truth") -> Quality:
+def score_clusters(
+    frame: pd.DataFrame, predicted: str = "predicted", truth: str = "truth"
+) -> Quality:
     """`frame` has one row per record with its predicted and true cluster labels."""
     n = len(frame)
     both = frame.groupby([predicted, truth]).size()

@@ -54,9 +54,14 @@ def fold_series(series: pd.Series) -> pd.Series:
 
 # Legal forms in many jurisdictions, in folded form. Matching drops them so
 # "ACME GmbH" and "Acme" compare equal; the display name keeps them.
-LEGAL_SUFFIXES: frozenset[str] = frozenset(
-    ["inc", "incorporated", "corp", "corporation", "co", "company", "cos", "llc", "llp", "lp", "ltd", "limited", "plc", "pllc", "pc", "gmbh", "mbh", "ag", "kg", "kgaa", "ohg", "ug", "ev", "gbr", "se", "sa", "sas", "sasu", "sarl", "sca", "snc", "eurl", "spa", "srl", "sapa", "bv", "nv", "vof", "cv", "ab", "oy", "oyj", "as", "asa", "aps", "a", "s", "ks", "hf", "kft", "zrt", "nyrt", "sro", "spol", "sp", "z", "oo", "zoo", "pty", "pvt", "kk", "gk", "yk", "tmk", "bhd", "sdn", "pte", "llc", "pjsc", "ojsc", "zao", "ooo", "oao", "ad", "doo", "dd", "sl", "slu", "sll", "scp", "ltda", "eireli", "cia", "me", "epp", "mei", "s", "de", "rl", "cv", "sab"]
-)
+_LEGAL_FORMS = """
+    inc incorporated corp corporation co company cos llc llp lp ltd limited plc pllc pc
+    gmbh mbh ag kg kgaa ohg ug ev gbr se sa sas sasu sarl sca snc eurl spa srl sapa
+    bv nv vof cv ab oy oyj as asa aps a s ks hf kft zrt nyrt sro spol sp z oo zoo
+    pty pvt kk gk yk tmk bhd sdn pte pjsc ojsc zao ooo oao ad doo dd
+    sl slu sll scp ltda eireli cia me epp mei de rl sab
+"""
+LEGAL_SUFFIXES: frozenset[str] = frozenset(_LEGAL_FORMS.split())
 _COMPANY_NOISE = frozenset({"the", "and", "group", "holding", "holdings"})
 
 
@@ -104,6 +109,7 @@ def website_domains(series: pd.Series) -> pd.Series:
 
 # ---------------------------------------------------------------- people
 
+
 def name_key(value: str) -> str | None:
     return fold(value) or None
 
@@ -131,20 +137,72 @@ def email_addresses(series: pd.Series) -> pd.Series:
 
 # Spellings CRM users type that pycountry does not know by itself.
 COUNTRY_ALIASES: dict[str, str] = {
-    "usa": "US", "us": "US", "u s": "US", "u s a": "US", "united states of america": "US",
-    "america": "US", "uk": "GB", "u k": "GB", "great britain": "GB", "britain": "GB",
-    "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
-    "deutschland": "DE", "allemagne": "DE", "alemania": "DE", "germania": "DE",
-    "brd": "DE", "frankreich": "FR", "espana": "ES", "espagne": "ES", "spanien": "ES",
-    "italia": "IT", "italien": "IT", "nederland": "NL", "holland": "NL", "the netherlands": "NL",
-    "niederlande": "NL", "schweiz": "CH", "suisse": "CH", "svizzera": "CH", "osterreich": "AT",
-    "belgie": "BE", "belgique": "BE", "sverige": "SE", "norge": "NO", "danmark": "DK",
-    "suomi": "FI", "polska": "PL", "ceska republika": "CZ", "czech republic": "CZ",
-    "russia": "RU", "south korea": "KR", "korea": "KR", "north korea": "KP", "iran": "IR",
-    "vietnam": "VN", "taiwan": "TW", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ",
-    "syria": "SY", "laos": "LA", "moldova": "MD", "brasil": "BR", "mexique": "MX",
-    "nippon": "JP", "nihon": "JP", "zhongguo": "CN", "prc": "CN", "uae": "AE",
-    "turkey": "TR", "turkiye": "TR", "ivory coast": "CI", "cote d ivoire": "CI",
+    "usa": "US",
+    "us": "US",
+    "u s": "US",
+    "u s a": "US",
+    "united states of america": "US",
+    "america": "US",
+    "uk": "GB",
+    "u k": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "deutschland": "DE",
+    "allemagne": "DE",
+    "alemania": "DE",
+    "germania": "DE",
+    "brd": "DE",
+    "frankreich": "FR",
+    "espana": "ES",
+    "espagne": "ES",
+    "spanien": "ES",
+    "italia": "IT",
+    "italien": "IT",
+    "nederland": "NL",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "niederlande": "NL",
+    "schweiz": "CH",
+    "suisse": "CH",
+    "svizzera": "CH",
+    "osterreich": "AT",
+    "belgie": "BE",
+    "belgique": "BE",
+    "sverige": "SE",
+    "norge": "NO",
+    "danmark": "DK",
+    "suomi": "FI",
+    "polska": "PL",
+    "ceska republika": "CZ",
+    "czech republic": "CZ",
+    "russia": "RU",
+    "south korea": "KR",
+    "korea": "KR",
+    "north korea": "KP",
+    "iran": "IR",
+    "vietnam": "VN",
+    "taiwan": "TW",
+    "bolivia": "BO",
+    "venezuela": "VE",
+    "tanzania": "TZ",
+    "syria": "SY",
+    "laos": "LA",
+    "moldova": "MD",
+    "brasil": "BR",
+    "mexique": "MX",
+    "nippon": "JP",
+    "nihon": "JP",
+    "zhongguo": "CN",
+    "prc": "CN",
+    "uae": "AE",
+    "turkey": "TR",
+    "turkiye": "TR",
+    "ivory coast": "CI",
+    "cote d ivoire": "CI",
 }
 
 
@@ -168,7 +226,11 @@ def country_code(value: str) -> str | None:
     except LookupError:
         pass
     for country in pycountry.countries:
-        names = [country.name, getattr(country, "common_name", ""), getattr(country, "official_name", "")]
+        names = [
+            country.name,
+            getattr(country, "common_name", ""),
+            getattr(country, "official_name", ""),
+        ]
         if any(fold(n) == key for n in names if n):
             return country.alpha_2
     return None
@@ -191,6 +253,7 @@ def countries(series: pd.Series) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- phones
+
 
 @lru_cache(maxsize=200_000)
 def e164(raw: str, region: str | None) -> str | None:
@@ -227,11 +290,31 @@ def phones(series: pd.Series, regions: pd.Series) -> pd.Series:
 # ---------------------------------------------------------------- addresses
 
 _STREET_WORDS = {
-    "street": "st", "str": "st", "strasse": "str", "road": "rd", "avenue": "ave", "av": "ave",
-    "boulevard": "blvd", "drive": "dr", "lane": "ln", "place": "pl", "square": "sq",
-    "court": "ct", "highway": "hwy", "suite": "ste", "floor": "fl", "north": "n",
-    "south": "s", "east": "e", "west": "w", "apartment": "apt", "building": "bldg",
-    "crescent": "cres", "terrace": "tce", "parkway": "pkwy", "circuit": "cct",
+    "street": "st",
+    "str": "st",
+    "strasse": "str",
+    "road": "rd",
+    "avenue": "ave",
+    "av": "ave",
+    "boulevard": "blvd",
+    "drive": "dr",
+    "lane": "ln",
+    "place": "pl",
+    "square": "sq",
+    "court": "ct",
+    "highway": "hwy",
+    "suite": "ste",
+    "floor": "fl",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "apartment": "apt",
+    "building": "bldg",
+    "crescent": "cres",
+    "terrace": "tce",
+    "parkway": "pkwy",
+    "circuit": "cct",
 }
 
 
@@ -262,6 +345,7 @@ def identifier_keys(series: pd.Series) -> pd.Series:
 
 
 # ---------------------------------------------------------------- numbers, dates, codes
+
 
 def numbers(series: pd.Series) -> pd.Series:
     cleaned = series.astype(object).where(series.notna(), None)

@@ -70,8 +70,8 @@ def _swap_reversed_names(frame: pd.DataFrame, left: np.ndarray, right: np.ndarra
     # unless the names already line up the usual way.
     crosswise = (first[left] == last[right]) | (last[left] == first[right])
     straight = (first[left] == first[right]) | (last[left] == last[right])
-    present = np.array([v is not None for v in first[left]]) & np.array(
-        [v is not None for v in last[right]]
+    present = np.fromiter((v is not None for v in first[left]), bool, len(left)) & np.fromiter(
+        (v is not None for v in last[right]), bool, len(right)
     )
     swapped = crosswise & ~straight & present
     return pd.DataFrame({"swapped": swapped})

@@ -42,6 +42,7 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 # ---------------------------------------------------------------- commands
 
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.database import redact
     from pipelines.runner import run_all
@@ -117,14 +118,24 @@ def cmd_ui(args: argparse.Namespace) -> int:
         configured = load_settings(path).database_url
         env["ORG360_CONFIG"] = str(path)
     else:
-        print(f"org360 ui: no config at {path}; runs will fail until you create it", file=sys.stderr)
+        print(
+            f"org360 ui: no config at {path}; runs will fail until you create it", file=sys.stderr
+        )
     # Resolve (and start the embedded server) once, so the webserver, the daemon and
     # every run share one database.
     env["DATABASE_URL"] = resolve_database_url(configured)
     env["DAGSTER_HOME"] = str(dagster_home())
     command = [
-        sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions",
-        "--host", args.host, "--port", str(args.port),
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "pipelines.definitions",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
     ]
     print(f"org360 ui: Dagster UI on http://{args.host}:{args.port} (Ctrl-C to stop)")
     return subprocess.call(command, env=env)
@@ -177,10 +188,13 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- parser
 
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="org360",
-        description="One trustworthy 360° view across Salesforce orgs replicated by Heroku Connect.",
+        description=(
+            "One trustworthy 360° view across Salesforce orgs replicated by Heroku Connect."
+        ),
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster's own logs")
     sub = parser.add_subparsers(dest="command", required=True)

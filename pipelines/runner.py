@@ -44,6 +44,10 @@ class RunSummary:
 def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or home_dir() / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = home / "dagster.yaml"
+    if not instance_yaml.exists():
+        # Dagster's defaults (SQLite run and event storage in this folder); no telemetry.
+        instance_yaml.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -56,7 +60,10 @@ def preflight(settings: Settings, database_url: str) -> None:
             for obj in ("account", "contact"):
                 if validate_source(conn, org, obj) is None:
                     log.warning(
-                        "org %r: table %s.%s not found; it counts as empty", org.key, org.schema, obj
+                        "org %r: table %s.%s not found; it counts as empty",
+                        org.key,
+                        org.schema,
+                        obj,
                     )
 
 

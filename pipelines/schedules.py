@@ -1,6 +1,5 @@
 """The consolidation schedule: stage every org; automation then carries the rest."""
 
-
 import dagster as dg
 
 from pipelines.jobs import staging_job
@@ -21,8 +20,9 @@ def consolidation_schedule(cron: str) -> dg.ScheduleDefinition:
         if not orgs:
             return dg.SkipReason("no orgs registered yet (the org_config_sensor adds them)")
         return [
-            dg.RunRequest(run_key=f"{context.scheduled_execution_time:%Y%m%dT%H%M}-{org}",
-                          partition_key=org)
+            dg.RunRequest(
+                run_key=f"{context.scheduled_execution_time:%Y%m%dT%H%M}-{org}", partition_key=org
+            )
             for org in orgs
         ]
 

@@ -1,6 +1,5 @@
 """Sensors: keep org partitions in step with the config; run automation conditions."""
 
-
 import dagster as dg
 
 from pipelines.partitions import org_partitions

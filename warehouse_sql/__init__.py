@@ -47,9 +47,7 @@ def migrate(engine: Engine) -> list[str]:
         try:
             conn.commit()
             _ensure_history_table(conn)
-            done = set(
-                conn.execute(text("SELECT version FROM public.org360_migration")).scalars()
-            )
+            done = set(conn.execute(text("SELECT version FROM public.org360_migration")).scalars())
             conn.commit()
             for migration in migrations():
                 if migration.version in done:

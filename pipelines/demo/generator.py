@@ -26,32 +26,93 @@ ORGS = ("amer", "emea", "apac")
 COUNTRIES = {
     # code: (ways users type it, cities (city, state, postcode pattern), phone prefix, legal forms,
     #        currency, national number pattern)
-    "US": (["United States", "USA", "US", "U.S.", "United States of America"],
-           [("New York", "NY", "100##"), ("Chicago", "IL", "606##"), ("Austin", "TX", "787##"),
-            ("San Francisco", "CA", "941##"), ("Boston", "MA", "021##"), ("Denver", "CO", "802##")],
-           "1", ["Inc.", "LLC", "Corp.", "Incorporated", "Corporation", "Co."], "USD",
-           "(###) 555-0###"),
-    "CA": (["Canada", "CA"], [("Toronto", "ON", "M5V #A#"), ("Vancouver", "BC", "V6B #A#")],
-           "1", ["Inc.", "Ltd.", "Corp."], "CAD", "(416) 555-0###"),
-    "GB": (["United Kingdom", "UK", "GB", "England", "Great Britain"],
-           [("London", "", "EC1A #BB"), ("Manchester", "", "M1 #AE"), ("Leeds", "", "LS1 #AB")],
-           "44", ["Ltd", "Limited", "PLC", "Ltd."], "GBP", "020 7946 0###"),
-    "DE": (["Germany", "Deutschland", "DE"],
-           [("Berlin", "", "10###"), ("München", "BY", "80###"), ("Hamburg", "", "20###")],
-           "49", ["GmbH", "AG", "GmbH & Co. KG"], "EUR", "030 #######"),
-    "FR": (["France", "FR"], [("Paris", "", "750##"), ("Lyon", "", "690##"), ("Nantes", "", "440##")],
-           "33", ["SA", "SAS", "S.A.", "SARL"], "EUR", "01 ## ## ## ##"),
-    "ES": (["Spain", "España", "ES"], [("Madrid", "", "280##"), ("Barcelona", "", "080##")],
-           "34", ["S.L.", "S.A."], "EUR", "91 ### ## ##"),
-    "NL": (["Netherlands", "The Netherlands", "Holland", "NL"],
-           [("Amsterdam", "", "10## AB"), ("Rotterdam", "", "30## CD")],
-           "31", ["B.V.", "N.V."], "EUR", "020 ### ####"),
-    "JP": (["Japan", "JP"], [("Tokyo", "", "100-00##"), ("Osaka", "", "530-00##")],
-           "81", ["K.K.", "Co., Ltd."], "JPY", "03-####-####"),
-    "AU": (["Australia", "AU"], [("Sydney", "NSW", "2###"), ("Melbourne", "VIC", "3###")],
-           "61", ["Pty Ltd", "Pty. Ltd."], "AUD", "(02) #### ####"),
-    "BR": (["Brazil", "Brasil", "BR"], [("São Paulo", "SP", "01###-000"), ("Rio de Janeiro", "RJ", "20###-000")],
-           "55", ["Ltda.", "S.A."], "BRL", "(11) ####-####"),
+    "US": (
+        ["United States", "USA", "US", "U.S.", "United States of America"],
+        [
+            ("New York", "NY", "100##"),
+            ("Chicago", "IL", "606##"),
+            ("Austin", "TX", "787##"),
+            ("San Francisco", "CA", "941##"),
+            ("Boston", "MA", "021##"),
+            ("Denver", "CO", "802##"),
+        ],
+        "1",
+        ["Inc.", "LLC", "Corp.", "Incorporated", "Corporation", "Co."],
+        "USD",
+        "(###) 555-0###",
+    ),
+    "CA": (
+        ["Canada", "CA"],
+        [("Toronto", "ON", "M5V #A#"), ("Vancouver", "BC", "V6B #A#")],
+        "1",
+        ["Inc.", "Ltd.", "Corp."],
+        "CAD",
+        "(416) 555-0###",
+    ),
+    "GB": (
+        ["United Kingdom", "UK", "GB", "England", "Great Britain"],
+        [("London", "", "EC1A #BB"), ("Manchester", "", "M1 #AE"), ("Leeds", "", "LS1 #AB")],
+        "44",
+        ["Ltd", "Limited", "PLC", "Ltd."],
+        "GBP",
+        "020 7946 0###",
+    ),
+    "DE": (
+        ["Germany", "Deutschland", "DE"],
+        [("Berlin", "", "10###"), ("München", "BY", "80###"), ("Hamburg", "", "20###")],
+        "49",
+        ["GmbH", "AG", "GmbH & Co. KG"],
+        "EUR",
+        "030 #######",
+    ),
+    "FR": (
+        ["France", "FR"],
+        [("Paris", "", "750##"), ("Lyon", "", "690##"), ("Nantes", "", "440##")],
+        "33",
+        ["SA", "SAS", "S.A.", "SARL"],
+        "EUR",
+        "01 ## ## ## ##",
+    ),
+    "ES": (
+        ["Spain", "España", "ES"],
+        [("Madrid", "", "280##"), ("Barcelona", "", "080##")],
+        "34",
+        ["S.L.", "S.A."],
+        "EUR",
+        "91 ### ## ##",
+    ),
+    "NL": (
+        ["Netherlands", "The Netherlands", "Holland", "NL"],
+        [("Amsterdam", "", "10## AB"), ("Rotterdam", "", "30## CD")],
+        "31",
+        ["B.V.", "N.V."],
+        "EUR",
+        "020 ### ####",
+    ),
+    "JP": (
+        ["Japan", "JP"],
+        [("Tokyo", "", "100-00##"), ("Osaka", "", "530-00##")],
+        "81",
+        ["K.K.", "Co., Ltd."],
+        "JPY",
+        "03-####-####",
+    ),
+    "AU": (
+        ["Australia", "AU"],
+        [("Sydney", "NSW", "2###"), ("Melbourne", "VIC", "3###")],
+        "61",
+        ["Pty Ltd", "Pty. Ltd."],
+        "AUD",
+        "(02) #### ####",
+    ),
+    "BR": (
+        ["Brazil", "Brasil", "BR"],
+        [("São Paulo", "SP", "01###-000"), ("Rio de Janeiro", "RJ", "20###-000")],
+        "55",
+        ["Ltda.", "S.A."],
+        "BRL",
+        "(11) ####-####",
+    ),
 }
 ORG_REGIONS = {
     "amer": ["US", "US", "US", "CA", "BR"],
@@ -59,37 +120,236 @@ ORG_REGIONS = {
     "apac": ["JP", "AU", "AU", "US"],
 }
 
-BRAND_A = ["North", "Blue", "Silver", "Bright", "Green", "Red", "Iron", "Golden", "Clear", "Swift",
-           "Summit", "Harbor", "Pioneer", "Atlas", "Vertex", "Nova", "Crest", "Cedar", "Orion",
-           "Polar", "Union", "Global", "United", "First", "Prime", "Delta", "Apex", "Zenith"]
-BRAND_B = ["wind", "stone", "field", "bridge", "wave", "peak", "gate", "point", "ridge", "light",
-           "forge", "works", "path", "line", "core", "sphere", "view", "brook", "dale", "mark"]
-SECTORS = ["Logistics", "Labs", "Systems", "Foods", "Energy", "Capital", "Software", "Health",
-           "Motors", "Textiles", "Analytics", "Pharma", "Media", "Robotics", "Consulting",
-           "Chemicals", "Insurance", "Retail", "Aerospace", "Materials"]
-INDUSTRIES = ["Technology", "Manufacturing", "Finance", "Healthcare", "Retail", "Energy",
-              "Transportation", "Media", "Consulting", "Chemicals"]
-STREETS = ["Main Street", "Oak Avenue", "Market Street", "Park Road", "Station Road",
-           "Hauptstraße", "Rue de la Paix", "Calle Mayor", "Keizersgracht", "King Street",
-           "Harbour Drive", "Elm Street", "Rua Augusta", "Chuo-dori", "George Street"]
-FIRST_NAMES = ["Robert", "William", "Elizabeth", "Katherine", "Michael", "Jennifer", "James",
-               "Margaret", "Thomas", "Patricia", "Richard", "Susan", "Daniel", "Jessica", "Joseph",
-               "Christopher", "Anthony", "Matthew", "Andrew", "Stephanie", "José", "François",
-               "Zoë", "Jürgen", "Søren", "Ana", "Lucía", "Hiroshi", "Yuki", "Mei", "Olga",
-               "Aoife", "Mateus", "Chloé", "Björn", "Émile", "Nikolaj", "Priya", "Ravi", "Fatima"]
-NICKNAMES = {"Robert": "Bob", "William": "Bill", "Elizabeth": "Liz", "Katherine": "Kate",
-             "Michael": "Mike", "Jennifer": "Jen", "James": "Jim", "Margaret": "Peggy",
-             "Thomas": "Tom", "Patricia": "Pat", "Richard": "Rick", "Susan": "Sue",
-             "Daniel": "Dan", "Jessica": "Jess", "Joseph": "Joe", "Christopher": "Chris",
-             "Anthony": "Tony", "Matthew": "Matt", "Andrew": "Andy", "Stephanie": "Steph"}
-LAST_NAMES = ["Smith", "Johnson", "Müller", "Schmidt", "García", "Martínez", "Dubois", "Lefèvre",
-              "Rossi", "Jansen", "de Vries", "Tanaka", "Suzuki", "Nguyen", "O'Brien", "Kowalski",
-              "Novák", "Andersson", "Johansson", "Silva", "Santos", "Brown", "Taylor", "Wilson",
-              "Anderson", "Thompson", "White", "Harris", "Clark", "Lewis", "Walker", "Young",
-              "Hernández", "López", "Fischer", "Weber", "Moreau", "Laurent", "Costa", "Byrne",
-              "Kaur", "Patel", "Sato", "Watanabe", "Ivanova", "Petrov", "Lindqvist", "Hansen"]
-TITLES = ["CEO", "CFO", "VP Sales", "Head of Procurement", "IT Manager", "Buyer",
-          "Operations Director", "Account Manager", "Engineer", "Office Manager", "CTO"]
+BRAND_A = [
+    "North",
+    "Blue",
+    "Silver",
+    "Bright",
+    "Green",
+    "Red",
+    "Iron",
+    "Golden",
+    "Clear",
+    "Swift",
+    "Summit",
+    "Harbor",
+    "Pioneer",
+    "Atlas",
+    "Vertex",
+    "Nova",
+    "Crest",
+    "Cedar",
+    "Orion",
+    "Polar",
+    "Union",
+    "Global",
+    "United",
+    "First",
+    "Prime",
+    "Delta",
+    "Apex",
+    "Zenith",
+]
+BRAND_B = [
+    "wind",
+    "stone",
+    "field",
+    "bridge",
+    "wave",
+    "peak",
+    "gate",
+    "point",
+    "ridge",
+    "light",
+    "forge",
+    "works",
+    "path",
+    "line",
+    "core",
+    "sphere",
+    "view",
+    "brook",
+    "dale",
+    "mark",
+]
+SECTORS = [
+    "Logistics",
+    "Labs",
+    "Systems",
+    "Foods",
+    "Energy",
+    "Capital",
+    "Software",
+    "Health",
+    "Motors",
+    "Textiles",
+    "Analytics",
+    "Pharma",
+    "Media",
+    "Robotics",
+    "Consulting",
+    "Chemicals",
+    "Insurance",
+    "Retail",
+    "Aerospace",
+    "Materials",
+]
+INDUSTRIES = [
+    "Technology",
+    "Manufacturing",
+    "Finance",
+    "Healthcare",
+    "Retail",
+    "Energy",
+    "Transportation",
+    "Media",
+    "Consulting",
+    "Chemicals",
+]
+STREETS = [
+    "Main Street",
+    "Oak Avenue",
+    "Market Street",
+    "Park Road",
+    "Station Road",
+    "Hauptstraße",
+    "Rue de la Paix",
+    "Calle Mayor",
+    "Keizersgracht",
+    "King Street",
+    "Harbour Drive",
+    "Elm Street",
+    "Rua Augusta",
+    "Chuo-dori",
+    "George Street",
+]
+FIRST_NAMES = [
+    "Robert",
+    "William",
+    "Elizabeth",
+    "Katherine",
+    "Michael",
+    "Jennifer",
+    "James",
+    "Margaret",
+    "Thomas",
+    "Patricia",
+    "Richard",
+    "Susan",
+    "Daniel",
+    "Jessica",
+    "Joseph",
+    "Christopher",
+    "Anthony",
+    "Matthew",
+    "Andrew",
+    "Stephanie",
+    "José",
+    "François",
+    "Zoë",
+    "Jürgen",
+    "Søren",
+    "Ana",
+    "Lucía",
+    "Hiroshi",
+    "Yuki",
+    "Mei",
+    "Olga",
+    "Aoife",
+    "Mateus",
+    "Chloé",
+    "Björn",
+    "Émile",
+    "Nikolaj",
+    "Priya",
+    "Ravi",
+    "Fatima",
+]
+NICKNAMES = {
+    "Robert": "Bob",
+    "William": "Bill",
+    "Elizabeth": "Liz",
+    "Katherine": "Kate",
+    "Michael": "Mike",
+    "Jennifer": "Jen",
+    "James": "Jim",
+    "Margaret": "Peggy",
+    "Thomas": "Tom",
+    "Patricia": "Pat",
+    "Richard": "Rick",
+    "Susan": "Sue",
+    "Daniel": "Dan",
+    "Jessica": "Jess",
+    "Joseph": "Joe",
+    "Christopher": "Chris",
+    "Anthony": "Tony",
+    "Matthew": "Matt",
+    "Andrew": "Andy",
+    "Stephanie": "Steph",
+}
+LAST_NAMES = [
+    "Smith",
+    "Johnson",
+    "Müller",
+    "Schmidt",
+    "García",
+    "Martínez",
+    "Dubois",
+    "Lefèvre",
+    "Rossi",
+    "Jansen",
+    "de Vries",
+    "Tanaka",
+    "Suzuki",
+    "Nguyen",
+    "O'Brien",
+    "Kowalski",
+    "Novák",
+    "Andersson",
+    "Johansson",
+    "Silva",
+    "Santos",
+    "Brown",
+    "Taylor",
+    "Wilson",
+    "Anderson",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Young",
+    "Hernández",
+    "López",
+    "Fischer",
+    "Weber",
+    "Moreau",
+    "Laurent",
+    "Costa",
+    "Byrne",
+    "Kaur",
+    "Patel",
+    "Sato",
+    "Watanabe",
+    "Ivanova",
+    "Petrov",
+    "Lindqvist",
+    "Hansen",
+]
+TITLES = [
+    "CEO",
+    "CFO",
+    "VP Sales",
+    "Head of Procurement",
+    "IT Manager",
+    "Buyer",
+    "Operations Director",
+    "Account Manager",
+    "Engineer",
+    "Office Manager",
+    "CTO",
+]
 
 
 @dataclass
@@ -142,7 +402,11 @@ class _Noise:
 
 def _fill(rng: random.Random, pattern: str) -> str:
     return "".join(
-        str(rng.randrange(10)) if ch == "#" else rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") if ch == "A" else ch
+        str(rng.randrange(10))
+        if ch == "#"
+        else rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ")
+        if ch == "A"
+        else ch
         for ch in pattern
     )
 
@@ -153,8 +417,9 @@ def _sfid(prefix: str, org: str, n: int) -> str:
 
 
 class DemoGenerator:
-    def __init__(self, companies: int = 400, seed: int = 7, noise: float = 1.0,
-                 orgs: tuple[str, ...] = ORGS) -> None:
+    def __init__(
+        self, companies: int = 400, seed: int = 7, noise: float = 1.0, orgs: tuple[str, ...] = ORGS
+    ) -> None:
         self.rng = random.Random(seed)
         self.noise = _Noise(self.rng, noise)
         self.companies = companies
@@ -165,11 +430,13 @@ class DemoGenerator:
 
     # ------------------------------------------------------------ entities
 
-    def _company(self, index: int, brand: str | None = None, avoid_sector: str | None = None) -> dict:
+    def _company(
+        self, index: int, brand: str | None = None, avoid_sector: str | None = None
+    ) -> dict:
         rng = self.rng
         home_org = self.orgs[index % len(self.orgs)]
         country = rng.choice(ORG_REGIONS.get(home_org, list(COUNTRIES)))
-        aliases, cities, prefix, legal, currency, phone_pattern = COUNTRIES[country]
+        aliases, cities, _prefix, legal, currency, phone_pattern = COUNTRIES[country]
         city, state, postcode_pattern = rng.choice(cities)
         brand = brand or (rng.choice(BRAND_A) + rng.choice(BRAND_B))
         sector = rng.choice([s for s in SECTORS if s != avoid_sector])
@@ -205,9 +472,14 @@ class DemoGenerator:
         rng = self.rng
         first = rng.choice(FIRST_NAMES)
         last = surname or rng.choice(LAST_NAMES)
-        local = f"{self.noise.deaccent(first).lower()}.{self.noise.deaccent(last).lower().replace(' ', '').replace(chr(39), '')}"
-        aliases, _, prefix, *_ = COUNTRIES[company["country"]]
-        mobile = f"+{prefix}{rng.randrange(10**8, 10**9)}" if company["country"] != "US" else f"+1{rng.randrange(200, 999)}555{rng.randrange(1000, 9999)}"
+        ascii_last = self.noise.deaccent(last).lower().replace(" ", "").replace("'", "")
+        local = f"{self.noise.deaccent(first).lower()}.{ascii_last}"
+        prefix = COUNTRIES[company["country"]][2]
+        mobile = (
+            f"+{prefix}{rng.randrange(10**8, 10**9)}"
+            if company["country"] != "US"
+            else f"+1{rng.randrange(200, 999)}555{rng.randrange(1000, 9999)}"
+        )
         return {
             "entity": f"C{index}",
             "first": first,
@@ -215,8 +487,11 @@ class DemoGenerator:
             "email": f"{local}@{company['domain']}",
             "mobile": mobile,
             "title": rng.choice(TITLES),
-            "birthdate": dt.date(rng.randrange(1955, 2000), rng.randrange(1, 13), rng.randrange(1, 29))
-            if rng.random() < 0.5 else None,
+            "birthdate": dt.date(
+                rng.randrange(1955, 2000), rng.randrange(1, 13), rng.randrange(1, 29)
+            )
+            if rng.random() < 0.5
+            else None,
         }
 
     # ------------------------------------------------------------ copies
@@ -230,11 +505,27 @@ class DemoGenerator:
         if n.chance(0.15):
             name = n.case(name)
         if n.chance(0.7):
-            name = f"{name} {company['legal']}" if rng.random() < 0.8 else f"{name}, {company['legal']}"
+            name = (
+                f"{name} {company['legal']}"
+                if rng.random() < 0.8
+                else f"{name}, {company['legal']}"
+            )
         if n.chance(0.08):
             name = "The " + name
-        phone = company["national_phone"] if rng.random() < 0.5 else f"+{COUNTRIES[company['country']][2]} {company['national_phone'].lstrip('0(').replace(')', '')}"
-        website = rng.choice([company["domain"], f"www.{company['domain']}", f"https://www.{company['domain']}/", f"http://{company['domain']}"])
+        phone = (
+            company["national_phone"]
+            if rng.random() < 0.5
+            else f"+{COUNTRIES[company['country']][2]} "
+            + company["national_phone"].lstrip("0(").replace(")", "")
+        )
+        website = rng.choice(
+            [
+                company["domain"],
+                f"www.{company['domain']}",
+                f"https://www.{company['domain']}/",
+                f"http://{company['domain']}",
+            ]
+        )
         street = company["street"]
         if n.chance(0.2):
             street = street.replace("Street", "St.").replace("Road", "Rd").replace("Avenue", "Ave")
@@ -304,7 +595,9 @@ class DemoGenerator:
             "mailingstate": company["state"] or None,
             "mailingpostalcode": None if n.chance(0.4) else company["postcode"],
             "mailingcountry": None if n.chance(0.3) else rng.choice(company["country_aliases"]),
-            "birthdate": person["birthdate"] if person["birthdate"] and rng.random() < 0.7 else None,
+            "birthdate": person["birthdate"]
+            if person["birthdate"] and rng.random() < 0.7
+            else None,
             "accountid": account_sfid,
             "systemmodstamp": modstamp,
             "createddate": modstamp - dt.timedelta(days=rng.randrange(1, 900)),
@@ -341,7 +634,9 @@ class DemoGenerator:
                 surname = people[0]["last"] if people and rng.random() < 0.15 else None
                 person = self._person(company, person_index, surname)
                 # Two colleagues with the same full name are rare enough to leave out.
-                if any((p["first"], p["last"]) == (person["first"], person["last"]) for p in people):
+                if any(
+                    (p["first"], p["last"]) == (person["first"], person["last"]) for p in people
+                ):
                     continue
                 people.append(person)
                 person_index += 1
@@ -375,8 +670,14 @@ class DemoGenerator:
                 frame = frames[org]
                 if frame.empty:
                     continue
-                pending = frame.sample(n=max(1, len(frame) // 200), random_state=rng.randrange(10**6)).index
-                deleted = frame.drop(pending).sample(n=max(1, len(frame) // 200), random_state=rng.randrange(10**6)).index
+                pending = frame.sample(
+                    n=max(1, len(frame) // 200), random_state=rng.randrange(10**6)
+                ).index
+                deleted = (
+                    frame.drop(pending)
+                    .sample(n=max(1, len(frame) // 200), random_state=rng.randrange(10**6))
+                    .index
+                )
                 for i in pending:
                     dropped.add((obj, org, frame.at[i, "sfid"]))
                     frame.at[i, "sfid"] = None
@@ -385,6 +686,7 @@ class DemoGenerator:
                     dropped.add((obj, org, frame.at[i, "sfid"]))
                     frame.at[i, "isdeleted"] = True
         keep = [
-            (o, g, s) not in dropped for o, g, s in truth[["object", "org", "sfid"]].itertuples(index=False)
+            (o, g, s) not in dropped
+            for o, g, s in truth[["object", "org", "sfid"]].itertuples(index=False)
         ]
         data.truth = truth[keep].reset_index(drop=True)

@@ -80,7 +80,8 @@ def evaluate(engine: Engine) -> dict[str, Quality]:
             frame = pd.read_sql_query(
                 text(
                     "SELECT x.golden_id AS predicted, t.entity AS truth FROM golden.xref x "
-                    "JOIN demo.truth t ON t.object = x.object AND t.org = x.org AND t.sfid = x.sfid "
+                    "JOIN demo.truth t "
+                    "ON t.object = x.object AND t.org = x.org AND t.sfid = x.sfid "
                     "WHERE x.object = :obj"
                 ),
                 conn,

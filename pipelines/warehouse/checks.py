@@ -59,8 +59,7 @@ def golden_without_name(engine: Engine, obj: str) -> tuple[int, list[str]]:
     column = "name" if obj == "account" else "last_name"
     return _ids(
         engine,
-        f"SELECT golden_id FROM golden_next.{obj} "
-        f"WHERE {column} IS NULL OR btrim({column}) = ''",
+        f"SELECT golden_id FROM golden_next.{obj} WHERE {column} IS NULL OR btrim({column}) = ''",
     )
 
 

@@ -21,19 +21,41 @@ from pipelines.settings import Settings
 from pipelines.warehouse.sql import copy_frame
 
 ACCOUNT_SIMPLE_FIELDS = (
-    "name", "website", "domain", "phone", "industry", "type", "annual_revenue", "currency",
-    "employees", "registration_number",
+    "name",
+    "website",
+    "domain",
+    "phone",
+    "industry",
+    "type",
+    "annual_revenue",
+    "currency",
+    "employees",
+    "registration_number",
 )
 ACCOUNT_ADDRESS_FIELDS = (
-    "billing_street", "billing_city", "billing_state", "billing_postcode", "billing_country",
+    "billing_street",
+    "billing_city",
+    "billing_state",
+    "billing_postcode",
+    "billing_country",
     "billing_country_code",
 )
 CONTACT_SIMPLE_FIELDS = (
-    "first_name", "last_name", "email", "phone", "mobile_phone", "title", "birthdate",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "mobile_phone",
+    "title",
+    "birthdate",
     "national_id",
 )
 CONTACT_ADDRESS_FIELDS = (
-    "mailing_street", "mailing_city", "mailing_state", "mailing_postcode", "mailing_country",
+    "mailing_street",
+    "mailing_city",
+    "mailing_state",
+    "mailing_postcode",
+    "mailing_country",
     "mailing_country_code",
 )
 
@@ -75,8 +97,8 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
                 conn,
                 params={"obj": obj},
             )
-            members["previous_id"] = members["previous_id"].astype(object).where(
-                members["previous_id"].notna(), None
+            members["previous_id"] = (
+                members["previous_id"].astype(object).where(members["previous_id"].notna(), None)
             )
             previous = [g for g in members["previous_id"].dropna().unique()]
             issued = dict(
@@ -106,7 +128,15 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
                 conn,
                 "golden_next.xref",
                 members,
-                ["object", "org", "sfid", "golden_id", "source_schema", "hc_failed", "systemmodstamp"],
+                [
+                    "object",
+                    "org",
+                    "sfid",
+                    "golden_id",
+                    "source_schema",
+                    "hc_failed",
+                    "systemmodstamp",
+                ],
             )
             report.records[obj] = len(members)
             report.golden[obj] = len(assigned)
@@ -220,7 +250,8 @@ def _review_sql(obj: str, label_a: str, label_b: str) -> str:
     return (
         "INSERT INTO golden_next.duplicate_review (review_id, object, org_a, sfid_a, golden_id_a,"
         " label_a, org_b, sfid_b, golden_id_b, label_b, probability, match_weight, field_weights) "
-        "SELECT DISTINCT ON (least(xa.golden_id, xb.golden_id), greatest(xa.golden_id, xb.golden_id))"
+        "SELECT DISTINCT ON "
+        "(least(xa.golden_id, xb.golden_id), greatest(xa.golden_id, xb.golden_id))"
         f" md5('{obj}|' || ua.org || '|' || ua.sfid || '|' || ub.org || '|' || ub.sfid),"
         f" '{obj}', ua.org, ua.sfid, xa.golden_id, left({label_a}, 255),"
         f" ub.org, ub.sfid, xb.golden_id, left({label_b}, 255),"
@@ -228,8 +259,10 @@ def _review_sql(obj: str, label_a: str, label_b: str) -> str:
         f"FROM resolve.{obj}_pair p "
         f"JOIN unified.{obj} ua ON ua.record_id = p.left_id "
         f"JOIN unified.{obj} ub ON ub.record_id = p.right_id "
-        f"JOIN golden_next.xref xa ON xa.object = '{obj}' AND xa.org = ua.org AND xa.sfid = ua.sfid "
-        f"JOIN golden_next.xref xb ON xb.object = '{obj}' AND xb.org = ub.org AND xb.sfid = ub.sfid "
+        f"JOIN golden_next.xref xa "
+        f"ON xa.object = '{obj}' AND xa.org = ua.org AND xa.sfid = ua.sfid "
+        f"JOIN golden_next.xref xb "
+        f"ON xb.object = '{obj}' AND xb.org = ub.org AND xb.sfid = ub.sfid "
         "WHERE xa.golden_id <> xb.golden_id AND p.match_weight >= :review_weight "
         "ORDER BY least(xa.golden_id, xb.golden_id), greatest(xa.golden_id, xb.golden_id),"
         " p.match_weight DESC"

@@ -50,13 +50,18 @@ def _apply(conn: Connection, table: str, keys: tuple[str, ...], report: PublishR
     col_list = ", ".join(columns)
     changed = " OR ".join(f"golden.{table}.{c} IS DISTINCT FROM excluded.{c}" for c in values)
     sets = ", ".join(f"{c} = excluded.{c}" for c in values)
-    upserted = conn.execute(
-        text(
-            f"INSERT INTO golden.{table} ({col_list}) SELECT {col_list} FROM golden_next.{table} "
-            f"ON CONFLICT ({key_list}) DO UPDATE SET {sets}, updated_at = now() "
-            f"WHERE {changed} RETURNING (xmax = 0) AS inserted"
+    upserted = (
+        conn.execute(
+            text(
+                f"INSERT INTO golden.{table} ({col_list}) "
+                f"SELECT {col_list} FROM golden_next.{table} "
+                f"ON CONFLICT ({key_list}) DO UPDATE SET {sets}, updated_at = now() "
+                f"WHERE {changed} RETURNING (xmax = 0) AS inserted"
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     inserted = sum(1 for flag in upserted if flag)
     report.deleted[table] = deleted.rowcount
     report.inserted[table] = inserted

@@ -65,7 +65,9 @@ def load_frame(engine: Engine, obj: str) -> pd.DataFrame:
     return frame
 
 
-def resolve_object(engine: Engine, obj: str, settings: MatchSettings | None = None) -> ResolveReport:
+def resolve_object(
+    engine: Engine, obj: str, settings: MatchSettings | None = None
+) -> ResolveReport:
     settings = settings or DEFAULT_SETTINGS[obj]
     frame = load_frame(engine, obj)
     report = ResolveReport(object=obj, records=len(frame))
@@ -77,7 +79,9 @@ def resolve_object(engine: Engine, obj: str, settings: MatchSettings | None = No
     report.review_pairs = int(scored.is_review.sum())
     report.clusters = result.cluster_count
     report.blocking = {b.rule: b.pairs for b in result.blocking}
-    report.oversized_blocks = {b.rule: b.oversized_blocks for b in result.blocking if b.oversized_blocks}
+    report.oversized_blocks = {
+        b.rule: b.oversized_blocks for b in result.blocking if b.oversized_blocks
+    }
 
     keep = np.flatnonzero(scored.is_match | scored.is_review)
     pairs = pd.DataFrame(

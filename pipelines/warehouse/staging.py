@@ -91,7 +91,7 @@ def _mapping_hash(mapping: dict[str, str]) -> str:
 
 
 def validate_source(conn: Connection, org: OrgSettings, obj: str) -> dict[str, str] | None:
-    """Check an org's table against the config; return its columns (None if the table is missing)."""
+    """Check an org's table against the config; return its columns (None: no such table)."""
     if not schema_exists(conn, org.schema):
         raise SourceError(
             f"org {org.key!r}: schema {org.schema!r} does not exist in the database; "
@@ -134,8 +134,12 @@ def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
         report.full_read = since is None
 
         src = ident(conn, org.schema, obj)
-        live = "src.sfid IS NOT NULL" + (" AND src.isdeleted IS NOT TRUE" if has_deleted_flag else "")
-        report.upserted = _upsert(conn, org.key, obj, src, mapping, live, since, has_modstamp, has_lastop)
+        live = "src.sfid IS NOT NULL" + (
+            " AND src.isdeleted IS NOT TRUE" if has_deleted_flag else ""
+        )
+        report.upserted = _upsert(
+            conn, org.key, obj, src, mapping, live, since, has_modstamp, has_lastop
+        )
         report.deleted = _delete_gone(conn, org.key, obj, src, has_deleted_flag)
 
         counts = _source_counts(conn, src, live, has_deleted_flag, has_modstamp, has_lastop)
@@ -193,7 +197,8 @@ def _upsert(
     params: dict[str, object] = {"org": org_key}
     if since is not None:
         where += (
-            f" AND (src.systemmodstamp >= CAST(:since AS timestamp) - interval '{WATERMARK_OVERLAP}'"
+            " AND (src.systemmodstamp >= "
+            f"CAST(:since AS timestamp) - interval '{WATERMARK_OVERLAP}'"
             " OR src.systemmodstamp IS NULL)"
         )
         params["since"] = since
@@ -270,7 +275,8 @@ def _read_watermark(conn: Connection, org_key: str, obj: str):
 def _write_watermark(conn: Connection, org: OrgSettings, obj: str, newest, digest: str) -> None:
     conn.execute(
         text(
-            "INSERT INTO org360.watermark (org, object, source_schema, systemmodstamp, mapping_hash) "
+            "INSERT INTO org360.watermark "
+            "(org, object, source_schema, systemmodstamp, mapping_hash) "
             "VALUES (:org, :obj, :schema, :newest, :digest) "
             "ON CONFLICT (org, object) DO UPDATE SET source_schema = excluded.source_schema, "
             "systemmodstamp = excluded.systemmodstamp, mapping_hash = excluded.mapping_hash, "

@@ -1,0 +1,25 @@
+"""Seed demo orgs into a test database and write a config pointing at it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from pipelines.database import make_engine
+from pipelines.demo.generator import DemoData, DemoGenerator
+from pipelines.demo.seed import DEMO_ORGS, seed
+
+
+def seed_demo(database_url: str, companies: int = 60, seed_value: int = 11) -> DemoData:
+    data = DemoGenerator(companies=companies, seed=seed_value).generate()
+    engine = make_engine(database_url)
+    seed(engine, data)
+    engine.dispose()
+    return data
+
+
+def write_config(path: Path, database_url: str, orgs: list[dict] | None = None) -> Path:
+    config = {"database_url": database_url, "orgs": orgs or [dict(o) for o in DEMO_ORGS]}
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path

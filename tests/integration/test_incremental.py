@@ -1,0 +1,111 @@
+"""Incremental runs: what changed in Heroku Connect shows up, what did not keeps its id."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import text
+
+from pipelines.runner import run_all
+from tests.helpers.orgs import seed_demo, write_config
+
+
+def _xref(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text("SELECT object, org, sfid, golden_id FROM golden.xref"), conn
+        ).set_index(["object", "org", "sfid"])
+
+
+def test_update_soft_delete_delete_and_new_duplicate(database_url, engine, tmp_path):
+    seed_demo(database_url, companies=50)
+    config = write_config(tmp_path / "org360.yaml", database_url)
+    run_all(config)
+    before = _xref(engine)
+
+    with engine.begin() as conn:
+        # An account whose golden record has a single member, renamed in Salesforce.
+        single = conn.execute(
+            text(
+                "SELECT x.sfid FROM golden.xref x JOIN golden.account g USING (golden_id) "
+                "WHERE x.object = 'account' AND x.org = 'amer' AND g.member_count = 1 "
+                "ORDER BY x.sfid LIMIT 1"
+            )
+        ).scalar_one()
+        conn.execute(
+            text(
+                "UPDATE sf_amer.account SET name = 'Renamed Holdings Zeta', "
+                "systemmodstamp = now() AT TIME ZONE 'UTC' WHERE sfid = :sfid"
+            ),
+            {"sfid": single},
+        )
+        # A contact soft-deleted (isdeleted) and another one deleted outright.
+        soft, hard = (
+            conn.execute(
+                text(
+                    "SELECT sfid FROM sf_emea.contact WHERE sfid IS NOT NULL AND NOT isdeleted "
+                    "ORDER BY sfid LIMIT 2"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            text(
+                "UPDATE sf_emea.contact SET isdeleted = true, "
+                "systemmodstamp = now() AT TIME ZONE 'UTC' WHERE sfid = :sfid"
+            ),
+            {"sfid": soft},
+        )
+        conn.execute(text("DELETE FROM sf_emea.contact WHERE sfid = :sfid"), {"sfid": hard})
+        # A new duplicate of an existing apac account, typed in again with a new sfid.
+        original = (
+            conn.execute(
+                text(
+                    "SELECT * FROM sf_apac.account WHERE sfid IS NOT NULL AND NOT isdeleted "
+                    "ORDER BY sfid LIMIT 1"
+                )
+            )
+            .mappings()
+            .one()
+        )
+        copy = {k: v for k, v in original.items() if k != "id"}
+        copy["sfid"] = "001Ap9999999999999"
+        copy["systemmodstamp"] = pd.Timestamp.now("UTC").tz_localize(None)
+        columns = ", ".join(copy)
+        conn.execute(
+            text(
+                f"INSERT INTO sf_apac.account ({columns}) "
+                f"VALUES ({', '.join(':' + c for c in copy)})"
+            ),
+            copy,
+        )
+
+    run_all(config)
+    after = _xref(engine)
+
+    assert ("contact", "emea", soft) not in after.index
+    assert ("contact", "emea", hard) not in after.index
+    new_key = ("account", "apac", "001Ap9999999999999")
+    assert (
+        after.loc[new_key, "golden_id"]
+        == after.loc[("account", "apac", original["sfid"]), "golden_id"]
+    )
+    with engine.connect() as conn:
+        renamed = conn.execute(
+            text(
+                "SELECT g.name FROM golden.account g JOIN golden.xref x USING (golden_id) "
+                "WHERE x.object = 'account' AND x.org = 'amer' AND x.sfid = :sfid"
+            ),
+            {"sfid": single},
+        ).scalar_one()
+        staged_changes = conn.execute(
+            text("SELECT count(*) FROM staging.account WHERE org = 'amer'")
+        ).scalar_one()
+    assert renamed == "Renamed Holdings Zeta"
+    assert staged_changes > 0
+    untouched = before.index.intersection(after.index).difference(
+        [("contact", "emea", soft), ("contact", "emea", hard)]
+    )
+    same = (before.loc[untouched, "golden_id"] == after.loc[untouched, "golden_id"]).mean()
+    assert same == 1.0
+    assert len(after) == len(before) - 2 + 1

@@ -1,0 +1,72 @@
+"""Comparison levels on literal left/right values."""
+
+import datetime as dt
+
+import numpy as np
+
+from dedupe import compare
+
+
+def _levels(fn, pairs):
+    left = np.array([a for a, _ in pairs], dtype=object)
+    right = np.array([b for _, b in pairs], dtype=object)
+    return fn(left, right).tolist()
+
+
+def test_first_name_levels():
+    assert _levels(
+        compare.first_name,
+        [
+            ("robert", "robert"),
+            ("robert", "bob"),
+            ("r", "robert"),
+            ("zorander", "zorandar"),
+            ("robert", "susan"),
+            (None, "robert"),
+        ],
+    ) == [0, 1, 1, 2, 3, compare.NULL]
+
+
+def test_last_name_levels():
+    assert _levels(
+        compare.last_name,
+        [("smith", "smith"), ("schmidt", "schmitt"), ("smith", "jones"), ("smith", None)],
+    ) == [0, 1, 2, compare.NULL]
+
+
+def test_company_levels():
+    assert _levels(
+        compare.company,
+        [
+            ("acme", "acme"),
+            ("international business machines", "ibm"),
+            ("northwind traders", "northwind trader"),
+            ("acme logistics", "zenith pharma"),
+        ],
+    ) == [0, 1, 1, 3]
+
+
+def test_phone_and_date_levels():
+    assert _levels(
+        compare.phone,
+        [
+            ("+14155550132", "+14155550132"),
+            ("+14155550132", "+4415550132"),
+            ("+14155550132", "+14155559999"),
+        ],
+    ) == [0, 1, 2]
+    assert _levels(
+        compare.date,
+        [
+            (dt.date(1980, 3, 4), dt.date(1980, 3, 4)),
+            (dt.date(1980, 3, 4), dt.date(1980, 4, 3)),
+            (dt.date(1980, 3, 4), dt.date(1981, 3, 4)),
+            (dt.date(1980, 3, 4), dt.date(1990, 7, 9)),
+        ],
+    ) == [0, 1, 1, 2]
+
+
+def test_empty_input():
+    empty = np.array([], dtype=object)
+    for fn in compare.COMPARATORS.values():
+        assert fn(empty, empty).tolist() == []
