@@ -52,6 +52,7 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
             asset_key=["resolve", f"{obj}_pair"],
             metadata={
                 "candidate_pairs": report.candidate_pairs,
+                "model_refitted": report.refitted,
                 "matched_pairs": report.matched_pairs,
                 "review_pairs": report.review_pairs,
                 "pairs_per_blocking_rule": dg.MetadataValue.json(report.blocking),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 from nicknames import NickNamer
 from rapidfuzz import distance, fuzz, process
 
@@ -21,25 +22,18 @@ NULL = -1
 
 
 def _not_null(values: np.ndarray) -> np.ndarray:
-    return np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+    return ~pd.isna(values)
 
 
 def _present(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return _not_null(left) & _not_null(right)
 
 
-def _strings(values: np.ndarray, mask: np.ndarray) -> list[str]:
-    return [v if m else "" for v, m in zip(values, mask, strict=True)]
-
-
 def _similarity(left, right, mask, scorer) -> np.ndarray:
     out = np.zeros(len(left), dtype=np.float64)
     if mask.any():
         out[mask] = process.cpdist(
-            _strings(left[mask], np.ones(mask.sum(), bool)),
-            _strings(right[mask], np.ones(mask.sum(), bool)),
-            scorer=scorer,
-            workers=-1,
+            left[mask].tolist(), right[mask].tolist(), scorer=scorer, workers=-1
         )
     return out
 
@@ -67,14 +61,12 @@ def company(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     same = _equal(left, right, mask)
     token_set = _similarity(left, right, mask, fuzz.token_set_ratio)
     jaro = _similarity(left, right, mask, distance.JaroWinkler.normalized_similarity)
-    acronyms = mask & np.fromiter(
-        (
-            bool(m) and (a == acronym(b) or b == acronym(a))
-            for a, b, m in zip(left, right, mask, strict=True)
-        ),
-        dtype=bool,
-        count=len(mask),
-    )
+    acronyms = np.zeros(len(left), dtype=bool)
+    todo = np.flatnonzero(mask & ~same & (token_set < 95))
+    if len(todo):
+        acronyms[todo] = [
+            a == acronym(b) or b == acronym(a) for a, b in zip(left[todo], right[todo], strict=True)
+        ]
     close = mask & ((token_set >= 95) | (jaro >= 0.96) | acronyms)
     similar = mask & ((token_set >= 85) | (jaro >= 0.90))
     return _assign(mask, [same, close, similar])
@@ -122,11 +114,10 @@ def last_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 def phone(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     mask = _present(left, right)
     same = _equal(left, right, mask)
-    last = mask & np.fromiter(
-        (bool(m) and a[-7:] == b[-7:] for a, b, m in zip(left, right, mask, strict=True)),
-        dtype=bool,
-        count=len(mask),
-    )
+    last = np.zeros(len(left), dtype=bool)
+    todo = np.flatnonzero(mask & ~same)
+    if len(todo):
+        last[todo] = [a[-7:] == b[-7:] for a, b in zip(left[todo], right[todo], strict=True)]
     return _assign(mask, [same, last])
 
 
@@ -157,12 +148,15 @@ def street(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 def city(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     mask = _present(left, right)
-    jaro = _similarity(
-        np.array([v.lower() if v else v for v in left] or [], dtype=object),
-        np.array([v.lower() if v else v for v in right] or [], dtype=object),
-        mask,
-        distance.JaroWinkler.normalized_similarity,
-    )
+    jaro = np.zeros(len(left), dtype=np.float64)
+    if mask.any():
+        jaro[mask] = process.cpdist(
+            left[mask].tolist(),
+            right[mask].tolist(),
+            scorer=distance.JaroWinkler.normalized_similarity,
+            processor=str.lower,
+            workers=-1,
+        )
     return _assign(mask, [mask & (jaro >= 0.93)])
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from dedupe.blocking import BlockingReport, candidate_pairs
 from dedupe.cluster import cluster
+from dedupe.estimate import fit
 from dedupe.features import FEATURES
 from dedupe.score import ScoredPairs, score_pairs
 from dedupe.settings import MatchSettings
@@ -23,6 +24,11 @@ class Resolution:
     blocking: list[BlockingReport] = field(default_factory=list)
 
     @property
+    def settings(self) -> MatchSettings:
+        """The settings the pairs were scored with (fitted to the data when asked)."""
+        return self.scored.settings
+
+    @property
     def cluster_count(self) -> int:
         return len(np.unique(self.labels))
 
@@ -32,18 +38,33 @@ def resolve(
     settings: MatchSettings,
     must_links: tuple[np.ndarray, np.ndarray] | None = None,
     cannot_links: tuple[np.ndarray, np.ndarray] | None = None,
+    fit_to_data: bool = True,
+    previous: np.ndarray | None = None,
 ) -> Resolution:
     """`frame` holds one row per record (positions are identities here).
 
-    `must_links` / `cannot_links` are steward decisions as position pairs.
+    `must_links` / `cannot_links` are steward decisions as position pairs. With
+    `fit_to_data`, u values and the prior are measured on this frame first; without,
+    `settings` are used as given (e.g. parameters fitted on an earlier run).
+    `previous` labels each record with its cluster in the last run (None: new), so
+    borderline pairs decided then are decided the same way now.
     """
     features = FEATURES[settings.object](frame.reset_index(drop=True))
+    if fit_to_data:
+        settings = fit(features, settings)
     left, right, blocking = candidate_pairs(
         features, settings.blocking_rules, settings.max_block_size
     )
     scored = score_pairs(features, left, right, settings)
+    if previous is not None:
+        prev = np.asarray(previous, dtype=object)
+        scored.previously_together = pd.notna(prev[left]) & (prev[left] == prev[right])
     matches = scored.is_match
-    cannot = scored.is_cannot_link
+    # Only records that some match edge could move need their cannot-links.
+    involved = np.zeros(len(features), dtype=bool)
+    involved[scored.left[matches]] = True
+    involved[scored.right[matches]] = True
+    cannot = scored.is_cannot_link & involved[scored.left] & involved[scored.right]
     cannot_left = scored.left[cannot]
     cannot_right = scored.right[cannot]
     if cannot_links is not None:

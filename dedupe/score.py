@@ -27,15 +27,24 @@ class ScoredPairs:
     vetoed: np.ndarray
     meets_requirements: np.ndarray
     settings: MatchSettings
+    # Pairs whose records were in one cluster last time: they stay together unless the
+    # evidence falls clearly below the threshold (hysteresis keeps reruns stable).
+    previously_together: np.ndarray | None = None
 
     @property
     def probability(self) -> np.ndarray:
         return 1.0 / (1.0 + np.exp2(-self.match_weight))
 
     @property
-    def is_match(self) -> np.ndarray:
+    def threshold(self) -> np.ndarray | float:
         s = self.settings
-        return (self.match_weight >= s.match_weight) & ~self.vetoed & self.meets_requirements
+        if self.previously_together is None:
+            return s.match_weight
+        return np.where(self.previously_together, s.match_weight - s.hysteresis, s.match_weight)
+
+    @property
+    def is_match(self) -> np.ndarray:
+        return (self.match_weight >= self.threshold) & ~self.vetoed & self.meets_requirements
 
     @property
     def is_review(self) -> np.ndarray:
@@ -70,9 +79,7 @@ def _swap_reversed_names(frame: pd.DataFrame, left: np.ndarray, right: np.ndarra
     # unless the names already line up the usual way.
     crosswise = (first[left] == last[right]) | (last[left] == first[right])
     straight = (first[left] == first[right]) | (last[left] == last[right])
-    present = np.fromiter((v is not None for v in first[left]), bool, len(left)) & np.fromiter(
-        (v is not None for v in last[right]), bool, len(right)
-    )
+    present = pd.notna(first[left]) & pd.notna(last[right])
     swapped = crosswise & ~straight & present
     return pd.DataFrame({"swapped": swapped})
 

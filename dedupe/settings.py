@@ -66,6 +66,8 @@ class MatchSettings:
     required_any: tuple[str, ...] = ()
     # A pair below this weight is certainly different: it keeps two clusters apart.
     cannot_link_weight: float = -12.0
+    # How far below `match_weight` a pair that was merged last run may fall and stay merged.
+    hysteresis: float = 2.0
     extra: dict[str, object] = field(default_factory=dict)
 
     def comparison(self, name: str) -> Comparison:

@@ -39,6 +39,7 @@ class RunSummary:
     settings: Settings
     seconds: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)
+    run_ids: list[str] = field(default_factory=list)
 
 
 def dagster_home() -> Path:
@@ -110,6 +111,7 @@ def run_all(config_path: str | Path, database_url: str | None = None) -> RunSumm
             partition_key=org, instance=instance, raise_on_error=False, run_config=_QUIET
         )
         summary.step_seconds[f"staging[{org}]"] = time.perf_counter() - step
+        summary.run_ids.append(result.run_id)
         if not result.success:
             raise RunFailed(_failure(result, f"staging of org {org!r}"))
     step = time.perf_counter()
@@ -117,6 +119,7 @@ def run_all(config_path: str | Path, database_url: str | None = None) -> RunSumm
         instance=instance, raise_on_error=False, run_config=_QUIET
     )
     summary.step_seconds["consolidation"] = time.perf_counter() - step
+    summary.run_ids.append(result.run_id)
     if not result.success:
         raise RunFailed(_failure(result, "consolidation"))
     summary.seconds = time.perf_counter() - started

@@ -143,6 +143,7 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
             kept = set(assigned.values()) & set(previous)
             report.kept_ids[obj] = len(kept)
             report.new_ids[obj] = len(assigned) - len(kept)
+        conn.exec_driver_sql("ANALYZE golden_next.xref")
     return report
 
 
@@ -157,92 +158,105 @@ def _field_provenance(field: str) -> str:
     )
 
 
-def _members_cte(obj: str) -> str:
+def _stage_members(conn: Connection, obj: str, columns: tuple[str, ...]) -> None:
+    """Each golden record's members, ranked for survivorship, in a temp table.
+
+    A temp table with fresh statistics rather than a CTE: the planner then hashes
+    the joins below instead of looping over a CTE for every row.
+    """
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE members ON COMMIT DROP AS "
+        "SELECT x.golden_id, u.org, u.sfid, u.systemmodstamp, "
+        f"{', '.join('u.' + c for c in columns)}, "
+        "row_number() OVER (PARTITION BY x.golden_id ORDER BY p.priority, "
+        "u.systemmodstamp DESC NULLS LAST, u.completeness DESC, u.org, u.sfid) AS rank "
+        f"FROM golden_next.xref x JOIN unified.{obj} u ON u.org = x.org AND u.sfid = x.sfid "
+        f"JOIN org_priority p ON p.org = u.org WHERE x.object = '{obj}'"
+    )
+    conn.exec_driver_sql("ANALYZE members")
+
+
+def _stage_addresses(conn: Connection, fields: tuple[str, ...]) -> None:
+    """The best member with an address at all (fuller addresses first), per golden record."""
+    parts = ", ".join(f for f in fields if not f.endswith("_code"))
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE address ON COMMIT DROP AS "
+        f"SELECT DISTINCT ON (golden_id) golden_id, org, sfid, {', '.join(fields)} "
+        f"FROM members WHERE num_nonnulls({parts}) > 0 "
+        f"ORDER BY golden_id, num_nonnulls({parts}) DESC, rank"
+    )
+    conn.exec_driver_sql("ANALYZE address")
+
+
+def _survived(simple: tuple[str, ...], extra_select: str = "", extra_join: str = "") -> str:
     return (
-        "WITH members AS ("
-        f" SELECT x.golden_id, u.*, p.priority, row_number() OVER ("
-        "   PARTITION BY x.golden_id ORDER BY p.priority, u.systemmodstamp DESC NULLS LAST,"
-        "   u.completeness DESC, u.org, u.sfid) AS rank"
-        f" FROM golden_next.xref x JOIN unified.{obj} u ON u.org = x.org AND u.sfid = x.sfid"
-        " JOIN org_priority p ON p.org = u.org"
-        f" WHERE x.object = '{obj}')"
+        "SELECT m.golden_id, "
+        + ", ".join(f"{_field_aggregate(f)} AS {f}" for f in simple)
+        + extra_select
+        + ", count(*) AS member_count, string_agg(DISTINCT m.org, ',' ORDER BY m.org) AS orgs, "
+        "jsonb_strip_nulls(jsonb_build_object("
+        + ", ".join(_field_provenance(f) for f in simple)
+        + ")) AS provenance, max(m.systemmodstamp) AT TIME ZONE 'UTC' AS last_modified "
+        f"FROM members m {extra_join} GROUP BY m.golden_id"
     )
 
 
-def _address_cte(fields: tuple[str, ...]) -> str:
-    # The best member that has an address at all; fuller addresses first.
-    cols = ", ".join(fields)
-    parts = ", ".join(f for f in fields if not f.endswith("_code"))
+def _address_provenance(block: str) -> str:
     return (
-        f", address AS (SELECT DISTINCT ON (golden_id) golden_id, org, sfid, {cols}"
-        f" FROM members WHERE num_nonnulls({parts}) > 0"
-        f" ORDER BY golden_id, num_nonnulls({parts}) DESC, rank)"
+        "s.provenance || CASE WHEN a.golden_id IS NULL THEN '{}'::jsonb ELSE "
+        f"jsonb_build_object('{block}', jsonb_build_object('org', a.org, 'sfid', a.sfid)) END"
     )
 
 
 def build_accounts(engine: Engine, settings: Settings) -> int:
-    simple = ACCOUNT_SIMPLE_FIELDS
-    address = ACCOUNT_ADDRESS_FIELDS
+    simple, address = ACCOUNT_SIMPLE_FIELDS, ACCOUNT_ADDRESS_FIELDS
+    columns = (*simple, *address)
     sql = (
-        _members_cte("account")
-        + _address_cte(address)
-        + " INSERT INTO golden_next.account (golden_id, "
-        + ", ".join((*simple, *address))
-        + ", member_count, orgs, provenance, last_modified) "
-        + "SELECT m.golden_id, "
-        + ", ".join(_field_aggregate(f) for f in simple)
-        + ", "
-        + ", ".join(f"min(a.{f})" for f in address)
-        + ", count(*), string_agg(DISTINCT m.org, ',' ORDER BY m.org), "
-        + "jsonb_strip_nulls(jsonb_build_object("
-        + ", ".join(_field_provenance(f) for f in simple)
-        + ", 'billing_address', min(CASE WHEN a.golden_id IS NOT NULL "
-        + "THEN jsonb_build_object('org', a.org, 'sfid', a.sfid)::text END)::jsonb)), "
-        + "max(m.systemmodstamp) AT TIME ZONE 'UTC' "
-        + "FROM members m LEFT JOIN address a ON a.golden_id = m.golden_id "
-        + "GROUP BY m.golden_id"
+        f"INSERT INTO golden_next.account (golden_id, {', '.join(columns)}, "
+        "member_count, orgs, provenance, last_modified) "
+        f"SELECT s.golden_id, {', '.join('s.' + f for f in simple)}, "
+        f"{', '.join('a.' + f for f in address)}, s.member_count, s.orgs, "
+        f"{_address_provenance('billing_address')}, s.last_modified "
+        f"FROM ({_survived(simple)}) s LEFT JOIN address a ON a.golden_id = s.golden_id"
     )
     with engine.begin() as conn:
         _org_priorities(conn, settings)
         conn.exec_driver_sql("TRUNCATE golden_next.account")
+        _stage_members(conn, "account", (*columns, "completeness"))
+        _stage_addresses(conn, address)
         return conn.execute(text(sql)).rowcount
 
 
 def build_contacts(engine: Engine, settings: Settings) -> int:
-    simple = CONTACT_SIMPLE_FIELDS
-    address = CONTACT_ADDRESS_FIELDS
+    simple, address = CONTACT_SIMPLE_FIELDS, CONTACT_ADDRESS_FIELDS
+    columns = (*simple, *address)
+    # The contact's golden account: that of its best-ranked member whose account resolved.
+    account = (
+        ", (array_agg(ax.golden_id ORDER BY m.rank) "
+        "FILTER (WHERE ax.golden_id IS NOT NULL))[1] AS account_golden_id"
+        ", (array_agg(jsonb_build_object('org', m.org, 'sfid', m.sfid) ORDER BY m.rank) "
+        "FILTER (WHERE ax.golden_id IS NOT NULL))[1] AS account_source"
+    )
+    account_join = (
+        "LEFT JOIN golden_next.xref ax ON ax.object = 'account' AND ax.org = m.org "
+        "AND ax.sfid = m.account_sfid"
+    )
     sql = (
-        _members_cte("contact")
-        + _address_cte(address)
-        + ", survived AS (SELECT m.golden_id, "
-        + ", ".join(f"{_field_aggregate(f)} AS {f}" for f in simple)
-        + ", "
-        + ", ".join(f"min(a.{f}) AS {f}" for f in address)
-        + ", (array_agg(ax.golden_id ORDER BY m.rank) "
-        + "FILTER (WHERE ax.golden_id IS NOT NULL))[1] AS account_golden_id"
-        + ", count(*) AS member_count, string_agg(DISTINCT m.org, ',' ORDER BY m.org) AS orgs, "
-        + "jsonb_strip_nulls(jsonb_build_object("
-        + ", ".join(_field_provenance(f) for f in simple)
-        + ", 'mailing_address', min(CASE WHEN a.golden_id IS NOT NULL "
-        + "THEN jsonb_build_object('org', a.org, 'sfid', a.sfid)::text END)::jsonb"
-        + ", 'account', (array_agg(jsonb_build_object('org', m.org, 'sfid', m.sfid) "
-        + "ORDER BY m.rank) FILTER (WHERE ax.golden_id IS NOT NULL))[1])) AS provenance, "
-        + "max(m.systemmodstamp) AT TIME ZONE 'UTC' AS last_modified "
-        + "FROM members m LEFT JOIN address a ON a.golden_id = m.golden_id "
-        + "LEFT JOIN golden_next.xref ax ON ax.object = 'account' AND ax.org = m.org "
-        + "AND ax.sfid = m.account_sfid "
-        + "GROUP BY m.golden_id) "
-        + "INSERT INTO golden_next.contact (golden_id, "
-        + ", ".join((*simple, *address))
-        + ", name, account_golden_id, member_count, orgs, provenance, last_modified) "
-        + "SELECT golden_id, "
-        + ", ".join((*simple, *address))
-        + ", NULLIF(concat_ws(' ', first_name, last_name), ''), account_golden_id, "
-        + "member_count, orgs, provenance, last_modified FROM survived"
+        f"INSERT INTO golden_next.contact (golden_id, {', '.join(columns)}, name, "
+        "account_golden_id, member_count, orgs, provenance, last_modified) "
+        f"SELECT s.golden_id, {', '.join('s.' + f for f in simple)}, "
+        f"{', '.join('a.' + f for f in address)}, "
+        "NULLIF(concat_ws(' ', s.first_name, s.last_name), ''), s.account_golden_id, "
+        f"s.member_count, s.orgs, jsonb_strip_nulls({_address_provenance('mailing_address')} "
+        "|| jsonb_build_object('account', s.account_source)), s.last_modified "
+        f"FROM ({_survived(simple, account, account_join)}) s "
+        "LEFT JOIN address a ON a.golden_id = s.golden_id"
     )
     with engine.begin() as conn:
         _org_priorities(conn, settings)
         conn.exec_driver_sql("TRUNCATE golden_next.contact")
+        _stage_members(conn, "contact", (*columns, "account_sfid", "completeness"))
+        _stage_addresses(conn, address)
         return conn.execute(text(sql)).rowcount
 
 

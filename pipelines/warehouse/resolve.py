@@ -7,29 +7,36 @@ weights) and each record's cluster back with COPY.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from dedupe.estimate import parameters, with_parameters
 from dedupe.resolve import resolve
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from pipelines.warehouse.sql import copy_frame
 
 FRAME_QUERIES = {
     "account": (
-        "SELECT record_id, org, sfid, key_name, domain, phone, key_street, key_postcode, "
-        "billing_city, billing_country_code, key_registration "
-        "FROM unified.account ORDER BY record_id"
+        "SELECT u.record_id, u.org, u.sfid, u.key_name, u.domain, u.phone, u.key_street, "
+        "u.key_postcode, u.billing_city, u.billing_country_code, u.key_registration, "
+        "x.golden_id AS previous "
+        "FROM unified.account u LEFT JOIN golden.xref x "
+        "ON x.object = 'account' AND x.org = u.org AND x.sfid = u.sfid "
+        "ORDER BY u.record_id"
     ),
     # A contact's account is compared through the account's cluster: two contacts at
     # the same real-world company share it even when their orgs differ.
     "contact": (
         "SELECT c.record_id, c.org, c.sfid, c.key_first, c.key_last, c.key_email, "
         "c.mobile_phone, c.phone, c.birthdate, c.key_national_id, c.key_street, "
-        "c.key_postcode, c.mailing_city, ac.cluster_id AS account_cluster "
+        "c.key_postcode, c.mailing_city, ac.cluster_id AS account_cluster, "
+        "x.golden_id AS previous "
         "FROM unified.contact c "
+        "LEFT JOIN golden.xref x ON x.object = 'contact' AND x.org = c.org AND x.sfid = c.sfid "
         "LEFT JOIN unified.account a ON a.org = c.org AND a.sfid = c.account_sfid "
         "LEFT JOIN resolve.account_cluster ac ON ac.record_id = a.record_id "
         "ORDER BY c.record_id"
@@ -45,6 +52,7 @@ class ResolveReport:
     matched_pairs: int = 0
     review_pairs: int = 0
     clusters: int = 0
+    refitted: bool = False
     blocking: dict[str, int] = field(default_factory=dict)
     oversized_blocks: dict[str, int] = field(default_factory=dict)
 
@@ -65,6 +73,30 @@ def load_frame(engine: Engine, obj: str) -> pd.DataFrame:
     return frame
 
 
+# Refit the model's u values and prior when the data grew or shrank by more than this.
+REFIT_CHANGE = 0.10
+
+
+def _stored_parameters(engine: Engine, obj: str) -> dict | None:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT parameters FROM org360.match_model WHERE object = :obj"), {"obj": obj}
+        ).scalar()
+
+
+def _store_parameters(engine: Engine, obj: str, params: dict) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO org360.match_model (object, parameters) "
+                "VALUES (:obj, CAST(:params AS jsonb)) "
+                "ON CONFLICT (object) DO UPDATE SET parameters = excluded.parameters, "
+                "fitted_at = now()"
+            ),
+            {"obj": obj, "params": json.dumps(params)},
+        )
+
+
 def resolve_object(
     engine: Engine, obj: str, settings: MatchSettings | None = None
 ) -> ResolveReport:
@@ -72,7 +104,19 @@ def resolve_object(
     frame = load_frame(engine, obj)
     report = ResolveReport(object=obj, records=len(frame))
     record_ids = frame["record_id"].to_numpy(dtype=np.int64)
-    result = resolve(frame, settings)
+    previous = frame["previous"].to_numpy(dtype=object)
+    stored = _stored_parameters(engine, obj)
+    reuse = stored is not None and abs(len(frame) - stored["records"]) <= REFIT_CHANGE * max(
+        stored["records"], 1
+    )
+    if reuse:
+        result = resolve(
+            frame, with_parameters(settings, stored), fit_to_data=False, previous=previous
+        )
+    else:
+        result = resolve(frame, settings, previous=previous)
+        _store_parameters(engine, obj, parameters(result.settings, len(frame)))
+    report.refitted = not reuse
     scored = result.scored
     report.candidate_pairs = len(scored.left)
     report.matched_pairs = int(scored.is_match.sum())
@@ -98,4 +142,5 @@ def resolve_object(
         conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_pair, resolve.{obj}_cluster")
         copy_frame(conn, f"resolve.{obj}_pair", pairs, list(pairs.columns))
         copy_frame(conn, f"resolve.{obj}_cluster", clusters, list(clusters.columns))
+        conn.exec_driver_sql(f"ANALYZE resolve.{obj}_pair, resolve.{obj}_cluster")
     return report

@@ -148,6 +148,8 @@ def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
         report.failed_sync = counts.failed
         report.live_records = counts.live
         _write_watermark(conn, org, obj, counts.newest, digest)
+        if report.full_read:
+            conn.exec_driver_sql(f"ANALYZE {ident(conn, 'staging', obj)}")
     return report
 
 

@@ -157,6 +157,9 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
             )
         )
         _set_progress(conn, stage, max(int(newest), since))
+        if report.normalised or report.deleted:
+            # Later stages join these tables right away; autovacuum would be too late.
+            conn.exec_driver_sql(f"ANALYZE {target}")
         report.records = conn.execute(text(f"SELECT count(*) FROM {target}")).scalar_one()
     return report
 

@@ -18,7 +18,7 @@ def _org360(*args, env, timeout=300):
 
 def test_demo_runs_the_pipeline_and_reports_quality(database_url, tmp_path):
     env = {**os.environ, "DATABASE_URL": database_url, "ORG360_HOME": str(tmp_path)}
-    result = _org360("demo", "--companies", "80", env=env)
+    result = _org360("demo", env=env)
     assert result.returncode == 0, result.stderr
     assert "golden.account" in result.stdout
     for obj in ("accounts", "contacts"):

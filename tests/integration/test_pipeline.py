@@ -16,7 +16,8 @@ def _frame(engine, sql: str) -> pd.DataFrame:
 
 
 def test_run_publishes_golden_records_with_quality(database_url, engine, tmp_path):
-    data = seed_demo(database_url)
+    # Big enough for the quality floors to mean something (a few hundred true pairs).
+    data = seed_demo(database_url, companies=200)
     config = write_config(tmp_path / "org360.yaml", database_url)
 
     run_all(config)

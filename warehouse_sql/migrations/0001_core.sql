@@ -271,6 +271,14 @@ CREATE TABLE golden_next.duplicate_review
     (LIKE golden.duplicate_review INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE golden_next.duplicate_review ADD PRIMARY KEY (review_id);
 
+-- The matcher's fitted parameters per object (u values, prior), reused while the data
+-- stay about the same size, so reruns score the same pairs the same way.
+CREATE TABLE org360.match_model (
+    object      varchar(16) PRIMARY KEY,
+    parameters  jsonb       NOT NULL,
+    fitted_at   timestamptz NOT NULL DEFAULT now()
+);
+
 -- Stable golden ids: when each id was issued, so a merge keeps the older one.
 CREATE TABLE org360.golden_id (
     golden_id   varchar(18) PRIMARY KEY,

@@ -1,0 +1,140 @@
+"""Scale benchmark: N generated source records across three orgs through `org360 run`.
+
+Prints wall time per asset step, end-to-end time and peak memory (RSS of this
+process, which runs every step in-process, sampled every 50 ms), then does an
+incremental run after changing a fraction of the source rows.
+
+    .venv/bin/python bench/scale.py --records 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipelines.database import resolve_database_url
+from pipelines.demo.generator import DemoGenerator
+from pipelines.demo.seed import DEMO_ORGS, evaluate, seed, write_demo_config
+from pipelines.resources import engine_for
+from pipelines.runner import run_all
+
+RECORDS_PER_COMPANY = 5.6  # what the generator produces on average
+
+
+class PeakMemory:
+    def __init__(self) -> None:
+        self.process = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(0.05)
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = self.process.memory_info().rss
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def fresh_database(name: str) -> str:
+    admin = resolve_database_url()
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
+def step_times(run_ids: list[str]) -> dict[str, float]:
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    times: dict[str, float] = {}
+    for run_id in run_ids:
+        for stat in instance.get_run_step_stats(run_id):
+            if stat.end_time and stat.start_time:
+                times[stat.step_key] = times.get(stat.step_key, 0) + stat.end_time - stat.start_time
+    return times
+
+
+def change_fraction(url: str, fraction: float) -> int:
+    """Touch `fraction` of every org's contacts and accounts as a Salesforce user would."""
+    engine = create_engine(url)
+    changed = 0
+    with engine.begin() as conn:
+        for org in DEMO_ORGS:
+            for obj, column in (("account", "phone"), ("contact", "title")):
+                result = conn.execute(
+                    text(
+                        f"UPDATE {org['schema']}.{obj} "
+                        f"SET {column} = coalesce({column}, '') || ' ', "
+                        "systemmodstamp = now() AT TIME ZONE 'UTC' "
+                        "WHERE sfid IS NOT NULL AND random() < :fraction"
+                    ),
+                    {"fraction": fraction},
+                )
+                changed += result.rowcount
+    engine.dispose()
+    return changed
+
+
+def report_run(label: str, summary, peak: int) -> None:
+    print(f"\n{label}: {summary.seconds:.1f} s end to end, peak RSS {peak / 2**20:.0f} MiB")
+    for step, seconds in sorted(step_times(summary.run_ids).items(), key=lambda kv: -kv[1]):
+        print(f"  {step:<40} {seconds:8.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--incremental", type=float, default=0.01, help="fraction changed")
+    args = parser.parse_args()
+
+    os.environ.setdefault("DAGSTER_HOME", tempfile.mkdtemp(prefix="org360-bench-"))
+    Path(os.environ["DAGSTER_HOME"], "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    url = fresh_database(f"org360_bench_{args.records}")
+    started = time.perf_counter()
+    companies = max(1, int(args.records / RECORDS_PER_COMPANY))
+    data = DemoGenerator(companies=companies, seed=args.seed).generate()
+    seed(engine_for(url), data)
+    print(
+        f"seeded {data.record_count} Heroku Connect rows across {len(DEMO_ORGS)} orgs "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    config = write_demo_config(Path(tempfile.mkdtemp()) / "org360.yaml", url)
+
+    with PeakMemory() as memory:
+        summary = run_all(config)
+    report_run("full run", summary, memory.peak)
+    for obj, quality in evaluate(engine_for(url)).items():
+        print(f"  {obj:<8} {quality.line()}")
+
+    changed = change_fraction(url, args.incremental)
+    with PeakMemory() as memory:
+        incremental = run_all(config)
+    report_run(f"incremental run ({changed} rows changed)", incremental, memory.peak)
+    print(f"  incremental / full: {incremental.seconds / summary.seconds:.1%}")
+
+
+if __name__ == "__main__":
+    main()
