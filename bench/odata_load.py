@@ -1,0 +1,397 @@
+"""Load benchmark of the OData service on real volumes (not a test; run it by hand).
+
+    .venv/bin/python bench/odata_load.py [--duration 300] [--clients 20] [--reuse]
+
+It creates its own database `org360_odata_bench` on org360's embedded Postgres (or on
+the server of $DATABASE_URL), seeds 1,000,000 golden accounts and 3,000,000 golden
+contacts with generate_series, starts `python -m odata_service` as a subprocess and
+drives it over HTTP/1.1 keep-alive connections from one asyncio process:
+
+1. list view: the Salesforce list-view request ($select of 5, $count=true, $top=26,
+   ordered by Name), N concurrent clients, closed loop;
+2. search: contains(Name,'…') eq true or contains(Phone,'…') eq true, $top=25;
+3. walk: all accounts by @odata.nextLink at 2,000 rows a page (rows/s, first vs last pages);
+4. mixed: list views, searches, record pages, related lists and a walker together for
+   --duration seconds, sampling the server's resident memory.
+
+Figures are printed and written to bench/out/odata_load.json. The load generator
+shares the machine's cores with the server and Postgres; the figures include that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import orjson
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import warehouse_sql  # noqa: E402
+from pipelines.database import make_engine, resolve_database_url  # noqa: E402
+
+DATABASE = "org360_odata_bench"
+USER, PASSWORD = "bench", "bench-password"
+AUTH = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+LIST_VIEW = (
+    "/odata/Accounts?$select=GoldenId,Name,Phone,BillingCity,BillingCountry"
+    "&$count=true&$top=26&$orderby=Name%20asc"
+)
+# Syllables make a vocabulary of company-name words; each word is in ~0.1-0.5% of names.
+SYLLABLES = [
+    "ac",
+    "me",
+    "glo",
+    "bex",
+    "ini",
+    "tech",
+    "um",
+    "bre",
+    "lla",
+    "sta",
+    "rk",
+    "way",
+    "ne",
+    "cy",
+    "ber",
+    "dyne",
+    "so",
+    "ylent",
+    "tyr",
+    "ell",
+]
+WORDS = sorted({a + b + c for a in SYLLABLES for b in SYLLABLES for c in SYLLABLES[:6]})[:600]
+
+SEED = """
+INSERT INTO golden.account (golden_id, name, website, phone, billing_city, billing_country,
+    billing_country_code, industry, annual_revenue, employees, member_count, orgs, provenance,
+    last_modified)
+SELECT 'A' || lpad(i::text, 17, '0'),
+       initcap(w[1 + (i * 7) % n]) || ' ' || initcap(w[1 + (i * 13) % n]) || ' '
+           || (ARRAY['Ltd','Inc','GmbH','SA','LLC','Corp'])[1 + i % 6],
+       CASE WHEN i % 4 = 0 THEN NULL
+            ELSE 'https://www.' || w[1 + (i * 7) % n] || i || '.example' END,
+       '+44 20 ' || lpad(((i::bigint * 7919) % 10000000)::text, 7, '0'),
+       (ARRAY['London','Paris','Berlin','Madrid','Rome','Oslo','Lisbon','Vienna'])[1 + i % 8],
+       (ARRAY['United Kingdom','France','Germany','Spain','Italy','Norway','Portugal',
+              'Austria'])[1 + i % 8],
+       (ARRAY['GB','FR','DE','ES','IT','NO','PT','AT'])[1 + i % 8],
+       (ARRAY['Manufacturing','Retail','Banking','Energy'])[1 + i % 4],
+       (i % 100000) * 10.5, i % 5000, 1 + i % 3, 'org_a,org_b', '{}'::jsonb,
+       timestamptz '2020-01-01 00:00:00+00' + (i % 100000) * interval '17 minutes'
+FROM generate_series(1, :accounts) AS i,
+     (SELECT CAST(:words AS text[]) AS w, cardinality(CAST(:words AS text[])) AS n) AS v;
+
+INSERT INTO golden.contact (golden_id, first_name, last_name, name, email, phone, title,
+    mailing_city, account_golden_id, member_count, orgs, provenance, last_modified)
+SELECT 'C' || lpad(i::text, 17, '0'), f, l, f || ' ' || l,
+       lower(f) || '.' || lower(l) || i || '@example.com',
+       '+1 555 ' || lpad(((i::bigint * 104729) % 10000000)::text, 7, '0'),
+       (ARRAY['CEO','CFO','Buyer','Engineer'])[1 + i % 4],
+       (ARRAY['London','Paris','Berlin','Madrid'])[1 + i % 4],
+       'A' || lpad((1 + i % :accounts)::text, 17, '0'), 1, 'org_a', '{}'::jsonb,
+       timestamptz '2020-01-01 00:00:00+00' + (i % 100000) * interval '11 minutes'
+FROM (SELECT i,
+             (ARRAY['Ann','Bob','Cleo','Dev','Eve','Finn','Gia','Hal'])[1 + i % 8] AS f,
+             initcap(w[1 + (i * 11) % n]) AS l
+      FROM generate_series(1, :contacts) AS i,
+           (SELECT CAST(:words AS text[]) AS w, cardinality(CAST(:words AS text[])) AS n) AS v
+     ) AS s;
+"""
+
+
+# -- database ------------------------------------------------------------------------------
+def prepare_database(reuse: bool, accounts: int, contacts: int) -> str:
+    admin_url = resolve_database_url()
+    url = make_url(admin_url).set(database=DATABASE).render_as_string(hide_password=False)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}
+        ).scalar()
+        if exists and reuse:
+            print(f"reusing database {DATABASE}")
+            admin.dispose()
+            return url
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')
+    admin.dispose()
+    engine = make_engine(url)
+    warehouse_sql.migrate(engine)
+    started = time.monotonic()
+    with engine.begin() as conn:
+        # Index builds after the load would be faster, but the migrations own the indexes.
+        conn.execute(
+            text(SEED),
+            {"accounts": accounts, "contacts": contacts, "words": WORDS},
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE golden.account")
+        conn.exec_driver_sql("VACUUM ANALYZE golden.contact")
+    engine.dispose()
+    seconds = time.monotonic() - started
+    print(f"seeded {accounts:,} accounts and {contacts:,} contacts in {seconds:.0f} s")
+    return url
+
+
+# -- server --------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(url: str, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "ORG360_API_USER": USER,
+        "ORG360_API_PASSWORD": PASSWORD,
+        "ORG360_ODATA_ACCESS_LOG": "0",
+        "PYTHONPATH": str(ROOT),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "odata_service", "--port", str(port), "--database-url", url],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit("the OData server exited during startup") from None
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit("the OData server did not start within 60 s")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# -- a small keep-alive HTTP/1.1 client ---------------------------------------------------
+class Connection:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, target: str, headers: str = "") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        request = (
+            f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {AUTH}\r\n"
+            f"Accept: application/json\r\nOData-MaxVersion: 4.0\r\n{headers}\r\n"
+        )
+        self.writer.write(request.encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        body = await self.reader.readexactly(length)
+        return status, body
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = {}
+        self.errors: dict[str, int] = {}
+
+    def add(self, kind: str, seconds: float, status: int) -> None:
+        self.latencies.setdefault(kind, []).append(seconds)
+        if status >= 400:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def summary(self, elapsed: float) -> dict:
+        out = {}
+        for kind, values in sorted(self.latencies.items()):
+            ordered = sorted(values)
+            out[kind] = {
+                "requests": len(values),
+                "per_second": round(len(values) / elapsed, 1),
+                "p50_ms": round(ordered[len(ordered) // 2] * 1000, 1),
+                "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+                "max_ms": round(ordered[-1] * 1000, 1),
+                "errors": self.errors.get(kind, 0),
+            }
+        return out
+
+
+def search_target(rng: random.Random) -> str:
+    term = rng.choice(WORDS) if rng.random() < 0.8 else str(rng.randint(1000, 99999))
+    condition = f"contains(Name,'{term}') eq true or contains(Phone,'{term}') eq true"
+    return "/odata/Accounts?$select=GoldenId,Name,Phone&$filter=" + quote(condition) + "&$top=25"
+
+
+def record_target(rng: random.Random, accounts: int) -> str:
+    key = "A" + str(rng.randint(1, accounts)).zfill(17)
+    return f"/odata/Accounts('{key}')?$select=GoldenId,Name,Website,Phone,BillingCity,Industry"
+
+
+def related_target(rng: random.Random, accounts: int) -> str:
+    key = "A" + str(rng.randint(1, accounts)).zfill(17)
+    return (
+        f"/odata/Accounts('{key}')/Contacts?$select=GoldenId,Name,Email,Phone&$count=true&$top=26"
+    )
+
+
+async def closed_loop(port: int, clients: int, seconds: float, pick) -> dict:
+    recorder = Recorder()
+    stop = time.monotonic() + seconds
+
+    async def client(index: int) -> None:
+        rng = random.Random(index)
+        connection = Connection(port)
+        while time.monotonic() < stop:
+            kind, target = pick(rng)
+            started = time.perf_counter()
+            status, _ = await connection.get(target)
+            recorder.add(kind, time.perf_counter() - started, status)
+
+    started = time.monotonic()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    return recorder.summary(time.monotonic() - started)
+
+
+async def walk(port: int, limit_seconds: float | None = None) -> dict:
+    connection = Connection(port)
+    target = "/odata/Accounts?$select=GoldenId,Name,Phone,BillingCity,BillingCountry&$count=true"
+    rows = pages = errors = 0
+    page_times: list[float] = []
+    started = time.perf_counter()
+    while target:
+        t0 = time.perf_counter()
+        status, body = await connection.get(target, "Prefer: odata.maxpagesize=2000\r\n")
+        page_times.append(time.perf_counter() - t0)
+        if status != 200:
+            errors += 1
+            break
+        document = orjson.loads(body)
+        rows += len(document["value"])
+        pages += 1
+        link = document.get("@odata.nextLink")
+        target = urlsplit(link)._replace(scheme="", netloc="").geturl() if link else ""
+        if limit_seconds is not None and time.perf_counter() - started > limit_seconds:
+            break
+    elapsed = time.perf_counter() - started
+    return {
+        "rows": rows,
+        "pages": pages,
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "rows_per_second": round(rows / elapsed),
+        "first_10_pages_ms": round(statistics.mean(page_times[:10]) * 1000, 1),
+        "last_10_pages_ms": round(statistics.mean(page_times[-10:]) * 1000, 1),
+    }
+
+
+async def mixed(port: int, pid: int, clients: int, seconds: float, accounts: int) -> dict:
+    samples: list[float] = []
+    stop = time.monotonic() + seconds
+
+    def pick(rng: random.Random) -> tuple[str, str]:
+        roll = rng.random()
+        if roll < 0.55:
+            return "list_view", LIST_VIEW
+        if roll < 0.75:
+            return "search", search_target(rng)
+        if roll < 0.93:
+            return "record", record_target(rng, accounts)
+        return "related_list", related_target(rng, accounts)
+
+    async def sample_memory() -> None:
+        while time.monotonic() < stop:
+            samples.append(rss_mib(pid))
+            await asyncio.sleep(5)
+
+    async def walkers() -> list[dict]:
+        results = []
+        while time.monotonic() < stop - 1:
+            results.append(await walk(port, limit_seconds=stop - time.monotonic()))
+        return results
+
+    load, _, walks = await asyncio.gather(
+        closed_loop(port, clients, seconds, pick), sample_memory(), walkers()
+    )
+    return {
+        "requests": load,
+        "walks": walks,
+        "rss_mib": {
+            "start": round(samples[0], 1),
+            "end": round(samples[-1], 1),
+            "max": round(max(samples), 1),
+            "samples": [round(s, 1) for s in samples],
+        },
+    }
+
+
+async def run(args: argparse.Namespace, port: int, pid: int) -> dict:
+    results: dict = {"clients": args.clients, "cores": os.cpu_count()}
+    # Warm up: first connections, the count cache and Postgres' buffers.
+    await closed_loop(port, 4, 5, lambda rng: ("warmup", LIST_VIEW))
+    await closed_loop(port, 4, 5, lambda rng: ("warmup", search_target(rng)))
+    results["list_view"] = await closed_loop(
+        port, args.clients, args.scenario_seconds, lambda rng: ("list_view", LIST_VIEW)
+    )
+    print("list view", results["list_view"], flush=True)
+    results["search"] = await closed_loop(
+        port, args.clients, args.scenario_seconds, lambda rng: ("search", search_target(rng))
+    )
+    print("search", results["search"], flush=True)
+    results["walk"] = await walk(port)
+    print("walk", results["walk"], flush=True)
+    if args.duration > 0:
+        results["mixed"] = await mixed(port, pid, args.clients, args.duration, args.accounts)
+        print("mixed", json.dumps(results["mixed"]["requests"]), flush=True)
+        print("mixed walks", results["mixed"]["walks"], flush=True)
+        print("server RSS MiB", results["mixed"]["rss_mib"], flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=300, help="mixed-load seconds")
+    parser.add_argument("--scenario-seconds", type=float, default=30)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--contacts", type=int, default=3_000_000)
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    args = parser.parse_args()
+    url = prepare_database(args.reuse, args.accounts, args.contacts)
+    port = free_port()
+    server = start_server(url, port)
+    try:
+        results = asyncio.run(run(args, port, server.pid))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "odata_load.json").write_text(json.dumps(results, indent=2))
+    print(f"written to {out / 'odata_load.json'}")
+
+
+if __name__ == "__main__":
+    main()

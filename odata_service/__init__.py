@@ -1,0 +1,1 @@
+"""org360's OData v4 service over the published golden records, for Salesforce Connect."""
