@@ -53,6 +53,9 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
             metadata={
                 "candidate_pairs": report.candidate_pairs,
                 "model_refitted": report.refitted,
+                "steward_must_links": report.must_links,
+                "steward_cannot_links": report.cannot_links,
+                "steward_decisions_on_deleted_records": report.decisions_ignored,
                 "matched_pairs": report.matched_pairs,
                 "review_pairs": report.review_pairs,
                 "pairs_per_blocking_rule": dg.MetadataValue.json(report.blocking),

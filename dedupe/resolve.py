@@ -64,6 +64,9 @@ def resolve(
     involved = np.zeros(len(features), dtype=bool)
     involved[scored.left[matches]] = True
     involved[scored.right[matches]] = True
+    if must_links is not None:
+        involved[must_links[0]] = True
+        involved[must_links[1]] = True
     cannot = scored.is_cannot_link & involved[scored.left] & involved[scored.right]
     cannot_left = scored.left[cannot]
     cannot_right = scored.right[cannot]

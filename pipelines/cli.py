@@ -186,6 +186,62 @@ def cmd_archive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from pipelines.database import resolve_database_url
+    from pipelines.resources import engine_for
+    from pipelines.settings import load_settings
+    from pipelines.warehouse.steward import Decision, parse_record, record_decision, review_pair
+
+    path = _config_path(args)
+    configured = load_settings(path).database_url if path.exists() else None
+    engine = engine_for(resolve_database_url(configured))
+    if args.action == "list":
+        return _review_list(engine, args)
+    if args.review_id:
+        if args.a or args.b or args.object:
+            raise ConfigError("give either --review-id, or --object with --a and --b")
+        obj, org_a, sfid_a, org_b, sfid_b = review_pair(engine, args.review_id)
+    else:
+        if not (args.object and args.a and args.b):
+            raise ConfigError("give --review-id, or --object with --a ORG/SFID and --b ORG/SFID")
+        obj = args.object
+        org_a, sfid_a = parse_record(args.a, "--a")
+        org_b, sfid_b = parse_record(args.b, "--b")
+    stored = record_decision(
+        engine,
+        Decision(obj, org_a, sfid_a, org_b, sfid_b, args.decision, args.by, args.note),
+    )
+    print(
+        f"recorded: {stored.object} {stored.org_a}/{stored.sfid_a} and "
+        f"{stored.org_b}/{stored.sfid_b}: {stored.decision} (by {stored.decided_by}); "
+        "the next run honours it"
+    )
+    return 0
+
+
+def _review_list(engine, args: argparse.Namespace) -> int:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT review_id, object, org_a || '/' || sfid_a AS a, label_a, "
+                "org_b || '/' || sfid_b AS b, label_b, probability FROM golden.duplicate_review "
+                "WHERE (CAST(:obj AS text) IS NULL OR object = :obj) "
+                "ORDER BY probability DESC, review_id LIMIT :limit"
+            ),
+            {"obj": args.object, "limit": args.limit},
+        ).all()
+    for row in rows:
+        print(
+            f"{row.review_id}  {row.object:<7} {row.probability:6.3f}  "
+            f"{row.a} {row.label_a!r}  ~  {row.b} {row.label_b!r}"
+        )
+    if not rows:
+        print("the review queue is empty")
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -219,6 +275,26 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["url", "start", "stop", "migrate"])
     _config_arg(db)
     db.set_defaults(func=cmd_db)
+
+    review = sub.add_parser("review", help="the duplicate review queue and steward decisions")
+    review_sub = review.add_subparsers(dest="action", required=True)
+    listing = review_sub.add_parser("list", help="pairs waiting for a decision, likeliest first")
+    listing.add_argument("--object", choices=["account", "contact"])
+    listing.add_argument("--limit", type=int, default=20)
+    _config_arg(listing)
+    listing.set_defaults(func=cmd_review)
+    decide = review_sub.add_parser(
+        "decide", help="record a steward decision (must-link or cannot-link) for a pair"
+    )
+    decide.add_argument("decision", choices=["match", "no_match"])
+    decide.add_argument("--review-id", help="a pair from `org360 review list`")
+    decide.add_argument("--object", choices=["account", "contact"])
+    decide.add_argument("--a", help="first record as ORG/SFID")
+    decide.add_argument("--b", help="second record as ORG/SFID")
+    decide.add_argument("--by", required=True, help="who decides (kept with the decision)")
+    decide.add_argument("--note", help="why, for the next steward")
+    _config_arg(decide)
+    decide.set_defaults(func=cmd_review)
 
     odata = sub.add_parser("odata", help="the OData v4 service for Salesforce Connect")
     odata_sub = odata.add_subparsers(dest="action", required=True)

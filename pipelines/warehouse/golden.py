@@ -278,6 +278,11 @@ def _review_sql(obj: str, label_a: str, label_b: str) -> str:
         f"JOIN golden_next.xref xb "
         f"ON xb.object = '{obj}' AND xb.org = ub.org AND xb.sfid = ub.sfid "
         "WHERE xa.golden_id <> xb.golden_id AND p.match_weight >= :review_weight "
+        # A pair a steward has decided is never asked about again.
+        "AND NOT EXISTS (SELECT 1 FROM steward.decision d "
+        f"WHERE d.object = '{obj}' AND ((d.org_a, d.sfid_a, d.org_b, d.sfid_b) = "
+        "(ua.org, ua.sfid, ub.org, ub.sfid) OR (d.org_a, d.sfid_a, d.org_b, d.sfid_b) = "
+        "(ub.org, ub.sfid, ua.org, ua.sfid))) "
         "ORDER BY least(xa.golden_id, xb.golden_id), greatest(xa.golden_id, xb.golden_id),"
         " p.match_weight DESC"
     )

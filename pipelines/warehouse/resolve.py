@@ -18,6 +18,7 @@ from dedupe.estimate import parameters, with_parameters
 from dedupe.resolve import resolve
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from pipelines.warehouse.sql import copy_frame
+from pipelines.warehouse.steward import decisions_for
 
 FRAME_QUERIES = {
     "account": (
@@ -52,6 +53,9 @@ class ResolveReport:
     matched_pairs: int = 0
     review_pairs: int = 0
     clusters: int = 0
+    must_links: int = 0
+    cannot_links: int = 0
+    decisions_ignored: int = 0
     refitted: bool = False
     blocking: dict[str, int] = field(default_factory=dict)
     oversized_blocks: dict[str, int] = field(default_factory=dict)
@@ -59,6 +63,30 @@ class ResolveReport:
     @property
     def duplicates_found(self) -> int:
         return self.records - self.clusters
+
+
+def steward_links(
+    frame: pd.DataFrame, decisions: pd.DataFrame
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
+    """Steward decisions as position pairs: (must-links, cannot-links, decisions ignored).
+
+    A decision about a record that is no longer live is kept in the table but has
+    nothing to act on; it is counted, not an error.
+    """
+    positions = pd.Series(
+        np.arange(len(frame)), index=pd.MultiIndex.from_arrays([frame["org"], frame["sfid"]])
+    )
+    a = positions.reindex(pd.MultiIndex.from_arrays([decisions["org_a"], decisions["sfid_a"]]))
+    b = positions.reindex(pd.MultiIndex.from_arrays([decisions["org_b"], decisions["sfid_b"]]))
+    usable = a.notna().to_numpy() & b.notna().to_numpy()
+    left = a.to_numpy()[usable].astype(np.int64)
+    right = b.to_numpy()[usable].astype(np.int64)
+    is_match = (decisions["decision"] == "match").to_numpy()[usable]
+    return (
+        (left[is_match], right[is_match]),
+        (left[~is_match], right[~is_match]),
+        int((~usable).sum()),
+    )
 
 
 def load_frame(engine: Engine, obj: str) -> pd.DataFrame:
@@ -109,12 +137,13 @@ def resolve_object(
     reuse = stored is not None and abs(len(frame) - stored["records"]) <= REFIT_CHANGE * max(
         stored["records"], 1
     )
+    must, cannot, report.decisions_ignored = steward_links(frame, decisions_for(engine, obj))
+    report.must_links, report.cannot_links = len(must[0]), len(cannot[0])
+    constraints = {"must_links": must, "cannot_links": cannot, "previous": previous}
     if reuse:
-        result = resolve(
-            frame, with_parameters(settings, stored), fit_to_data=False, previous=previous
-        )
+        result = resolve(frame, with_parameters(settings, stored), fit_to_data=False, **constraints)
     else:
-        result = resolve(frame, settings, previous=previous)
+        result = resolve(frame, settings, **constraints)
         _store_parameters(engine, obj, parameters(result.settings, len(frame)))
     report.refitted = not reuse
     scored = result.scored
