@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import golden, golden_next, resolve, staging, unified
+from pipelines.executors import executor_from_env
 from pipelines.jobs import consolidation_job, staging_job
 from pipelines.resources import Org360Resource
 from pipelines.schedules import consolidation_schedule
@@ -22,9 +23,12 @@ def _schedule_cron() -> str:
 
 
 def build_definitions(
-    org360: Org360Resource | None = None, cron: str | None = None
+    org360: Org360Resource | None = None,
+    cron: str | None = None,
+    executor: dg.ExecutorDefinition | None = None,
 ) -> dg.Definitions:
     return dg.Definitions(
+        executor=executor,
         assets=dg.load_assets_from_modules([staging, unified, resolve, golden_next, golden]),
         asset_checks=golden_next.CHECKS,
         jobs=[staging_job, consolidation_job],
@@ -36,4 +40,4 @@ def build_definitions(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(cron=_schedule_cron())
+    return build_definitions(cron=_schedule_cron(), executor=executor_from_env())

@@ -1,11 +1,13 @@
 """The code location loads, and assets materialise through Dagster itself."""
 
 import dagster as dg
+import pytest
 from sqlalchemy import text
 
 from assets import staging
 from pipelines.definitions import defs
 from pipelines.resources import Org360Resource
+from pipelines.settings import ConfigError
 from tests.helpers.orgs import seed_demo, write_config
 
 
@@ -42,3 +44,19 @@ def test_materialize_one_org_partition(database_url, engine, tmp_path):
     with engine.connect() as conn:
         orgs = conn.execute(text("SELECT DISTINCT org FROM staging.account")).scalars().all()
     assert orgs == ["emea"]
+
+
+def test_definitions_load_with_a_cluster_executor(monkeypatch, tmp_path):
+    from dagster_k8s import k8s_job_executor
+
+    monkeypatch.setenv("ORG360_CONFIG", str(tmp_path / "absent.yaml"))
+    monkeypatch.setenv("ORG360_EXECUTOR", "k8s")
+    job = defs().resolve_job_def("consolidation_job")
+    assert job.executor_def is k8s_job_executor
+
+    monkeypatch.setenv("ORG360_EXECUTOR", "multiprocess")
+    assert defs().resolve_job_def("staging_job").executor_def.name == "multiprocess"
+
+    monkeypatch.setenv("ORG360_EXECUTOR", "spark")
+    with pytest.raises(ConfigError, match="expected one of in_process, multiprocess"):
+        defs()
