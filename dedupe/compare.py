@@ -89,26 +89,50 @@ def _nickname_or_initial(a: str, b: str) -> bool:
     return b in _name_family(a) or a in _name_family(b)
 
 
+def _typos(left, right, mask) -> tuple[np.ndarray, np.ndarray]:
+    """Jaro-Winkler similarity and Damerau-Levenshtein distance (99 where no data)."""
+    jaro = _similarity(left, right, mask, distance.JaroWinkler.normalized_similarity)
+    edits = np.full(len(left), 99.0)
+    if mask.any():
+        edits[mask] = process.cpdist(
+            left[mask].tolist(),
+            right[mask].tolist(),
+            scorer=distance.DamerauLevenshtein.distance,
+            workers=-1,
+        )
+    return jaro, edits
+
+
+def _long(values: np.ndarray, mask: np.ndarray, length: int) -> np.ndarray:
+    out = np.zeros(len(values), dtype=bool)
+    out[mask] = np.char.str_len(values[mask].astype(str)) >= length
+    return out
+
+
 def first_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     mask = _present(left, right)
     same = _equal(left, right, mask)
-    jaro = _similarity(left, right, mask, distance.JaroWinkler.normalized_similarity)
+    jaro, edits = _typos(left, right, mask)
     nick = np.zeros(len(left), dtype=bool)
     todo = np.flatnonzero(mask & ~same)
     if len(todo):
         nick[todo] = [_nickname_or_initial(left[i], right[i]) for i in todo]
-    return _assign(mask, [same, nick, mask & (jaro >= 0.92)])
+    close = mask & ((jaro >= 0.92) | ((edits <= 1) & _long(left, mask, 4)))
+    similar = mask & ((jaro >= 0.85) | ((edits <= 2) & _long(left, mask, 5)))
+    return _assign(mask, [same, nick, close, similar])
 
 
 def last_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     mask = _present(left, right)
     same = _equal(left, right, mask)
-    jaro = _similarity(left, right, mask, distance.JaroWinkler.normalized_similarity)
+    jaro, edits = _typos(left, right, mask)
     sounds = np.zeros(len(left), dtype=bool)
     todo = np.flatnonzero(mask & ~same & (jaro >= 0.80))
     if len(todo):
         sounds[todo] = [phonetic(left[i]) == phonetic(right[i]) for i in todo]
-    return _assign(mask, [same, mask & ((jaro >= 0.92) | sounds)])
+    close = mask & ((jaro >= 0.92) | sounds | ((edits <= 1) & _long(left, mask, 4)))
+    similar = mask & ((jaro >= 0.85) | ((edits <= 2) & _long(left, mask, 5)))
+    return _assign(mask, [same, close, similar])
 
 
 def phone(left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import distance, process
 
 from dedupe.compare import COMPARATORS, NULL
 from dedupe.settings import MatchSettings
@@ -75,12 +76,27 @@ def _swap_reversed_names(frame: pd.DataFrame, left: np.ndarray, right: np.ndarra
     """Right-hand first/last names of pairs whose names are swapped, swapped back."""
     first = frame["key_first"].to_numpy(dtype=object)
     last = frame["key_last"].to_numpy(dtype=object)
-    # One side matching crosswise is enough (the other may carry a typo or a nickname),
-    # unless the names already line up the usual way.
-    crosswise = (first[left] == last[right]) | (last[left] == first[right])
-    straight = (first[left] == first[right]) | (last[left] == last[right])
-    present = pd.notna(first[left]) & pd.notna(last[right])
-    swapped = crosswise & ~straight & present
+    # Swapped when the names line up crosswise clearly better than straight (either may
+    # carry a typo or be a nickname).
+    present = (
+        pd.notna(first[left])
+        & pd.notna(last[left])
+        & pd.notna(first[right])
+        & pd.notna(last[right])
+    )
+    swapped = np.zeros(len(left), dtype=bool)
+    todo = np.flatnonzero(present)
+    if len(todo):
+        fl, ll = first[left[todo]].tolist(), last[left[todo]].tolist()
+        fr, lr = first[right[todo]].tolist(), last[right[todo]].tolist()
+        jw = distance.JaroWinkler.normalized_similarity
+        cross_a = process.cpdist(fl, lr, scorer=jw, workers=-1)
+        cross_b = process.cpdist(ll, fr, scorer=jw, workers=-1)
+        straight_a = process.cpdist(fl, fr, scorer=jw, workers=-1)
+        straight_b = process.cpdist(ll, lr, scorer=jw, workers=-1)
+        swapped[todo] = (np.minimum(cross_a, cross_b) >= 0.85) & (
+            cross_a + cross_b > straight_a + straight_b + 0.3
+        )
     return pd.DataFrame({"swapped": swapped})
 
 

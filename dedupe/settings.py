@@ -172,10 +172,11 @@ CONTACT_SETTINGS = MatchSettings(
             "first_name",
             "key_first",
             _levels(
-                ("exact", 0.82, 0.01),
+                ("exact", 0.80, 0.01),
                 ("nickname_or_initial", 0.08, 0.004),
                 ("close", 0.06, 0.006),
-                ("different", 0.04, 0.98),
+                ("similar", 0.03, 0.02),
+                ("different", 0.03, 0.96),
             ),
             term_frequency=True,
         ),
@@ -183,7 +184,12 @@ CONTACT_SETTINGS = MatchSettings(
             "last_name",
             "last_name",
             "key_last",
-            _levels(("exact", 0.86, 0.002), ("close", 0.10, 0.004), ("different", 0.04, 0.994)),
+            _levels(
+                ("exact", 0.84, 0.002),
+                ("close", 0.10, 0.004),
+                ("similar", 0.03, 0.01),
+                ("different", 0.03, 0.984),
+            ),
             term_frequency=True,
         ),
         Comparison(
@@ -265,7 +271,7 @@ CONTACT_SETTINGS = MatchSettings(
         ("account_cluster",),
     ),
     prior_weight=-10.0,
-    match_weight=5.0,
+    match_weight=4.0,
     review_weight=-1.0,
     required_any=("first_name", "last_name"),
 )

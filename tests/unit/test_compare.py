@@ -21,17 +21,24 @@ def test_first_name_levels():
             ("robert", "bob"),
             ("r", "robert"),
             ("zorander", "zorandar"),
+            ("bunjamin", "benjmain"),
             ("robert", "susan"),
             (None, "robert"),
         ],
-    ) == [0, 1, 1, 2, 3, compare.NULL]
+    ) == [0, 1, 1, 2, 3, 4, compare.NULL]
 
 
 def test_last_name_levels():
     assert _levels(
         compare.last_name,
-        [("smith", "smith"), ("schmidt", "schmitt"), ("smith", "jones"), ("smith", None)],
-    ) == [0, 1, 2, compare.NULL]
+        [
+            ("smith", "smith"),
+            ("schmidt", "schmitt"),
+            ("walker", "wakler"),
+            ("smith", "jones"),
+            ("smith", None),
+        ],
+    ) == [0, 1, 1, 3, compare.NULL]
 
 
 def test_company_levels():
