@@ -36,7 +36,9 @@ def assign_golden_ids(
     maps previous ids to when they were issued (older wins a merge). `reserved`
     holds ids that must not be issued anew (retired ones stay retired).
     """
-    cluster_min_key = members.groupby("cluster")["member_key"].min()
+    # Smallest member key per cluster (sort + first: string min would fall back to Python).
+    firsts = members[["cluster", "member_key"]].sort_values(["cluster", "member_key"])
+    cluster_min_key = firsts.drop_duplicates("cluster").set_index("cluster")["member_key"]
     held = members.dropna(subset=["previous_id"])
     assigned: dict[object, str] = {}
     if not held.empty:

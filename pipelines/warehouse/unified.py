@@ -8,6 +8,11 @@ deleted in staging are deleted here. One transaction: all or nothing.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,6 +23,9 @@ from dedupe.prepare import PREPARERS
 from pipelines.warehouse.sql import copy_frame
 
 BATCH_SIZE = 50_000
+MAX_WORKERS = 4
+# Below this many changed rows, normalising in-process beats starting a pool.
+PARALLEL_MIN_ROWS = 200_000
 
 UNIFIED_COLUMNS: dict[str, tuple[str, ...]] = {
     "account": (
@@ -141,9 +149,13 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
             {"since": since},
             execution_options={"stream_results": True, "yield_per": batch_size},
         )
-        for rows in stream.partitions():
-            raw = pd.DataFrame(rows, columns=raw_columns)
-            prepared = PREPARERS[obj](raw)
+        batches = (
+            pd.DataFrame(rows, columns=raw_columns) for rows in stream.partitions(batch_size)
+        )
+        changed = conn.execute(
+            text(f"SELECT count(*) FROM {staged} WHERE change_seq > :since"), {"since": since}
+        ).scalar_one()
+        for prepared in _prepare_all(obj, batches, parallel=changed >= PARALLEL_MIN_ROWS):
             copy_frame(conn, "incoming", prepared, columns)
             report.normalised += len(prepared)
             report.batches += 1
@@ -162,6 +174,34 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
             conn.exec_driver_sql(f"ANALYZE {target}")
         report.records = conn.execute(text(f"SELECT count(*) FROM {target}")).scalar_one()
     return report
+
+
+def _prepare_all(
+    obj: str, batches: Iterator[pd.DataFrame], parallel: bool
+) -> Iterator[pd.DataFrame]:
+    """Normalise batches in order, in worker processes when there are many.
+
+    Normalising (phone parsing above all) is CPU-bound Python; a pool uses every core
+    while this process streams rows in and COPYs results out. Small change sets (the
+    usual incremental run) stay in-process: starting a pool costs more than it saves.
+    Workers come from a fork server, so a script that calls this needs the usual
+    `if __name__ == "__main__":` guard.
+    """
+    if not parallel:
+        for batch in batches:
+            yield PREPARERS[obj](batch)
+        return
+    workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(pool.submit(PREPARERS[obj], batch))
+            # Bounded read-ahead keeps memory flat however large the change set.
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def ident_static(schema: str, table: str) -> str:

@@ -1,0 +1,34 @@
+import pandas as pd
+
+from dedupe.model import CONTACT_FIELDS
+from pipelines.warehouse.unified import _prepare_all
+
+
+def _batch(n: int, offset: int) -> pd.DataFrame:
+    rows = [
+        {
+            "org": "amer",
+            "sfid": f"003Am{offset + i:013d}",
+            "first_name": f"Name{i}",
+            "last_name": "Müller",
+            "phone": "030 1234567",
+            "mailing_country": "Deutschland",
+            "systemmodstamp": None,
+            "hc_lastop": "SYNCED",
+        }
+        for i in range(n)
+    ]
+    return pd.DataFrame(rows).reindex(
+        columns=["org", "sfid", *CONTACT_FIELDS, "systemmodstamp", "hc_lastop"]
+    )
+
+
+def test_worker_processes_give_the_same_result_in_the_same_order():
+    batches = [_batch(50, k * 50) for k in range(5)]
+    serial = list(_prepare_all("contact", iter(batches), parallel=False))
+    parallel = list(_prepare_all("contact", iter(batches), parallel=True))
+    assert len(parallel) == 5
+    for a, b in zip(serial, parallel, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert parallel[0]["phone"].iloc[0] == "+49301234567"
+    assert parallel[4]["sfid"].iloc[-1] == f"003Am{249:013d}"
