@@ -78,15 +78,36 @@ def _nicknamer() -> NickNamer:
 
 
 @lru_cache(maxsize=100_000)
-def _name_family(name: str) -> frozenset[str]:
+def name_groups(name: str) -> tuple[str, ...]:
+    """The canonical names a first name stands for: 'bob' -> robert (and others);
+    'robert' -> robert. Two names are variants of each other when they share one."""
     namer = _nicknamer()
-    return frozenset({name} | namer.canonicals_of(name) | namer.nicknames_of(name))
+    groups = set(namer.canonicals_of(name))
+    if namer.nicknames_of(name):
+        groups.add(name)
+    return tuple(sorted(groups))
 
 
-def _nickname_or_initial(a: str, b: str) -> bool:
+def _variants(a: str, b: str) -> bool:
     if len(a) == 1 or len(b) == 1:
         return a[0] == b[0]
-    return b in _name_family(a) or a in _name_family(b)
+    return not set(name_groups(a)).isdisjoint(name_groups(b))
+
+
+def _nickname_or_initial(left: np.ndarray, right: np.ndarray, todo: np.ndarray) -> np.ndarray:
+    """Over pairs `todo`: one name is the other's initial, or they are variants.
+
+    Names repeat a lot, so each distinct (left, right) name pair is checked once.
+    """
+    codes, uniques = pd.factorize(np.concatenate([left[todo], right[todo]]))
+    pair_codes = codes[: len(todo)].astype(np.int64) * len(uniques) + codes[len(todo) :]
+    distinct, inverse = np.unique(pair_codes, return_inverse=True)
+    answers = np.fromiter(
+        (_variants(uniques[c // len(uniques)], uniques[c % len(uniques)]) for c in distinct),
+        dtype=bool,
+        count=len(distinct),
+    )
+    return answers[inverse]
 
 
 def _typos(left, right, mask) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +137,7 @@ def first_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     nick = np.zeros(len(left), dtype=bool)
     todo = np.flatnonzero(mask & ~same)
     if len(todo):
-        nick[todo] = [_nickname_or_initial(left[i], right[i]) for i in todo]
+        nick[todo] = _nickname_or_initial(left, right, todo)
     close = mask & ((jaro >= 0.92) | ((edits <= 1) & _long(left, mask, 4)))
     similar = mask & ((jaro >= 0.85) | ((edits <= 2) & _long(left, mask, 5)))
     return _assign(mask, [same, nick, close, similar])
