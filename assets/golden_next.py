@@ -145,7 +145,7 @@ def golden_contacts_have_members(org360: Org360Resource) -> dg.AssetCheckResult:
 @dg.asset_check(asset=golden_next_contact, blocking=True)
 def golden_contacts_have_names(org360: Org360Resource) -> dg.AssetCheckResult:
     count, sample = checks.golden_without_name(org360.engine(), "contact")
-    return _result(count, sample, "golden contacts without a last name")
+    return _result(count, sample, "golden contacts without a first or last name")
 
 
 @dg.asset_check(asset=golden_next_contact, blocking=True)

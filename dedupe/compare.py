@@ -56,6 +56,23 @@ def exact(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return _assign(mask, [_equal(left, right, mask)])
 
 
+def identifier(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Registration numbers, national ids: exact, one or two typed characters off (two
+    only for ids of six characters or more), different."""
+    mask = _present(left, right)
+    same = _equal(left, right, mask)
+    edits = np.full(len(left), 99.0)
+    todo = mask & ~same
+    if todo.any():
+        edits[todo] = process.cpdist(
+            left[todo].tolist(),
+            right[todo].tolist(),
+            scorer=distance.DamerauLevenshtein.distance,
+            workers=-1,
+        )
+    return _assign(mask, [same, mask & (edits <= 1), mask & (edits <= 2) & _long(left, mask, 6)])
+
+
 def company(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     mask = _present(left, right)
     same = _equal(left, right, mask)
@@ -211,6 +228,7 @@ def same_account(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 COMPARATORS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "exact": exact,
+    "identifier": identifier,
     "company": company,
     "first_name": first_name,
     "last_name": last_name,

@@ -39,6 +39,7 @@ def contact_features(frame: pd.DataFrame) -> pd.DataFrame:
         for f, last, ok in zip(out["key_first"], out["key_last"], both, strict=True)
     ]
     out["name_sorted"] = pd.Series(sorted_names, index=out.index, dtype=object)
+    out["mailing_city_key"] = _map(out["mailing_city"], lambda v: fold(v) or None)
     return out
 
 

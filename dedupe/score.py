@@ -94,9 +94,9 @@ def _swap_reversed_names(frame: pd.DataFrame, left: np.ndarray, right: np.ndarra
         cross_b = process.cpdist(ll, fr, scorer=jw, workers=-1)
         straight_a = process.cpdist(fl, fr, scorer=jw, workers=-1)
         straight_b = process.cpdist(ll, lr, scorer=jw, workers=-1)
-        swapped[todo] = (np.minimum(cross_a, cross_b) >= 0.85) & (
-            cross_a + cross_b > straight_a + straight_b + 0.3
-        )
+        low, high = np.minimum(cross_a, cross_b), np.maximum(cross_a, cross_b)
+        crosswise = (low >= 0.85) | ((high >= 0.95) & (low >= 0.7))
+        swapped[todo] = crosswise & (cross_a + cross_b > straight_a + straight_b + 0.3)
     return pd.DataFrame({"swapped": swapped})
 
 
@@ -153,9 +153,9 @@ def score_pairs(
             total += weights[comparison.name]
     for names in groups.values():
         # Agreements within a group are one piece of evidence (the strongest counts);
-        # a disagreement still counts against (same street, another city).
+        # every disagreement still counts against (same city, another street).
         stacked = np.vstack([weights[n] for n in names])
-        total += np.clip(stacked, 0, None).max(axis=0) + np.clip(stacked, None, 0).min(axis=0)
+        total += np.clip(stacked, 0, None).max(axis=0) + np.clip(stacked, None, 0).sum(axis=0)
 
     vetoed = np.zeros(len(left), dtype=bool)
     for comparison in settings.comparisons:
@@ -168,10 +168,12 @@ def score_pairs(
         meets &= levels[name] != len(comparison.levels) - 1
     if settings.required_any:
         any_agree = np.zeros(len(left), dtype=bool)
+        all_null = np.ones(len(left), dtype=bool)
         for name in settings.required_any:
             comparison = settings.comparison(name)
             lvl = levels[name]
             any_agree |= (lvl != NULL) & (lvl < len(comparison.levels) - 1)
-        meets &= any_agree
+            all_null &= lvl == NULL
+        meets &= any_agree | all_null
 
     return ScoredPairs(left, right, levels, weights, total, vetoed, meets, settings)

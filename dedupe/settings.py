@@ -35,9 +35,9 @@ class Comparison:
     match on a rare value counts for more than on a common one.
     group: comparisons in one group are correlated evidence (colleagues share the
     account, the switchboard phone and the office address): only the strongest
-    agreement in a group counts, plus the strongest disagreement.
-    veto: disagreement is a cannot-link (two different registration numbers are two
-    different companies whatever their names say).
+    agreement in a group counts; every disagreement counts against.
+    veto: disagreement (the last level) is a cannot-link: two registration numbers that
+    differ by more than a typo are two companies, whatever their names say.
     """
 
     name: str
@@ -60,8 +60,8 @@ class MatchSettings:
     review_weight: float
     max_block_size: int = 60
     # A match needs every `required_all` comparison not to disagree (null is fine) and
-    # at least one `required_any` comparison to agree: Salesforce's own rule demands
-    # first and last name; an address alone never merges.
+    # at least one `required_any` comparison to agree, unless all of them are null:
+    # Salesforce's own rule demands the name; an address alone never merges.
     required_all: tuple[str, ...] = ()
     required_any: tuple[str, ...] = ()
     # A pair below this weight is certainly different: it keeps two clusters apart.
@@ -139,9 +139,14 @@ ACCOUNT_SETTINGS = MatchSettings(
         ),
         Comparison(
             "registration_number",
-            "exact",
+            "identifier",
             "key_registration",
-            _levels(("exact", 0.97, 0.00001), ("different", 0.03, 0.99999)),
+            _levels(
+                ("exact", 0.95, 0.00001),
+                ("one_typo", 0.02, 0.0001),
+                ("two_typos", 0.01, 0.001),
+                ("different", 0.02, 0.9989),
+            ),
             veto=True,
         ),
     ),
@@ -214,10 +219,16 @@ CONTACT_SETTINGS = MatchSettings(
         ),
         Comparison(
             "national_id",
-            "exact",
+            "identifier",
             "key_national_id",
-            _levels(("exact", 0.95, 0.00001), ("different", 0.05, 0.99999)),
-            veto=True,
+            _levels(
+                ("exact", 0.93, 0.00001),
+                ("one_typo", 0.04, 0.0001),
+                ("two_typos", 0.02, 0.001),
+                ("different", 0.01, 0.9989),
+            ),
+            # No veto: ids typed by people (or scrambled in transit) differ for the same
+            # person often enough; a difference weighs heavily against instead.
         ),
         # Workplace evidence: shared by colleagues, so it counts once, and weakly.
         Comparison(
@@ -267,13 +278,17 @@ CONTACT_SETTINGS = MatchSettings(
         ("name_sorted",),
         ("key_last", "key_postcode"),
         ("key_first", "key_postcode"),
+        # Both names mistyped: the birth date and where the person lives.
+        ("birthdate", "key_postcode"),
+        ("birthdate", "mailing_city_key"),
         # Colleagues at one real-world company (across orgs once accounts resolve).
         ("account_cluster",),
     ),
     prior_weight=-10.0,
     match_weight=4.0,
     review_weight=-1.0,
-    required_any=("first_name", "last_name"),
+    # A name must agree, or an identifier only this person has (never a colleague's).
+    required_any=("first_name", "last_name", "email", "mobile", "national_id"),
 )
 
 DEFAULT_SETTINGS = {"account": ACCOUNT_SETTINGS, "contact": CONTACT_SETTINGS}

@@ -56,7 +56,7 @@ def members_without_golden(engine: Engine, obj: str) -> tuple[int, list[str]]:
 
 
 def golden_without_name(engine: Engine, obj: str) -> tuple[int, list[str]]:
-    column = "name" if obj == "account" else "last_name"
+    column = "name"
     return _ids(
         engine,
         f"SELECT golden_id FROM golden_next.{obj} WHERE {column} IS NULL OR btrim({column}) = ''",

@@ -143,6 +143,20 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
             kept = set(assigned.values()) & set(previous)
             report.kept_ids[obj] = len(kept)
             report.new_ids[obj] = len(assigned) - len(kept)
+        for obj in ("account", "contact"):
+            # Why each record is where it is: its strongest match within its cluster
+            # (the pair, with per-field weights, is in resolve.<object>_pair).
+            conn.exec_driver_sql(
+                f"UPDATE golden_next.xref x SET match_weight = m.weight FROM ("
+                f" SELECT u.org, u.sfid, max(p.match_weight) AS weight"
+                f" FROM resolve.{obj}_pair p"
+                f" JOIN resolve.{obj}_cluster ca ON ca.record_id = p.left_id"
+                f" JOIN resolve.{obj}_cluster cb ON cb.record_id = p.right_id"
+                f" AND cb.cluster_id = ca.cluster_id"
+                f" JOIN unified.{obj} u ON u.record_id IN (p.left_id, p.right_id)"
+                f" GROUP BY u.org, u.sfid) m"
+                f" WHERE x.object = '{obj}' AND x.org = m.org AND x.sfid = m.sfid"
+            )
         conn.exec_driver_sql("ANALYZE golden_next.xref")
     return report
 

@@ -22,7 +22,7 @@ def test_run_publishes_golden_records_with_quality(database_url, engine, tmp_pat
 
     run_all(config)
 
-    xref = _frame(engine, "SELECT object, org, sfid, golden_id FROM golden.xref")
+    xref = _frame(engine, "SELECT object, org, sfid, golden_id, match_weight FROM golden.xref")
     live = data.truth[["object", "org", "sfid"]]
     assert len(xref) == len(live)
     assert set(map(tuple, xref[["object", "org", "sfid"]].values)) == set(map(tuple, live.values))
@@ -30,7 +30,7 @@ def test_run_publishes_golden_records_with_quality(database_url, engine, tmp_pat
     accounts = _frame(engine, "SELECT * FROM golden.account")
     contacts = _frame(engine, "SELECT * FROM golden.contact")
     assert accounts["name"].notna().all()
-    assert contacts["last_name"].notna().all()
+    assert contacts["name"].notna().all()
     assert set(contacts["account_golden_id"].dropna()) <= set(accounts["golden_id"])
     # member counts add up to the xref
     assert accounts["member_count"].sum() == (xref["object"] == "account").sum()
@@ -40,6 +40,11 @@ def test_run_publishes_golden_records_with_quality(database_url, engine, tmp_pat
     source = row.provenance["name"]
     assert (source["org"], source["sfid"]) in set(zip(members.org, members.sfid, strict=True))
     assert set(row.orgs.split(",")) == set(members.org)
+
+    # Every merged record says how strongly it matched; singletons have nothing to say.
+    sizes = xref.groupby("golden_id")["sfid"].transform("size")
+    assert xref.loc[sizes > 1, "match_weight"].notna().all()
+    assert xref.loc[sizes == 1, "match_weight"].isna().all()
 
     quality = evaluate(engine)
     assert quality["account"].precision >= 0.95 and quality["account"].recall >= 0.90

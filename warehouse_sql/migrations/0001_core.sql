@@ -193,7 +193,9 @@ CREATE INDEX golden_account_phone_trgm ON golden.account USING gin (phone gin_tr
 CREATE TABLE golden.contact (
     golden_id               varchar(18) PRIMARY KEY,
     first_name              varchar(40),
-    last_name               varchar(80) NOT NULL,
+    -- Salesforce requires a last name, but merged data (web forms, imports) may lack
+    -- it; a golden contact needs a name, first or last.
+    last_name               varchar(80),
     name                    varchar(121) NOT NULL,
     email                   varchar(80),
     phone                   varchar(40),
@@ -263,7 +265,6 @@ ALTER TABLE golden_next.account ADD PRIMARY KEY (golden_id);
 ALTER TABLE golden_next.account ALTER COLUMN name DROP NOT NULL;
 CREATE TABLE golden_next.contact (LIKE golden.contact INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE golden_next.contact ADD PRIMARY KEY (golden_id);
-ALTER TABLE golden_next.contact ALTER COLUMN last_name DROP NOT NULL;
 ALTER TABLE golden_next.contact ALTER COLUMN name DROP NOT NULL;
 CREATE TABLE golden_next.xref (LIKE golden.xref INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE golden_next.xref ADD PRIMARY KEY (object, org, sfid);
