@@ -1,7 +1,7 @@
 """The archive's volume per org and object, as a Dagster asset.
 
-`ArchiveResource` is minimal on purpose: the lead reconciles it with the pipeline's own
-resource. It reads the config and opens the database only when an op or asset asks.
+`ArchiveResource` reads the config (its path, else `$ORG360_CONFIG`, else
+./org360.yaml) and opens the database only when an op or asset asks.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation.
@@ -19,16 +19,16 @@ from dagster import (
 from archive_service.config import ArchiveOptions, Runtime
 from archive_service.volumes import archive_volumes
 from pipelines.database import resolve_database_url
-from pipelines.settings import load_settings
+from pipelines.settings import config_path_from_env, load_settings
 
 
 class ArchiveResource(ConfigurableResource):
-    config_path: str
+    config_path: str | None = None
     database_url: str | None = None
 
     @contextmanager
     def runtime(self) -> Iterator[Runtime]:
-        settings = load_settings(self.config_path)
+        settings = load_settings(self.config_path or config_path_from_env())
         url = resolve_database_url(self.database_url or settings.database_url)
         runtime = Runtime.create(settings, url, ArchiveOptions.from_env())
         try:

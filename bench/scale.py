@@ -4,13 +4,18 @@ Prints wall time per asset step, end-to-end time and peak memory (RSS of this
 process, which runs every step in-process, sampled every 50 ms), then does an
 incremental run after changing a fraction of the source rows.
 
-    .venv/bin/python bench/scale.py --records 100000
+    .venv/bin/python bench/scale.py --records 100000 [--splink]
+
+With `--splink`, Splink 5 (from bench/.venv, see bench/README.md) deduplicates the same
+contacts and the time ratio is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -21,7 +26,8 @@ import psutil
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from pipelines.database import resolve_database_url
 from pipelines.demo.generator import DemoGenerator
@@ -97,6 +103,31 @@ def change_fraction(url: str, fraction: float) -> int:
     return changed
 
 
+def compare_with_splink(url: str, org360_steps: dict[str, float]) -> None:
+    """Run Splink 5 (bench/.venv) on the contacts just seeded; print its figures and ratios."""
+    python = ROOT / "bench" / ".venv" / "bin" / "python"
+    if not python.exists():
+        print("\nSplink: skipped (create bench/.venv first, see bench/README.md)")
+        return
+    out = subprocess.run(
+        [str(python), str(ROOT / "bench" / "splink_scale.py"), "--database-url", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    splink = json.loads(out.strip().splitlines()[-1])
+    resolution = org360_steps.get("resolve_contacts", 0.0)
+    print(
+        f"\nSplink 5 (DuckDB) on the same contacts: {splink['seconds']:.1f} s, "
+        f"peak RSS {splink['peak_rss_mb']:.0f} MiB, precision {splink['precision']:.4f} "
+        f"recall {splink['recall']:.4f} F1 {splink['f1']:.4f}"
+    )
+    print(
+        f"  org360 contact resolution {resolution:.1f} s; "
+        f"Splink / org360 time ratio {splink['seconds'] / max(resolution, 1e-9):.2f}"
+    )
+
+
 def report_run(label: str, summary, peak: int) -> None:
     print(f"\n{label}: {summary.seconds:.1f} s end to end, peak RSS {peak / 2**20:.0f} MiB")
     for step, seconds in sorted(step_times(summary.run_ids).items(), key=lambda kv: -kv[1]):
@@ -108,6 +139,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--incremental", type=float, default=0.01, help="fraction changed")
+    parser.add_argument(
+        "--splink", action="store_true", help="also run Splink 5 on the same contacts"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DAGSTER_HOME", tempfile.mkdtemp(prefix="org360-bench-"))
@@ -128,6 +162,9 @@ def main() -> None:
     report_run("full run", summary, memory.peak)
     for obj, quality in evaluate(engine_for(url)).items():
         print(f"  {obj:<8} {quality.line()}")
+
+    if args.splink:
+        compare_with_splink(url, step_times(summary.run_ids))
 
     changed = change_fraction(url, args.incremental)
     with PeakMemory() as memory:

@@ -6,7 +6,7 @@ previous job is still queued or running is skipped rather than submitted twice.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation.
-from dagster import OpExecutionContext, ScheduleDefinition, job, op
+from dagster import DefaultScheduleStatus, OpExecutionContext, ScheduleDefinition, job, op
 from sqlalchemy import select
 
 from archive_service.errors import RequestError
@@ -75,4 +75,6 @@ retention_schedule = ScheduleDefinition(
     job=retention_job,
     cron_schedule=RETENTION_CRON,
     execution_timezone="UTC",
+    # Without `retention:` policies in the config it queues nothing.
+    default_status=DefaultScheduleStatus.RUNNING,
 )

@@ -175,6 +175,13 @@ def cmd_odata(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipelines.web import serve
+
+    serve(args.host, args.port, str(_config_path(args)))
+    return 0
+
+
 def cmd_archive(args: argparse.Namespace) -> int:
     from archive_service import cli as archive_cli
 
@@ -304,6 +311,14 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(serve)
     serve.set_defaults(func=cmd_odata)
 
+    web = sub.add_parser(
+        "serve", help="serve the OData service (/odata/) and the archive API (/api/v1/) together"
+    )
+    web.add_argument("--host", default=None, help="default 127.0.0.1, 0.0.0.0 when $PORT is set")
+    web.add_argument("--port", type=int, default=None, help="default $PORT, else 8360")
+    _config_arg(web)
+    web.set_defaults(func=cmd_serve)
+
     archive = sub.add_parser("archive", help="the archive API and its workers")
     archive_sub = archive.add_subparsers(dest="action", required=True)
     a_serve = archive_sub.add_parser("serve", help="serve the archive API")
@@ -320,11 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from pipelines.runner import RunFailed
+    from service_auth import AuthConfigError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as exc:
+    except (ConfigError, AuthConfigError) as exc:
         print(f"org360: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except RunFailed as exc:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import golden, golden_next, resolve, staging, unified
+from assets import archive_assets, golden, golden_next, resolve, staging, unified
+from assets.archive_assets import ArchiveResource
+from pipelines.archive_schedule import retention_job, retention_schedule
 from pipelines.executors import executor_from_env
 from pipelines.jobs import consolidation_job, staging_job
 from pipelines.resources import Org360Resource
@@ -29,12 +31,20 @@ def build_definitions(
 ) -> dg.Definitions:
     return dg.Definitions(
         executor=executor,
-        assets=dg.load_assets_from_modules([staging, unified, resolve, golden_next, golden]),
+        assets=dg.load_assets_from_modules(
+            [staging, unified, resolve, golden_next, golden, archive_assets]
+        ),
         asset_checks=golden_next.CHECKS,
-        jobs=[staging_job, consolidation_job],
-        schedules=[consolidation_schedule(cron or DEFAULT_SCHEDULE)],
+        jobs=[staging_job, consolidation_job, retention_job],
+        schedules=[consolidation_schedule(cron or DEFAULT_SCHEDULE), retention_schedule],
         sensors=[org_config_sensor, consolidation_automation_sensor],
-        resources={"org360": org360 or Org360Resource()},
+        resources={
+            "org360": org360 or Org360Resource(),
+            "archive": ArchiveResource(
+                config_path=org360.config_path if org360 else None,
+                database_url=org360.database_url if org360 else None,
+            ),
+        },
     )
 
 

@@ -15,6 +15,6 @@ staging_job = dg.define_asset_job(
 
 consolidation_job = dg.define_asset_job(
     "consolidation_job",
-    selection=dg.AssetSelection.groups(*CONSOLIDATION_GROUPS),
+    selection=dg.AssetSelection.groups(*CONSOLIDATION_GROUPS, "archive"),
     description="Normalise, resolve, build and publish golden records from staging.",
 )

@@ -1,0 +1,71 @@
+"""Entry points wired into the `org360` CLI: `org360 archive serve` and `org360 archive worker`.
+
+Both read the config (`--config`, else $ORG360_CONFIG, else ./org360.yaml) and the
+`ORG360_ARCHIVE_*` tuning variables here, never at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from sqlalchemy import text
+
+from archive_service.config import Runtime
+from pipelines.settings import ConfigError
+
+DEFAULT_PORT = 8360
+
+
+def serve(host: str | None, port: int | None, config_path: str | None) -> None:
+    """Run the archive API until interrupted (port: --port, else $PORT, else 8360)."""
+    import uvicorn
+
+    from archive_service.api import create_app
+    from service_auth import ApiCredentials
+
+    _configure_logging()
+    runtime = Runtime.load(config_path)
+    try:
+        _require_schema(runtime)
+        app = create_app(runtime, ApiCredentials.from_env())
+        env_port = os.environ.get("PORT")
+        # Behind Heroku's router (which sets $PORT) the dyno must listen on every interface.
+        host = host or ("0.0.0.0" if env_port else "127.0.0.1")
+        port = port or (int(env_port) if env_port else DEFAULT_PORT)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        runtime.close()
+
+
+def worker(config_path: str | None, concurrency: int = 1) -> None:
+    """Run one archive worker until SIGINT/SIGTERM; several may run at once."""
+    from archive_service.worker import run_worker
+
+    if concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
+    _configure_logging()
+    runtime = Runtime.load(config_path)
+    try:
+        _require_schema(runtime)
+        run_worker(runtime, concurrency)
+    finally:
+        runtime.close()
+
+
+def _require_schema(runtime: Runtime) -> None:
+    with runtime.engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT to_regclass('archive.job'), to_regclass('procrastinate_jobs')")
+        ).one()
+    if None in found:
+        raise ConfigError(
+            "the archive tables are missing from the database: run `org360 db migrate` first"
+        )
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
