@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,14 +25,13 @@ import psutil
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from pipelines.database import resolve_database_url
 from pipelines.demo.generator import DemoGenerator
 from pipelines.demo.seed import DEMO_ORGS, evaluate, seed, write_demo_config
 from pipelines.resources import engine_for
 from pipelines.runner import run_all
+
+ROOT = Path(__file__).resolve().parent.parent
 
 RECORDS_PER_COMPANY = 5.6  # what the generator produces on average
 
