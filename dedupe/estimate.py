@@ -80,20 +80,24 @@ def parameters(settings: MatchSettings, records: int) -> dict:
         "records": records,
         "prior_weight": settings.prior_weight,
         "u": {c.name: [level.u for level in c.levels] for c in settings.comparisons},
+        "m": {c.name: [level.m for level in c.levels] for c in settings.comparisons},
     }
 
 
 def with_parameters(settings: MatchSettings, params: dict) -> MatchSettings:
-    """`settings` with stored u values and prior (levels the store does not know keep theirs)."""
+    """`settings` with stored m and u values and prior (unknown levels keep theirs)."""
     comparisons = []
     for comparison in settings.comparisons:
         stored = params.get("u", {}).get(comparison.name)
         if stored is None or len(stored) != len(comparison.levels):
             comparisons.append(comparison)
             continue
+        stored_m = params.get("m", {}).get(comparison.name)
+        if stored_m is None or len(stored_m) != len(comparison.levels):
+            stored_m = [level.m for level in comparison.levels]
         levels = tuple(
-            Level(level.name, level.m, float(u))
-            for level, u in zip(comparison.levels, stored, strict=True)
+            Level(level.name, float(m), float(u))
+            for level, m, u in zip(comparison.levels, stored_m, stored, strict=True)
         )
         comparisons.append(dataclasses.replace(comparison, levels=levels))
     return dataclasses.replace(

@@ -68,6 +68,10 @@ class MatchSettings:
     cannot_link_weight: float = -12.0
     # How far below `match_weight` a pair that was merged last run may fall and stay merged.
     hysteresis: float = 2.0
+    # Learn m by EM from the candidate pairs (dedupe.em). Off by default: on CRM data,
+    # where colleagues and relatives crowd the candidate pairs, it measured worse on
+    # the demo data (and only slightly better on Febrl4); see bench/quality.py.
+    learn_m: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
     def comparison(self, name: str) -> Comparison:
