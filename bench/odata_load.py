@@ -1,6 +1,7 @@
 """Load benchmark of the OData service on real volumes (not a test; run it by hand).
 
     .venv/bin/python bench/odata_load.py [--duration 300] [--clients 20] [--reuse]
+        [--workers N] [--only list_view,search,walk,mixed]
 
 It creates its own database `org360_odata_bench` on org360's embedded Postgres (or on
 the server of $DATABASE_URL), seeds 1,000,000 golden accounts and 3,000,000 golden
@@ -16,6 +17,9 @@ drives it over HTTP/1.1 keep-alive connections from one asyncio process:
 
 Figures are printed and written to bench/out/odata_load.json. The load generator
 shares the machine's cores with the server and Postgres; the figures include that.
+With each scenario go the load average before it started (other work on the machine
+skews every figure) and the cores kept busy during it by the server processes, the load
+generator, the Postgres backends of the benchmark's database, and everything else.
 """
 
 from __future__ import annotations
@@ -155,7 +159,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(url: str, port: int) -> subprocess.Popen:
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "ORG360_API_USER": USER,
@@ -164,7 +168,17 @@ def start_server(url: str, port: int) -> subprocess.Popen:
         "PYTHONPATH": str(ROOT),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "odata_service", "--port", str(port), "--database-url", url],
+        [
+            sys.executable,
+            "-m",
+            "odata_service",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--workers",
+            str(workers),
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -181,11 +195,101 @@ def start_server(url: str, port: int) -> subprocess.Popen:
     raise SystemExit("the OData server did not start within 60 s")
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (uvicorn's worker processes)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        pending.extend(parents.get(current, []))
+    return tree
+
+
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of the server: the process and its workers together."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{member}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) for line in lines if line.startswith("VmRSS:"))
+    return total / 1024
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_backends() -> list[int]:
+    """Postgres backends serving the benchmark's database (their title names it)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            title = cmdline.read_bytes()
+        except OSError:
+            continue
+        if title.startswith(b"postgres:") and DATABASE.encode() in title:
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+def machine_busy_seconds() -> float:
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Load average before a scenario; CPU seconds of server, generator and machine in it."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def start(self) -> tuple:
+        backends = postgres_backends()
+        return (
+            os.getloadavg(),
+            time.monotonic(),
+            cpu_seconds(process_tree(self.server_pid)),
+            cpu_seconds([os.getpid()]),
+            backends,
+            cpu_seconds(backends),
+            machine_busy_seconds(),
+        )
+
+    def stop(self, started: tuple) -> dict:
+        load, t0, server0, generator0, backends, postgres0, machine0 = started
+        elapsed = time.monotonic() - t0
+        server = cpu_seconds(process_tree(self.server_pid)) - server0
+        generator = cpu_seconds([os.getpid()]) - generator0
+        # Backends that were there at the start (the server's pool keeps its connections).
+        postgres = cpu_seconds(backends) - postgres0
+        machine = machine_busy_seconds() - machine0
+        return {
+            "load_average_before": [round(v, 2) for v in load],
+            "cores_busy": {
+                "server": round(server / elapsed, 2),
+                "load_generator": round(generator / elapsed, 2),
+                "postgres_backends": round(postgres / elapsed, 2),
+                # Postgres' parallel and background workers, and other work on the machine.
+                "other": round((machine - server - generator - postgres) / elapsed, 2),
+            },
+        }
 
 
 # -- a small keep-alive HTTP/1.1 client ---------------------------------------------------
@@ -218,11 +322,14 @@ class Recorder:
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = {}
         self.errors: dict[str, int] = {}
+        self.slowest: dict[str, tuple[float, str]] = {}
 
-    def add(self, kind: str, seconds: float, status: int) -> None:
+    def add(self, kind: str, seconds: float, status: int, target: str = "") -> None:
         self.latencies.setdefault(kind, []).append(seconds)
         if status >= 400:
             self.errors[kind] = self.errors.get(kind, 0) + 1
+        if seconds > self.slowest.get(kind, (0.0, ""))[0]:
+            self.slowest[kind] = (seconds, target)
 
     def summary(self, elapsed: float) -> dict:
         out = {}
@@ -235,6 +342,7 @@ class Recorder:
                 "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
                 "max_ms": round(ordered[-1] * 1000, 1),
                 "errors": self.errors.get(kind, 0),
+                "slowest": self.slowest[kind][1],
             }
         return out
 
@@ -268,7 +376,7 @@ async def closed_loop(port: int, clients: int, seconds: float, pick) -> dict:
             kind, target = pick(rng)
             started = time.perf_counter()
             status, _ = await connection.get(target)
-            recorder.add(kind, time.perf_counter() - started, status)
+            recorder.add(kind, time.perf_counter() - started, status, target)
 
     started = time.monotonic()
     await asyncio.gather(*(client(i) for i in range(clients)))
@@ -348,25 +456,39 @@ async def mixed(port: int, pid: int, clients: int, seconds: float, accounts: int
 
 
 async def run(args: argparse.Namespace, port: int, pid: int) -> dict:
-    results: dict = {"clients": args.clients, "cores": os.cpu_count()}
+    results: dict = {"clients": args.clients, "cores": os.cpu_count(), "workers": args.workers}
+    only = set(args.only.split(","))
+    meter = CpuMeter(pid)
     # Warm up: first connections, the count cache and Postgres' buffers.
     await closed_loop(port, 4, 5, lambda rng: ("warmup", LIST_VIEW))
     await closed_loop(port, 4, 5, lambda rng: ("warmup", search_target(rng)))
-    results["list_view"] = await closed_loop(
-        port, args.clients, args.scenario_seconds, lambda rng: ("list_view", LIST_VIEW)
-    )
-    print("list view", results["list_view"], flush=True)
-    results["search"] = await closed_loop(
-        port, args.clients, args.scenario_seconds, lambda rng: ("search", search_target(rng))
-    )
-    print("search", results["search"], flush=True)
-    results["walk"] = await walk(port)
-    print("walk", results["walk"], flush=True)
-    if args.duration > 0:
+    if "list_view" in only:
+        started = meter.start()
+        results["list_view"] = await closed_loop(
+            port, args.clients, args.scenario_seconds, lambda rng: ("list_view", LIST_VIEW)
+        )
+        results["list_view"]["machine"] = meter.stop(started)
+        print("list view", results["list_view"], flush=True)
+    if "search" in only:
+        started = meter.start()
+        results["search"] = await closed_loop(
+            port, args.clients, args.scenario_seconds, lambda rng: ("search", search_target(rng))
+        )
+        results["search"]["machine"] = meter.stop(started)
+        print("search", results["search"], flush=True)
+    if "walk" in only:
+        started = meter.start()
+        results["walk"] = await walk(port)
+        results["walk"]["machine"] = meter.stop(started)
+        print("walk", results["walk"], flush=True)
+    if "mixed" in only and args.duration > 0:
+        started = meter.start()
         results["mixed"] = await mixed(port, pid, args.clients, args.duration, args.accounts)
+        results["mixed"]["machine"] = meter.stop(started)
         print("mixed", json.dumps(results["mixed"]["requests"]), flush=True)
         print("mixed walks", results["mixed"]["walks"], flush=True)
         print("server RSS MiB", results["mixed"]["rss_mib"], flush=True)
+        print("mixed machine", results["mixed"]["machine"], flush=True)
     return results
 
 
@@ -378,10 +500,19 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--contacts", type=int, default=3_000_000)
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (odata serve --workers)"
+    )
+    parser.add_argument(
+        "--only",
+        default="list_view,search,walk,mixed",
+        help="comma-separated scenarios to run: list_view, search, walk, mixed",
+    )
+    parser.add_argument("--out", default="odata_load.json", help="file name in bench/out")
     args = parser.parse_args()
     url = prepare_database(args.reuse, args.accounts, args.contacts)
     port = free_port()
-    server = start_server(url, port)
+    server = start_server(url, port, args.workers)
     try:
         results = asyncio.run(run(args, port, server.pid))
     finally:
@@ -389,8 +520,8 @@ def main() -> None:
         server.wait(timeout=30)
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "odata_load.json").write_text(json.dumps(results, indent=2))
-    print(f"written to {out / 'odata_load.json'}")
+    (out / args.out).write_text(json.dumps(results, indent=2))
+    print(f"written to {out / args.out}")
 
 
 if __name__ == "__main__":

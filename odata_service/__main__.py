@@ -1,4 +1,4 @@
-"""`python -m odata_service [--host H] [--port P] [--database-url URL]`.
+"""`python -m odata_service [--host H] [--port P] [--database-url URL] [--workers N]`.
 
 The same as `org360 odata serve`; the benchmark starts the server this way.
 """
@@ -11,5 +11,8 @@ parser = argparse.ArgumentParser(prog="python -m odata_service")
 parser.add_argument("--host")
 parser.add_argument("--port", type=int)
 parser.add_argument("--database-url")
+parser.add_argument(
+    "--workers", type=int, help="processes (default: $WEB_CONCURRENCY, else one per CPU)"
+)
 arguments = parser.parse_args()
-serve(arguments.host, arguments.port, arguments.database_url)
+serve(arguments.host, arguments.port, arguments.database_url, arguments.workers)

@@ -82,6 +82,9 @@ from odata_service.syntax import (
 
 _NO_VALUE = object()
 OPTION = "$filter"
+_TEXT_MATCHES = frozenset({"contains", "startswith", "endswith", "substringof"})
+# pg_trgm extracts nothing from a shorter term, so its index cannot narrow the rows.
+MIN_TRIGRAM_TERM = 3
 
 
 @dataclass(frozen=True)
@@ -419,3 +422,43 @@ def search_predicate(entity_set: EntitySet, node: SearchNode) -> ColumnElement:
         raise QuerySyntaxError("$search: unsupported expression", target="$search")
 
     return build(node)
+
+
+def trigram_search(filter: Node | None, search: SearchNode | None) -> bool:
+    """Whether the request matches text that the trigram indexes find faster than any order.
+
+    True when there are text-match terms (`contains` and its kin with a literal, or
+    `$search` terms) outside `not`, all long enough for a trigram. The reader then
+    finds the matches first and sorts them (see `Reader._page`).
+    """
+    terms: list[str] = []
+    _filter_terms(filter, terms)
+    _search_terms(search, terms)
+    return bool(terms) and all(len(t) >= MIN_TRIGRAM_TERM for t in terms)
+
+
+def _filter_terms(node: Node | None, terms: list[str]) -> None:
+    match node:
+        case Call(name, args) if name in _TEXT_MATCHES and len(args) == 2:
+            # What is searched for: substringof(part, subject), the others (subject, part).
+            part = args[0] if name == "substringof" else args[1]
+            if isinstance(part, Literal) and isinstance(part.value, str):
+                terms.append(part.value)
+        case Compare(_, left, right) | Arithmetic(_, left, right):
+            _filter_terms(left, terms)
+            _filter_terms(right, terms)
+        case Logical(_, operands):
+            for operand in operands:
+                _filter_terms(operand, terms)
+        case Call(_, args):
+            for arg in args:
+                _filter_terms(arg, terms)
+
+
+def _search_terms(node: SearchNode | None, terms: list[str]) -> None:
+    match node:
+        case SearchTerm(text):
+            terms.append(text)
+        case SearchLogical(_, operands):
+            for operand in operands:
+                _search_terms(operand, terms)

@@ -62,8 +62,12 @@ def sort_keys(entity_set: EntitySet, orderby: tuple[OrderItem, ...]) -> tuple[So
     return tuple(keys)
 
 
-def order_by(keys: tuple[SortKey, ...]) -> list[ColumnElement]:
-    return [k.prop.expression.desc() if k.descending else k.prop.expression.asc() for k in keys]
+def order_by(
+    keys: tuple[SortKey, ...], columns: list[ColumnElement] | None = None
+) -> list[ColumnElement]:
+    """ORDER BY of `keys`, on their properties or on the `columns` that hold them."""
+    expressions = columns if columns is not None else [k.prop.expression for k in keys]
+    return [e.desc() if k.descending else e.asc() for k, e in zip(keys, expressions, strict=True)]
 
 
 def after(keys: tuple[SortKey, ...], values: tuple) -> ColumnElement:

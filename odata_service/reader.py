@@ -1,20 +1,25 @@
 """Plans and runs read requests: the one executor between parsed requests and Postgres.
 
-Everything here is synchronous and runs on a worker thread. A request becomes
-SQLAlchemy Core over the bound model (filter, search, keyset, order, limit), then
-one connection runs the page query and, when asked and not cached, the count.
+A request becomes a `Plan`: SQLAlchemy Core over the bound model (filter, search,
+keyset, order, limit), built without touching the database, so identical requests can
+share it. `run` executes a plan on a worker thread: one connection runs the page query
+and, when asked and not cached, the count.
+Connections are in autocommit: every request is one or two statements that read,
+and in READ COMMITTED a transaction around them would add two round trips (BEGIN,
+ROLLBACK) without giving them a common snapshot.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import Engine, Select, func, literal, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
-from odata_service.compiler import FilterCompiler, search_predicate
+from odata_service.compiler import FilterCompiler, search_predicate, trigram_search
 from odata_service.counts import CountCache
 from odata_service.edm import INTEGER_TYPES
 from odata_service.errors import (
@@ -29,7 +34,14 @@ from odata_service.errors import (
 )
 from odata_service.model import EntitySet, Model, Property
 from odata_service.options import QueryOptions
-from odata_service.paging import after, decode_token, encode_token, order_by, sort_keys
+from odata_service.paging import (
+    SortKey,
+    after,
+    decode_token,
+    encode_token,
+    order_by,
+    sort_keys,
+)
 from odata_service.paths import ResourcePath
 
 log = logging.getLogger(__name__)
@@ -62,6 +74,39 @@ class Entity:
     entity_set: EntitySet
     names: tuple[str, ...]
     row: tuple | None
+
+
+PAGE, ENTITY, COUNT = "page", "entity", "count"
+
+
+@dataclass(eq=False)
+class Plan:
+    """What a request reads, as statements ready to run; built once per distinct request."""
+
+    target: Target
+    kind: str
+    count_key: tuple | None
+    where: list[ColumnElement]
+    statement: Select | None = None
+    names: tuple[str, ...] = ()
+    keys: tuple[SortKey, ...] = ()
+    positions: tuple[int, ...] = ()
+    page_size: int = 0
+    top: int | None = None
+    # With $filter or $search: the cost depends on the data (see app.py).
+    filtered: bool = False
+
+    @property
+    def paged(self) -> bool:
+        return self.top is None or self.top > self.page_size
+
+    @cached_property
+    def count_statement(self) -> Select:
+        # Built on first use: most requests find their count in the cache.
+        return select(func.count()).select_from(self.target.entity_set.table).where(*self.where)
+
+    def count(self, conn) -> int:
+        return conn.execute(self.count_statement).scalar_one()
 
 
 class Reader:
@@ -160,89 +205,130 @@ class Reader:
             clauses.append(search_predicate(target.entity_set, options.search))
         return clauses
 
-    # -- execution --------------------------------------------------------------------
-    def read(
-        self, path: ResourcePath, options: QueryOptions, page_size: int
-    ) -> Page | Entity | int:
+    def plan(self, path: ResourcePath, options: QueryOptions, page_size: int) -> Plan:
+        """The statements a request needs. Pure: identical requests can share a plan."""
         target = self.target(path)
-        try:
-            if path.count:
-                return self._count_only(target, options)
+        if path.count:
             if target.single:
-                return self._entity(target, options)
-            return self._page(target, options, page_size)
-        except DBAPIError as exc:
-            translated = translate(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
-
-    def _count_only(self, target: Target, options: QueryOptions) -> int:
-        if target.single:
-            raise BadRequest("/$count applies to collections only")
-        where = self.where(target, options)
-        with self.engine.connect() as conn:
-            self._check_parent(conn, target)
-            return self._count(conn, target, options, where)
-
-    def _entity(self, target: Target, options: QueryOptions) -> Entity:
+                raise BadRequest("/$count applies to collections only")
+            return Plan(
+                target, COUNT, self._count_key(target, options), self.where(target, options)
+            )
         props = self.selected(target.entity_set, options.select)
-        statement = (
-            select(*(p.expression for p in props))
-            .select_from(target.entity_set.table)
-            .where(*target.conditions)
-            .limit(1)
-        )
-        with self.engine.connect() as conn:
-            self._check_parent(conn, target)
-            row = conn.execute(statement).first()
-        if row is None and target.parent_check is None:
-            raise NotFound(f"no {target.entity_set.type_name} with key {target.identity[-1]!r}")
-        return Entity(target.entity_set, tuple(p.name for p in props), row)
+        names = tuple(p.name for p in props)
+        if target.single:
+            statement = (
+                select(*(p.expression for p in props))
+                .select_from(target.entity_set.table)
+                .where(*target.conditions)
+                .limit(1)
+            )
+            return Plan(target, ENTITY, None, [], statement=statement, names=names)
+        return self._page_plan(target, options, page_size, props, names)
 
-    def _page(self, target: Target, options: QueryOptions, page_size: int) -> Page:
+    def _page_plan(
+        self,
+        target: Target,
+        options: QueryOptions,
+        page_size: int,
+        props: tuple[Property, ...],
+        names: tuple[str, ...],
+    ) -> Plan:
         entity_set = target.entity_set
-        props = self.selected(entity_set, options.select)
         where = self.where(target, options)
         keys = sort_keys(entity_set, options.orderby)
         # Sort values the client did not select still travel in the row, for the token.
         extra = [k.prop for k in keys if all(k.prop is not p for p in props)]
         columns = [*props, *extra]
-        positions = [next(i for i, p in enumerate(columns) if p is k.prop) for k in keys]
+        positions = tuple(next(i for i, p in enumerate(columns) if p is k.prop) for k in keys)
         skip = options.skip or 0
         page_where = list(where)
         if options.skiptoken is not None:
             page_where.append(after(keys, decode_token(entity_set, keys, options.skiptoken)))
             skip = 0
         top = options.top
-        paged = top is None or top > page_size
         statement = (
-            select(*(p.expression for p in columns))
+            select(*(p.expression.label(f"c{i}") for i, p in enumerate(columns)))
             .select_from(entity_set.table)
             .where(*page_where)
-            .limit(page_size + 1 if paged else top)
         )
         # Always a total order (the requested keys, then the entity key): Salesforce
         # pages with $top then $skip, and pages must line up whatever was asked first.
-        statement = statement.order_by(*order_by(keys))
+        if trigram_search(options.filter, options.search):
+            # The planner cannot tell how many rows a text search matches: with a
+            # statistics sample of 100 values, one sampled phone number that holds
+            # '90651' makes it expect 10,000 rows, and it then walks the key's index,
+            # filtering, through the whole table for 20 real matches (1.2 s). Found
+            # through the trigram indexes first and sorted after, a search costs what it
+            # matches; a term found in most rows costs one pass over the table.
+            found = statement.cte("found").prefix_with("MATERIALIZED")
+            statement = select(*found.c).order_by(*order_by(keys, [found.c[i] for i in positions]))
+        else:
+            statement = statement.order_by(*order_by(keys))
+        paged = top is None or top > page_size
+        statement = statement.limit(page_size + 1 if paged else top)
         if skip:
             statement = statement.offset(skip)
-        with self.engine.connect() as conn:
-            self._check_parent(conn, target)
-            rows = conn.execute(statement).all()
-            count = self._count(conn, target, options, where) if options.count else None
-        next_token = remaining = None
-        if paged and len(rows) > page_size:
-            rows = rows[:page_size]
-            last = rows[-1]
-            next_token = encode_token(entity_set, keys, tuple(last[i] for i in positions))
-            remaining = None if top is None else top - page_size
-        return Page(entity_set, tuple(p.name for p in props), rows, count, next_token, remaining)
+        count_key = self._count_key(target, options) if options.count else None
+        return Plan(
+            target,
+            PAGE,
+            count_key,
+            where,
+            statement=statement,
+            names=names,
+            keys=keys,
+            positions=positions,
+            page_size=page_size,
+            top=top,
+            filtered=options.filter is not None or options.search is not None,
+        )
 
-    def _count(self, conn, target: Target, options: QueryOptions, where: list) -> int:
-        statement = select(func.count()).select_from(target.entity_set.table).where(*where)
-        key = (*target.identity, options.raw.get("$filter"), options.raw.get("$search"))
-        return self.counts.get(key, lambda: conn.execute(statement).scalar_one())
+    @staticmethod
+    def _count_key(target: Target, options: QueryOptions) -> tuple:
+        return (*target.identity, options.raw.get("$filter"), options.raw.get("$search"))
+
+    # -- execution --------------------------------------------------------------------
+    def run(self, plan: Plan) -> Page | Entity | int:
+        try:
+            with self.engine.connect() as conn:
+                self._check_parent(conn, plan.target)
+                if plan.kind == COUNT:
+                    return self._count(conn, plan)
+                if plan.kind == ENTITY:
+                    return self._entity(conn, plan)
+                return self._page(conn, plan)
+        except DBAPIError as exc:
+            translated = translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def _entity(self, conn, plan: Plan) -> Entity:
+        assert plan.statement is not None
+        row = conn.execute(plan.statement).first()
+        target = plan.target
+        if row is None and target.parent_check is None:
+            raise NotFound(f"no {target.entity_set.type_name} with key {target.identity[-1]!r}")
+        return Entity(target.entity_set, plan.names, row)
+
+    def _page(self, conn, plan: Plan) -> Page:
+        assert plan.statement is not None
+        rows = conn.execute(plan.statement).all()
+        count = self._count(conn, plan) if plan.count_key is not None else None
+        next_token = remaining = None
+        if plan.paged and len(rows) > plan.page_size:
+            rows = rows[: plan.page_size]
+            last = rows[-1]
+            next_token = encode_token(
+                plan.target.entity_set, plan.keys, tuple(last[i] for i in plan.positions)
+            )
+            remaining = None if plan.top is None else plan.top - plan.page_size
+        return Page(plan.target.entity_set, plan.names, rows, count, next_token, remaining)
+
+    def _count(self, conn, plan: Plan) -> int:
+        assert plan.count_key is not None
+        return self.counts.get(plan.count_key, plan.count, conn)
 
     @staticmethod
     def _check_parent(conn, target: Target) -> None:

@@ -171,7 +171,7 @@ def _configured_url(args: argparse.Namespace) -> str | None:
 def cmd_odata(args: argparse.Namespace) -> int:
     from odata_service.cli import serve
 
-    serve(args.host, args.port, _configured_url(args))
+    serve(args.host, args.port, _configured_url(args), workers=args.workers)
     return 0
 
 
@@ -308,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = odata_sub.add_parser("serve", help="serve golden and archived records over OData")
     serve.add_argument("--host", default=None, help="default 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default $PORT, else 8360")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="server processes (default $WEB_CONCURRENCY)"
+    )
     _config_arg(serve)
     serve.set_defaults(func=cmd_odata)
 

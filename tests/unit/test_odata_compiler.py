@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from odata_service.compiler import FilterCompiler, search_predicate
+from odata_service.compiler import FilterCompiler, search_predicate, trigram_search
 from odata_service.errors import (
     NotImplementedFeature,
     QuerySyntaxError,
@@ -112,3 +112,27 @@ def test_search_covers_searchable_columns():
     assert sql.count("ILIKE") == 4
     assert "NOT coalesce" in sql
     assert sorted(params.values()) == ["%acme%", "%acme%", "%corp%", "%corp%"]
+
+
+@pytest.mark.parametrize(
+    ("filter_source", "search_source", "expected"),
+    [
+        ("contains(Name,'acme') eq true or contains(Phone,'4567') eq true", None, True),
+        ("startswith(Name,'Acm') and Size gt 3", None, True),
+        ("substringof('acme',Name)", None, True),
+        (None, "acme OR globex", True),
+        # Shorter than a trigram: the index cannot narrow the rows.
+        ("contains(Name,'ac') eq true or contains(Phone,'4567') eq true", None, False),
+        (None, "ab", False),
+        # Negated terms and non-literal matches are not searched through an index.
+        ("not contains(Name,'acme')", None, False),
+        (None, "NOT acme", False),
+        ("contains(Name,Phone)", None, False),
+        ("Name eq 'acme'", None, False),
+        (None, None, False),
+    ],
+)
+def test_trigram_search_is_recognised(filter_source, search_source, expected):
+    parsed_filter = parse_filter(filter_source) if filter_source else None
+    parsed_search = parse_search(search_source) if search_source else None
+    assert trigram_search(parsed_filter, parsed_search) is expected

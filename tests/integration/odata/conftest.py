@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from odata_service.app import create_app
 from odata_service.settings import ODataSettings
+from odata_service.wire import CoalescingHttpProtocol
 from pipelines.database import make_engine
 from service_auth import ApiCredentials
 from tests.conftest import _create_database, _drop_database
@@ -129,7 +130,8 @@ def running_server(database_url: str, **overrides) -> Iterator[RunningServer]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http=CoalescingHttpProtocol)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

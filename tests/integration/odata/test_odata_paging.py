@@ -61,6 +61,35 @@ def test_top_spans_pages(client):
     assert keys == [f"GC{i:06d}" for i in range(1, 121)]
 
 
+def test_text_searches_page_in_order_like_any_other_request(client, odata_server):
+    # Searches are found through the trigram indexes first and sorted after; pages
+    # still follow the requested order then the key, by $skiptoken or by $top/$skip.
+    condition = "contains(Name,'corp') eq true or contains(Phone,'7946 00') eq true"
+    url = f"Accounts?$select=GoldenId,Name&$orderby=Name desc&$count=true&$filter={condition}"
+    pages = walk(client, url, page_size=7)
+    rows = [r["GoldenId"] for p in pages for r in p["value"]]
+    engine = make_engine(odata_server.database_url)
+    with engine.connect() as conn:
+        expected = list(
+            conn.execute(
+                text(
+                    "SELECT golden_id FROM golden.account "
+                    "WHERE name ILIKE '%corp%' OR phone LIKE '%7946 00%' "
+                    "ORDER BY name DESC, golden_id"
+                )
+            ).scalars()
+        )
+    engine.dispose()
+    assert len(pages) > 3 and rows == expected
+    assert all(p["@odata.count"] == len(expected) for p in pages)
+    by_skip = [
+        r["GoldenId"]
+        for skip in range(0, len(expected), 26)
+        for r in client.get(f"{url}&$top=26&$skip={skip}").json()["value"]
+    ]
+    assert by_skip == expected
+
+
 def test_a_token_is_only_good_for_its_own_order(client):
     first = client.get("Accounts?$orderby=Name", headers={"Prefer": "odata.maxpagesize=5"})
     token = first.json()["@odata.nextLink"].split("$skiptoken=")[1]

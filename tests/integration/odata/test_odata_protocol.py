@@ -3,15 +3,18 @@ the error format, and how query options arrive (percent-encoded names, '+' as sp
 
 from __future__ import annotations
 
+import base64
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from service_auth import ApiCredentials
-from tests.integration.odata.conftest import TOKEN, USER, running_server
+from tests.integration.odata.conftest import PASSWORD, TOKEN, USER, running_server
 
 REPO = Path(__file__).resolve().parents[3]
 JSON = "application/json;odata.metadata=minimal"
@@ -217,3 +220,62 @@ def test_serve_refuses_to_start_without_credentials(odata_server):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no credentials configured" in lines[0]
+
+
+def test_serve_with_several_worker_processes(odata_server):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "ORG360_API_USER": USER,
+        "ORG360_API_PASSWORD": PASSWORD,
+        "ORG360_ODATA_ACCESS_LOG": "0",
+    }
+    command = [sys.executable, "-m", "odata_service", "--port", str(port), "--workers", "2"]
+    command += ["--database-url", odata_server.database_url]
+    server = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/odata/Accounts?$select=GoldenId&$top=3",
+                    auth=(USER, PASSWORD),
+                    timeout=10,
+                )
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200, response.text
+        assert len(response.json()["value"]) == 3
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert server.returncode == 0 and errors.count("Started server process") == 2, errors
+
+
+def test_responses_leave_whole_on_kept_alive_and_closed_connections(odata_server):
+    # The protocol joins each response's head and body into one write (wire.py).
+    host, port = odata_server.root.split("//")[1].split("/")[0].split(":")
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    request = (
+        f"GET /odata/Accounts?$select=GoldenId&$top=1 HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Basic {auth}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request * 2)  # pipelined
+        received = b""
+        while received.count(b'"value"') < 2:
+            chunk = conn.recv(65536)
+            assert chunk, received
+            received += chunk
+        assert received.count(b"HTTP/1.1 200 OK") == 2
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+        assert received.startswith(b"HTTP/1.1 400")
