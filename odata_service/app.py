@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from odata_service import serializers
+from odata_service.compiler import trigram_search
 from odata_service.counts import CountCache
 from odata_service.errors import ODataError, body_for, error_body
 from odata_service.metadata import csdl_xml
@@ -216,8 +217,13 @@ class _Routes:
             # Clients should percent-encode; raw UTF-8 bytes are accepted as well.
             options = parse_options(query_string.decode("utf-8", "replace"))
             plan = self.reader.plan(resource, options, page_size)
-            # Requests for one record or one token are rarely repeated: not kept.
-            return (options, plan), resource.key is None and options.skiptoken is None
+            # Requests for one record, one token or one search term are rarely repeated.
+            keep = (
+                resource.key is None
+                and options.skiptoken is None
+                and not trigram_search(options.filter, options.search)
+            )
+            return (options, plan), keep
 
         return self.plans.get((path, query_string, page_size), build)
 

@@ -6,8 +6,8 @@ building the SQL cost more Python time than running the statement, so the plan o
 request (its options and statements, no rows) is kept by the request's path, query
 string and page size. Plans depend on nothing else (the model is fixed at startup),
 so they never go stale. The caller decides what is worth keeping (a request with a
-`$skiptoken` is asked once). At most `max_entries` plans are kept, the least recently
-used going first, so memory stays bounded.
+`$skiptoken` or a search term is rarely asked twice). At most `max_entries` plans are
+kept (about 20 KB each), the least recently used going first, so memory stays bounded.
 """
 
 from __future__ import annotations
