@@ -309,7 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="default 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default $PORT, else 8360")
     serve.add_argument(
-        "--workers", type=int, default=None, help="server processes (default $WEB_CONCURRENCY)"
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes (default $WEB_CONCURRENCY, else one per CPU)",
     )
     _config_arg(serve)
     serve.set_defaults(func=cmd_odata)
