@@ -10,8 +10,6 @@ import pandas as pd
 from dedupe import normalize as nz
 from dedupe.model import ACCOUNT_FIELDS, CONTACT_FIELDS
 
-SYSTEM_COLUMNS = ("org", "sfid", "systemmodstamp", "hc_failed")
-
 
 def _truncate(series: pd.Series, length: int) -> pd.Series:
     # Salesforce field lengths; a longer value (a custom mapped column) is cut, not lost silently:

@@ -72,7 +72,7 @@ class ScoredPairs:
         return [json.dumps(self.explain(int(i)), separators=(",", ":")) for i in indexes]
 
 
-def _swap_reversed_names(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> pd.DataFrame:
+def _swap_reversed_names(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Right-hand first/last names of pairs whose names are swapped, swapped back."""
     first = frame["key_first"].to_numpy(dtype=object)
     last = frame["key_last"].to_numpy(dtype=object)
@@ -97,7 +97,7 @@ def _swap_reversed_names(frame: pd.DataFrame, left: np.ndarray, right: np.ndarra
         low, high = np.minimum(cross_a, cross_b), np.maximum(cross_a, cross_b)
         crosswise = (low >= 0.85) | ((high >= 0.95) & (low >= 0.7))
         swapped[todo] = crosswise & (cross_a + cross_b > straight_a + straight_b + 0.3)
-    return pd.DataFrame({"swapped": swapped})
+    return swapped
 
 
 def _term_frequencies(values: pd.Series) -> pd.Series:
@@ -110,7 +110,7 @@ def score_pairs(
 ) -> ScoredPairs:
     swapped = None
     if "key_first" in frame and "key_last" in frame and len(left):
-        swapped = _swap_reversed_names(frame, left, right)["swapped"].to_numpy()
+        swapped = _swap_reversed_names(frame, left, right)
 
     levels: dict[str, np.ndarray] = {}
     weights: dict[str, np.ndarray] = {}

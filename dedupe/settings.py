@@ -10,7 +10,7 @@ plus the sum of its comparisons' weights. A null on either side is no evidence
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,6 @@ class MatchSettings:
     # where colleagues and relatives crowd the candidate pairs, it measured worse on
     # the demo data (and only slightly better on Febrl4); see bench/quality.py.
     learn_m: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
 
     def comparison(self, name: str) -> Comparison:
         for comparison in self.comparisons:

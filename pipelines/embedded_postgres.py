@@ -106,16 +106,3 @@ def stop(pgdata: Path | None = None) -> bool:
     except subprocess.CalledProcessError:
         return False
     return True
-
-
-def is_running(pgdata: Path | None = None) -> bool:
-    pgdata = pgdata or data_dir()
-    pid_file = pgdata / "postmaster.pid"
-    if not pid_file.exists():
-        return False
-    try:
-        pid = int(pid_file.read_text().splitlines()[0])
-        os.kill(pid, 0)
-    except (ValueError, IndexError, ProcessLookupError, PermissionError):
-        return False
-    return True
