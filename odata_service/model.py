@@ -75,6 +75,8 @@ class EntitySet:
     properties: Mapping[str, Property]
     searchable: tuple[Property, ...]
     navigation: Mapping[str, Navigation]
+    # Property name -> its source in the word index ("<table>.<column>").
+    word_sources: Mapping[str, str]
 
     def prop(self, name: str) -> Property | None:
         return self.properties.get(name)
@@ -167,7 +169,22 @@ def _bind(decl: EntitySetDecl, found: dict[str, ColumnInfo]) -> EntitySet:
         properties=properties,
         searchable=tuple(properties[name] for name in decl.searchable),
         navigation=navigation,
+        word_sources=_word_sources(decl, where),
     )
+
+
+def _word_sources(decl: EntitySetDecl, where: str) -> dict[str, str]:
+    columns = {p.name: p.column for p in decl.properties}
+    key_column = columns.get(decl.key)
+    sources = {}
+    for name in decl.word_indexed:
+        column = columns.get(name)
+        if column is None or key_column != "golden_id":
+            raise SchemaMismatch(
+                f"{where}: word index on {name} needs a plain column and the key golden_id"
+            )
+        sources[name] = f"{decl.table}.{column}"
+    return sources
 
 
 def _property(name: str, info: ColumnInfo, column: ColumnElement, is_key: bool) -> Property:

@@ -43,6 +43,7 @@ from odata_service.paging import (
     sort_keys,
 )
 from odata_service.paths import ResourcePath
+from odata_service.word_search import KEY, Keys, matching_keys
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class Plan:
     top: int | None = None
     # With $filter or $search: the cost depends on the data (see app.py).
     filtered: bool = False
+    # The matching keys, when the word index answers the request (see word_search.py).
+    matching: Keys | None = None
 
     @property
     def paged(self) -> bool:
@@ -103,6 +106,8 @@ class Plan:
     @cached_property
     def count_statement(self) -> Select:
         # Built on first use: most requests find their count in the cache.
+        if self.matching is not None:
+            return select(func.count()).select_from(self.matching.subquery())
         return select(func.count()).select_from(self.target.entity_set.table).where(*self.where)
 
     def count(self, conn) -> int:
@@ -212,7 +217,11 @@ class Reader:
             if target.single:
                 raise BadRequest("/$count applies to collections only")
             return Plan(
-                target, COUNT, self._count_key(target, options), self.where(target, options)
+                target,
+                COUNT,
+                self._count_key(target, options),
+                self.where(target, options),
+                matching=self._matching(target, options, sort_keys(target.entity_set, ())),
             )
         props = self.selected(target.entity_set, options.select)
         names = tuple(p.name for p in props)
@@ -242,33 +251,26 @@ class Reader:
         columns = [*props, *extra]
         positions = tuple(next(i for i, p in enumerate(columns) if p is k.prop) for k in keys)
         skip = options.skip or 0
-        page_where = list(where)
+        after_token = None
         if options.skiptoken is not None:
-            page_where.append(after(keys, decode_token(entity_set, keys, options.skiptoken)))
+            after_token = decode_token(entity_set, keys, options.skiptoken)
             skip = 0
         top = options.top
-        statement = (
-            select(*(p.expression.label(f"c{i}") for i, p in enumerate(columns)))
-            .select_from(entity_set.table)
-            .where(*page_where)
-        )
-        # Always a total order (the requested keys, then the entity key): Salesforce
-        # pages with $top then $skip, and pages must line up whatever was asked first.
-        if trigram_search(options.filter, options.search):
-            # The planner cannot tell how many rows a text search matches: with a
-            # statistics sample of 100 values, one sampled phone number that holds
-            # '90651' makes it expect 10,000 rows, and it then walks the key's index,
-            # filtering, through the whole table for 20 real matches (1.2 s). Found
-            # through the trigram indexes first and sorted after, a search costs what it
-            # matches; a term found in most rows costs one pass over the table.
-            found = statement.cte("found").prefix_with("MATERIALIZED")
-            statement = select(*found.c).order_by(*order_by(keys, [found.c[i] for i in positions]))
-        else:
-            statement = statement.order_by(*order_by(keys))
         paged = top is None or top > page_size
-        statement = statement.limit(page_size + 1 if paged else top)
-        if skip:
-            statement = statement.offset(skip)
+        limit = page_size + 1 if paged else top
+        matching = self._matching(target, options, keys)
+        if matching is not None:
+            statement = self._keyed_page(entity_set, columns, matching, after_token, limit, skip)
+        else:
+            page_where = list(where)
+            if after_token is not None:
+                page_where.append(after(keys, after_token))
+            statement = self._scanned_page(
+                options, entity_set, page_where, keys, columns, positions
+            )
+            statement = statement.limit(limit)
+            if skip:
+                statement = statement.offset(skip)
         count_key = self._count_key(target, options) if options.count else None
         return Plan(
             target,
@@ -282,7 +284,66 @@ class Reader:
             page_size=page_size,
             top=top,
             filtered=options.filter is not None or options.search is not None,
+            matching=matching,
         )
+
+    @staticmethod
+    def _matching(target: Target, options: QueryOptions, keys: tuple[SortKey, ...]) -> Keys | None:
+        if target.conditions or keys != (SortKey(target.entity_set.key),):
+            return None
+        return matching_keys(target.entity_set, options.filter, options.search)
+
+    @staticmethod
+    def _keyed_page(
+        entity_set: EntitySet,
+        columns: list[Property],
+        matching: Keys,
+        after_token: tuple | None,
+        limit: int,
+        skip: int,
+    ) -> Select:
+        """The page's keys from the word index first, then only their rows from the table."""
+        found = matching.subquery("found")
+        key = entity_set.key.expression
+        page_keys = select(found.c[KEY]).order_by(found.c[KEY]).limit(limit)
+        if after_token is not None:
+            page_keys = page_keys.where(found.c[KEY] > literal(after_token[0], key.type))
+        if skip:
+            page_keys = page_keys.offset(skip)
+        chosen = page_keys.cte("page_keys").prefix_with("MATERIALIZED")
+        return (
+            select(*(p.expression.label(f"c{i}") for i, p in enumerate(columns)))
+            .select_from(entity_set.table.join(chosen, key == chosen.c[KEY]))
+            .order_by(key)
+        )
+
+    @staticmethod
+    def _scanned_page(
+        options: QueryOptions,
+        entity_set: EntitySet,
+        where: list[ColumnElement],
+        keys: tuple[SortKey, ...],
+        columns: list[Property],
+        positions: tuple[int, ...],
+    ) -> Select:
+        """The page read from the table itself, through whatever index the planner picks."""
+        statement = (
+            select(*(p.expression.label(f"c{i}") for i, p in enumerate(columns)))
+            .select_from(entity_set.table)
+            .where(*where)
+        )
+        # Always a total order (the requested keys, then the entity key): Salesforce
+        # pages with $top then $skip, and pages must line up whatever was asked first.
+        if not trigram_search(options.filter, options.search):
+            return statement.order_by(*order_by(keys))
+        # The planner cannot tell how many rows a text search matches: with a
+        # statistics sample of 100 values, one sampled phone number that holds
+        # '90651' makes it expect 10,000 rows, and it then walks the key's index,
+        # filtering, through the whole table for 20 real matches (1.2 s). Found
+        # through the trigram indexes first and sorted after, a search costs what it
+        # matches; a term found in most rows costs one pass over the table.
+        found = statement.cte("found").prefix_with("MATERIALIZED")
+        return select(*found.c).order_by(*order_by(keys, [found.c[i] for i in positions]))
 
     @staticmethod
     def _count_key(target: Target, options: QueryOptions) -> tuple:

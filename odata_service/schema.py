@@ -49,6 +49,9 @@ class EntitySetDecl:
     key: str
     properties: tuple[Prop, ...]
     searchable: tuple[str, ...] = ()
+    # Properties whose words migration 0021 indexes (golden.search_posting, source
+    # "<table>.<column>"): `contains` on them is answered from the index.
+    word_indexed: tuple[str, ...] = ()
     navigation: tuple[Nav, ...] = ()
 
 
@@ -97,6 +100,7 @@ ENTITY_SETS: tuple[EntitySetDecl, ...] = (
             *_GOLDEN_TAIL,
         ),
         searchable=("Name", "Website", "Phone"),
+        word_indexed=("Name",),
         navigation=(
             Nav(
                 "Contacts", "Contacts", True, (("GoldenId", "AccountGoldenId"),), partner="Account"
@@ -138,6 +142,7 @@ ENTITY_SETS: tuple[EntitySetDecl, ...] = (
             *_GOLDEN_TAIL,
         ),
         searchable=("Name", "Email", "Phone"),
+        word_indexed=("Name",),
         navigation=(
             Nav(
                 "Account", "Accounts", False, (("AccountGoldenId", "GoldenId"),), partner="Contacts"
