@@ -50,6 +50,7 @@ from dedupe.estimate import with_parameters
 from dedupe.evaluate import Quality, score_clusters
 from dedupe.features import FEATURES
 from dedupe.resolve import Resolution, resolve
+from dedupe.score import group_weight
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from pipelines.database import resolve_database_url
 from pipelines.demo.heroku_connect import create_connect_table, quote_ident
@@ -413,7 +414,7 @@ def _levels_table(pub: Published, groups: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def _weights_line(weights: dict, total: float, settings) -> str:
-    """Weights as the model adds them: a group counts its strongest agreement and disagreement."""
+    """Weights as the model adds them (a group's agreements less their dependence)."""
     parts = [f"prior {settings.prior_weight:+.1f}"]
     groups: dict[str, list[tuple[str, dict]]] = {}
     for name, w in weights.items():
@@ -423,8 +424,10 @@ def _weights_line(weights: dict, total: float, settings) -> str:
         elif w["weight"]:
             parts.append(f"{name} {w['level']} {w['weight']:+.1f}")
     for group, members in groups.items():
-        values = [w["weight"] for _, w in members]
-        counted = max(max(values), 0) + min(min(values), 0)
+        # As dedupe.score adds them: the strongest agreement in full, each further one
+        # less its measured dependence on the others, every disagreement.
+        stacked = np.array([[w["weight"]] for _, w in members], dtype=float)
+        counted = float(group_weight(stacked, [n for n, _ in members], settings)[0])
         inner = ", ".join(f"{n} {w['level']} {w['weight']:+.1f}" for n, w in members if w["weight"])
         if inner:
             parts.append(f"{group}[{inner} -> {counted:+.1f}]")

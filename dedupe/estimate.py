@@ -19,8 +19,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from dedupe.compare import COMPARATORS, NULL
-from dedupe.settings import Level, MatchSettings
+from dedupe.compare import COMPARATORS, EQUALITY_FIRST, NULL
+from dedupe.settings import Comparison, Level, MatchSettings
 
 RANDOM_PAIRS = 200_000
 # Duplicates per record assumed by the prior; the data decide the rest.
@@ -36,21 +36,33 @@ def random_pairs(n: int, count: int, seed: int = 360) -> tuple[np.ndarray, np.nd
 
 
 def estimate_u(
-    frame: pd.DataFrame, settings: MatchSettings, pairs: int = RANDOM_PAIRS
+    frame: pd.DataFrame,
+    settings: MatchSettings,
+    pairs: int = RANDOM_PAIRS,
+    match_share: float = 0.0,
 ) -> MatchSettings:
+    """u for every level, and the dependence within groups, from random pairs; about
+    `match_share` of those pairs are true matches, and their share is taken out."""
     n = len(frame)
     if n < 3:
         return settings
     left, right = random_pairs(n, min(pairs, n * (n - 1) // 2 * 4))
     fitted = []
+    sampled: dict[str, np.ndarray] = {}
     for comparison in settings.comparisons:
         values = frame[comparison.column].to_numpy(dtype=object)
         levels = COMPARATORS[comparison.kind](values[left], values[right])
+        sampled[comparison.name] = levels
         observed = levels[levels != NULL]
         if len(observed) < 100:
             fitted.append(comparison)
             continue
-        counts = np.bincount(observed, minlength=len(comparison.levels))
+        counts = np.bincount(observed, minlength=len(comparison.levels)).astype(np.float64)
+        if comparison.kind in EQUALITY_FIRST:
+            # Counted over all pairs, not sampled: a level this rare is seen on a few dozen
+            # sampled pairs at most, too few to tell its matches from its non-matches.
+            counts[0] = _equal_share(frame[comparison.column]) * len(observed)
+        counts = _without_matches(counts, comparison, match_share)
         # Half a pair for a level never seen keeps its weight finite.
         u = np.maximum(counts, 0.5) / len(observed)
         new_levels = tuple(
@@ -58,7 +70,99 @@ def estimate_u(
             for level, u_value in zip(comparison.levels, u, strict=True)
         )
         fitted.append(dataclasses.replace(comparison, levels=new_levels))
-    return dataclasses.replace(settings, comparisons=tuple(fitted))
+    fitted_settings = dataclasses.replace(settings, comparisons=tuple(fitted))
+    dependence = group_dependence(fitted_settings, sampled)
+    return dataclasses.replace(fitted_settings, dependence=dependence)
+
+
+def _agrees(comparison: Comparison, levels: np.ndarray, strict: bool) -> np.ndarray:
+    """On the strongest level only (`strict`), or on any level short of disagreement."""
+    if strict:
+        return levels == 0
+    return (levels != NULL) & (levels < len(comparison.levels) - 1)
+
+
+def group_dependence(
+    settings: MatchSettings, sampled: dict[str, np.ndarray]
+) -> tuple[tuple[str, str, float], ...]:
+    """How much two comparisons of a group agree together among non-matches beyond chance,
+    in bits (pointwise mutual information of their agreements), for every pair of them.
+
+    Colleagues share the account, the switchboard and the office postcode: among random
+    pairs, one of these agreeing makes the others far likelier, and a second agreement
+    says little more. A person's street and city are another matter: two strangers on
+    one street rarely share its postcode by accident too. Measured, not assumed.
+    """
+    non_matches = _ungrouped_evidence(settings, sampled) <= 0
+    out = []
+    grouped = [c for c in settings.comparisons if c.group]
+    for index, a in enumerate(grouped):
+        for b in grouped[index + 1 :]:
+            if a.group != b.group:
+                continue
+            bits = _pointwise_mutual_information(a, b, sampled, non_matches)
+            if bits is not None:
+                out.append((a.name, b.name, bits))
+    return tuple(out)
+
+
+def _ungrouped_evidence(settings: MatchSettings, sampled: dict[str, np.ndarray]) -> np.ndarray:
+    """Per sampled pair, the weight of the comparisons outside any group.
+
+    The few true matches among random pairs agree on nearly everything, so they would
+    pass for dependence within a group (a shared street and postcode). Those the other
+    comparisons (names, dates, ids) do not speak against are left out of the measure:
+    the model assumes groups and the rest independent given the match status anyway."""
+    total = np.zeros(len(next(iter(sampled.values()))))
+    for comparison in settings.comparisons:
+        if comparison.group:
+            continue
+        levels = sampled[comparison.name]
+        table = np.array([level.weight for level in comparison.levels] + [0.0])
+        total += table[np.where(levels == NULL, len(comparison.levels), levels)]
+    return total
+
+
+def _pointwise_mutual_information(
+    a: Comparison, b: Comparison, sampled: dict[str, np.ndarray], non_matches: np.ndarray
+) -> float | None:
+    """Measured twice, on the strongest levels and on any agreement (the same street says
+    more about the city than a similar one); the larger figure is kept, so correlated
+    evidence is never counted twice."""
+    levels_a, levels_b = sampled[a.name], sampled[b.name]
+    both_present = (levels_a != NULL) & (levels_b != NULL) & non_matches
+    present = int(both_present.sum())
+    if present < 100:
+        return None
+    bits = 0.0
+    for strict in (True, False):
+        agree_a = _agrees(a, levels_a, strict) & both_present
+        agree_b = _agrees(b, levels_b, strict) & both_present
+        # Half a pair where none was seen: what the sample cannot tell apart from chance.
+        only_a, only_b = max(agree_a.sum(), 0.5), max(agree_b.sum(), 0.5)
+        together = max((agree_a & agree_b).sum(), 0.5)
+        bits = max(bits, float(np.log2(together * present / (only_a * only_b))))
+    return bits
+
+
+def _equal_share(values: pd.Series) -> float:
+    """The share of pairs of non-null values that are equal, over all pairs, exactly."""
+    counts = values.value_counts(dropna=True).to_numpy(dtype=np.float64)
+    present = counts.sum()
+    if present < 2:
+        return 0.0
+    return float((counts * (counts - 1)).sum() / (present * (present - 1)))
+
+
+def _without_matches(counts: np.ndarray, comparison: Comparison, match_share: float) -> np.ndarray:
+    """Level counts of random pairs less the true matches expected among them.
+
+    Random pairs are nearly all non-matches, but not all: a level only a match reaches
+    (the same national id) is seen on about `match_share * m` of them, which would make
+    its u that high and cap its weight at minus the prior. An exact unique identifier
+    could then never outweigh a single disagreement."""
+    expected = match_share * counts.sum() * np.array([level.m for level in comparison.levels])
+    return np.maximum(counts - expected, 0.0)
 
 
 def prior_weight(n: int) -> float:
@@ -68,19 +172,31 @@ def prior_weight(n: int) -> float:
 
 
 def fit(frame: pd.DataFrame, settings: MatchSettings) -> MatchSettings:
-    fitted = estimate_u(frame, settings)
     # On small data the configured prior stands; large data lower it.
     prior = min(settings.prior_weight, prior_weight(len(frame)))
+    fitted = estimate_u(frame, settings, match_share=_share(prior))
     return dataclasses.replace(fitted, prior_weight=prior)
+
+
+def _share(prior: float) -> float:
+    """The probability that a random pair matches, from the prior's log2 odds."""
+    return 1.0 / (1.0 + 2.0**-prior)
+
+
+# Bumped whenever what `fit` measures changes: a model stored by an older version is
+# fitted again rather than reused without the new measurements.
+MODEL_VERSION = 2
 
 
 def parameters(settings: MatchSettings, records: int) -> dict:
     """The fitted parts of a model, to store and reuse."""
     return {
+        "version": MODEL_VERSION,
         "records": records,
         "prior_weight": settings.prior_weight,
         "u": {c.name: [level.u for level in c.levels] for c in settings.comparisons},
         "m": {c.name: [level.m for level in c.levels] for c in settings.comparisons},
+        "dependence": [list(triple) for triple in settings.dependence],
     }
 
 
@@ -104,4 +220,6 @@ def with_parameters(settings: MatchSettings, params: dict) -> MatchSettings:
         settings,
         comparisons=tuple(comparisons),
         prior_weight=float(params.get("prior_weight", settings.prior_weight)),
+        # Parameters stored before dependence was measured: groups count as before.
+        dependence=tuple((a, b, float(bits)) for a, b, bits in params.get("dependence", ())),
     )

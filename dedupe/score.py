@@ -105,6 +105,41 @@ def _term_frequencies(values: pd.Series) -> pd.Series:
     return counts / max(len(values), 1)
 
 
+def _dependence_matrix(names: list[str], settings: MatchSettings) -> np.ndarray:
+    """Bits of dependence between the group's comparisons; unmeasured: wholly dependent."""
+    index = {name: i for i, name in enumerate(names)}
+    bits = np.full((len(names), len(names)), np.inf)
+    for a, b, value in settings.dependence:
+        if a in index and b in index:
+            bits[index[a], index[b]] = bits[index[b], index[a]] = value
+    return bits
+
+
+def group_weight(stacked: np.ndarray, names: list[str], settings: MatchSettings) -> np.ndarray:
+    """What one group's comparisons (rows of `stacked`, weights per pair) add together.
+
+    The strongest agreement counts in full. Each further agreement counts its weight
+    less its dependence on the most dependent other agreement in the group, never less
+    than nothing: a postcode adds nothing to a shared account (colleagues), nearly all
+    of itself to a shared street (strangers seldom share both). Every disagreement
+    counts against (same city, another street).
+    """
+    agree = stacked > 0
+    positive = np.where(agree, stacked, 0.0)
+    strongest = positive.argmax(axis=0)
+    bits = _dependence_matrix(names, settings)
+    counted = np.zeros(stacked.shape[1])
+    for row in range(len(names)):
+        others = np.delete(np.arange(len(names)), row)
+        # Per pair: the largest dependence on another agreeing comparison (0 if none).
+        explained = np.where(agree[others], bits[row, others][:, None], 0.0).max(
+            axis=0, initial=0.0
+        )
+        extra = np.clip(positive[row] - explained, 0.0, None)
+        counted += np.where(strongest == row, positive[row], extra)
+    return counted + np.clip(stacked, None, 0).sum(axis=0)
+
+
 def score_pairs(
     frame: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: MatchSettings
 ) -> ScoredPairs:
@@ -152,10 +187,7 @@ def score_pairs(
         else:
             total += weights[comparison.name]
     for names in groups.values():
-        # Agreements within a group are one piece of evidence (the strongest counts);
-        # every disagreement still counts against (same city, another street).
-        stacked = np.vstack([weights[n] for n in names])
-        total += np.clip(stacked, 0, None).max(axis=0) + np.clip(stacked, None, 0).sum(axis=0)
+        total += group_weight(np.vstack([weights[n] for n in names]), names, settings)
 
     vetoed = np.zeros(len(left), dtype=bool)
     for comparison in settings.comparisons:

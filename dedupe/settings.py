@@ -34,8 +34,9 @@ class Comparison:
     term_frequency: on the exact level, use the value's own frequency as u, so a
     match on a rare value counts for more than on a common one.
     group: comparisons in one group are correlated evidence (colleagues share the
-    account, the switchboard phone and the office address): only the strongest
-    agreement in a group counts; every disagreement counts against.
+    account, the switchboard phone and the office address): the strongest agreement
+    in a group counts in full, each further one only by what it adds beyond the
+    others (`MatchSettings.dependence`); every disagreement counts against.
     veto: disagreement (the last level) is a cannot-link: two registration numbers that
     differ by more than a typo are two companies, whatever their names say.
     """
@@ -72,6 +73,11 @@ class MatchSettings:
     # where colleagues and relatives crowd the candidate pairs, it measured worse on
     # the demo data (and only slightly better on Febrl4); see bench/quality.py.
     learn_m: bool = False
+    # Measured on the data (dedupe.estimate.group_dependence): (a, b, bits) for two
+    # comparisons of one group, how much more often non-matches agree on both than
+    # chance says. A second agreement in a group counts its weight less these bits; a
+    # pair not listed is taken as wholly dependent (the strongest agreement alone counts).
+    dependence: tuple[tuple[str, str, float], ...] = ()
 
     def comparison(self, name: str) -> Comparison:
         for comparison in self.comparisons:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from dedupe.estimate import parameters, with_parameters
+from dedupe.estimate import MODEL_VERSION, parameters, with_parameters
 from dedupe.resolve import resolve
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from pipelines.warehouse.sql import copy_frame
@@ -134,8 +134,10 @@ def resolve_object(
     record_ids = frame["record_id"].to_numpy(dtype=np.int64)
     previous = frame["previous"].to_numpy(dtype=object)
     stored = _stored_parameters(engine, obj)
-    reuse = stored is not None and abs(len(frame) - stored["records"]) <= REFIT_CHANGE * max(
-        stored["records"], 1
+    reuse = (
+        stored is not None
+        and stored.get("version") == MODEL_VERSION
+        and abs(len(frame) - stored["records"]) <= REFIT_CHANGE * max(stored["records"], 1)
     )
     must, cannot, report.decisions_ignored = steward_links(frame, decisions_for(engine, obj))
     report.must_links, report.cannot_links = len(must[0]), len(cannot[0])

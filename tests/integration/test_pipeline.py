@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import text
 
+from dedupe.estimate import MODEL_VERSION
 from pipelines.demo.seed import evaluate
 from pipelines.runner import run_all
+from pipelines.warehouse.resolve import resolve_object
 from tests.helpers.orgs import seed_demo, write_config
 
 
@@ -74,3 +76,27 @@ def test_rerun_with_unchanged_input_keeps_every_golden_id(database_url, engine, 
         updated_before.sort_values("golden_id").reset_index(drop=True),
         updated_after.sort_values("golden_id").reset_index(drop=True),
     )
+
+
+def test_a_stored_model_is_reused_until_its_version_or_the_data_size_changes(
+    database_url, engine, tmp_path
+):
+    seed_demo(database_url, companies=40)
+    run_all(write_config(tmp_path / "org360.yaml", database_url))
+
+    assert not resolve_object(engine, "contact").refitted  # same data, same version
+    with engine.begin() as conn:
+        # A model stored by an earlier org360, fitted without today's measurements.
+        conn.execute(
+            text(
+                "UPDATE org360.match_model SET parameters = parameters - 'version' "
+                "WHERE object = 'contact'"
+            )
+        )
+    assert resolve_object(engine, "contact").refitted
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT parameters FROM org360.match_model WHERE object = 'contact'")
+        ).scalar_one()
+    assert stored["version"] == MODEL_VERSION and stored["dependence"]
+    assert not resolve_object(engine, "contact").refitted

@@ -77,3 +77,15 @@ def test_empty_input():
     empty = np.array([], dtype=object)
     for fn in compare.COMPARATORS.values():
         assert fn(empty, empty).tolist() == []
+
+
+def test_street_with_another_house_number_is_not_close():
+    assert _levels(
+        compare.street,
+        [
+            ("266 market st", "266 market st"),
+            ("2 market st", "266 market st"),
+            ("market st", "266 market st"),
+            ("12 king st", "99 queen rd"),
+        ],
+    ) == [0, 1, 0, 2]

@@ -1,10 +1,14 @@
 """Scoring and clustering with literal records."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
 from dedupe.cluster import cluster
+from dedupe.estimate import fit
 from dedupe.resolve import resolve
+from dedupe.score import group_weight
 from dedupe.settings import CONTACT_SETTINGS
 
 COLUMNS = [
@@ -96,3 +100,61 @@ def test_must_link_merges_and_cannot_link_wins_over_weak_matches():
         4, np.array([2]), np.array([3]), np.array([6.0]), must_left=[0], must_right=[1]
     )
     assert labels.tolist() == [0, 0, 2, 2]
+
+
+def _columns(values: dict) -> pd.DataFrame:
+    """Contacts with `values` and every other compared column null."""
+    frame = pd.DataFrame(values).astype(object)
+    for column in COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    return frame
+
+
+def _national_ids(records: int) -> pd.DataFrame:
+    """`records` people in two orgs: each national id held by one person, twice."""
+    return _columns({"key_national_id": [f"{100000 + i // 2}" for i in range(records)]})
+
+
+def test_an_exact_unique_id_outweighs_the_prior_once_matches_are_out_of_u():
+    # Random pairs include the true matches (about one in n-1): left in, they alone put
+    # the shared id on ~m/(n-1) of the pairs, capping its weight at minus the prior.
+    settings = fit(_national_ids(4000), CONTACT_SETTINGS)
+    exact = settings.comparison("national_id").levels[0]
+    # Left in: about log2(m) below zero. Out: what the 7% of matches m allows for leaves.
+    assert exact.weight + settings.prior_weight > 2.0
+
+
+def test_group_counts_a_second_agreement_by_what_it_adds():
+    names = ["street", "postcode", "city"]
+    # One pair: street and postcode agree (+12, +9), city disagrees (-3).
+    stacked = np.array([[12.0], [9.0], [-3.0]])
+    unmeasured = dataclasses.replace(CONTACT_SETTINGS, dependence=())
+    assert group_weight(stacked, names, unmeasured).tolist() == [12.0 - 3.0]
+    measured = dataclasses.replace(
+        CONTACT_SETTINGS, dependence=(("street", "postcode", 4.0), ("street", "city", 20.0))
+    )
+    assert group_weight(stacked, names, measured).tolist() == [12.0 + 9.0 - 4.0 - 3.0]
+    # Wholly explained by the other agreement: adds nothing, never takes away.
+    explained = dataclasses.replace(CONTACT_SETTINGS, dependence=(("street", "postcode", 30.0),))
+    assert group_weight(stacked, names, explained).tolist() == [12.0 - 3.0]
+
+
+def test_dependence_is_measured_colleagues_share_postcodes_strangers_streets_do_not():
+    rng = np.random.default_rng(1)
+    n = 3000
+    company = rng.integers(0, 300, n)
+    frame = _columns(
+        {
+            "key_first": [f"f{i}" for i in range(n)],
+            "key_last": [f"l{i}" for i in range(n)],
+            # Colleagues: the account fixes the postcode.
+            "account_cluster": company,
+            "key_postcode": [f"P{c}" for c in company],
+            # Streets drawn independently of everything else.
+            "key_street": [f"{k} high st" for k in rng.integers(0, 300, n)],
+        }
+    )
+    bits = {(a, b): v for a, b, v in fit(frame, CONTACT_SETTINGS).dependence}
+    assert bits[("account", "postcode")] > 6.0
+    assert bits[("account", "street")] < 2.0
