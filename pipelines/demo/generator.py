@@ -14,8 +14,10 @@ names in another, and sometimes share a surname with a colleague.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import random
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 import pandas as pd
 
@@ -582,8 +584,29 @@ LAST_NAMES = [
     "Horvat",
     "Papadopoulos",
 ]
-_FIRST_WEIGHTS = [1 / (rank + 1) ** 0.6 for rank in range(len(FIRST_NAMES))]
-_LAST_WEIGHTS = [1 / (rank + 1) ** 0.6 for rank in range(len(LAST_NAMES))]
+# Faker's name lists of these locales, after the names above, make the long tail: a
+# million people do not share a few hundred surnames (blocks of same-named strangers
+# would be as unrealistic as they are slow), while a demo of a thousand draws mostly
+# from the head. The order is fixed, so a seed always gives the same data.
+_TAIL_LOCALES = (
+    "en_US", "en_GB", "en_IE", "en_IN", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL",
+    "sv_SE", "da_DK", "fi_FI", "cs_CZ", "pt_BR", "tr_TR",
+)  # fmt: skip
+
+
+def _with_tail(head: list[str], attribute: str) -> list[str]:
+    names = dict.fromkeys(head)
+    for locale in _TAIL_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        names.update(dict.fromkeys(getattr(provider, attribute, ())))
+    return list(names)
+
+
+FIRST_NAME_POOL = _with_tail(FIRST_NAMES, "first_names")
+LAST_NAME_POOL = _with_tail(LAST_NAMES, "last_names")
+# Zipf-like: the most common surname is about 1% of people, as Smith is in the US.
+_FIRST_WEIGHTS = list(accumulate(1 / (rank + 1) ** 0.6 for rank in range(len(FIRST_NAME_POOL))))
+_LAST_WEIGHTS = list(accumulate(1 / (rank + 1) ** 0.6 for rank in range(len(LAST_NAME_POOL))))
 
 TITLES = [
     "CEO",
@@ -719,8 +742,8 @@ class DemoGenerator:
     def _person(self, company: dict, index: int, surname: str | None = None) -> dict:
         rng = self.rng
         # Names are drawn with a long tail, as in real populations: a few very common.
-        first = rng.choices(FIRST_NAMES, weights=_FIRST_WEIGHTS)[0]
-        last = surname or rng.choices(LAST_NAMES, weights=_LAST_WEIGHTS)[0]
+        first = rng.choices(FIRST_NAME_POOL, cum_weights=_FIRST_WEIGHTS)[0]
+        last = surname or rng.choices(LAST_NAME_POOL, cum_weights=_LAST_WEIGHTS)[0]
         ascii_last = self.noise.deaccent(last).lower().replace(" ", "").replace("'", "")
         local = f"{self.noise.deaccent(first).lower()}.{ascii_last}"
         prefix = COUNTRIES[company["country"]][2]

@@ -86,8 +86,15 @@ def column_mapping(org: OrgSettings, obj: str, columns: dict[str, str]) -> dict[
     return mapping
 
 
-def _mapping_hash(mapping: dict[str, str]) -> str:
-    return hashlib.sha256(repr(sorted(mapping.items())).encode()).hexdigest()[:32]
+def _mapping_hash(mapping: dict[str, str], table_oid: int) -> str:
+    """What the watermark is valid for: this column mapping, read from this very table.
+
+    A table dropped and created again (a Heroku Connect mapping deleted and re-added, a
+    restored schema) may hold rows whose systemmodstamp predates the watermark; a new
+    table identity forces a full read instead of missing them.
+    """
+    key = repr((sorted(mapping.items()), table_oid))
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def validate_source(conn: Connection, org: OrgSettings, obj: str) -> dict[str, str] | None:
@@ -127,13 +134,14 @@ def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
         has_modstamp = "systemmodstamp" in columns
         has_lastop = "_hc_lastop" in columns
         watermark = _read_watermark(conn, org.key, obj)
-        digest = _mapping_hash(mapping)
+        src = ident(conn, org.schema, obj)
+        table_oid = conn.execute(text("SELECT CAST(:t AS regclass)::oid"), {"t": src}).scalar_one()
+        digest = _mapping_hash(mapping, table_oid)
         since = None
         if watermark is not None and watermark.mapping_hash == digest and has_modstamp:
             since = watermark.systemmodstamp
         report.full_read = since is None
 
-        src = ident(conn, org.schema, obj)
         live = "src.sfid IS NOT NULL" + (
             " AND src.isdeleted IS NOT TRUE" if has_deleted_flag else ""
         )
