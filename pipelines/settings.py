@@ -47,12 +47,19 @@ class RetentionPolicy:
     where: dict[str, Any] = field(default_factory=dict)
 
 
+_TOP_LEVEL_KEYS = ("database_url", "orgs", "schedule", "retention", "compare_shards")
+DEFAULT_COMPARE_SHARDS = 4
+
+
 @dataclass(frozen=True)
 class Settings:
     orgs: tuple[OrgSettings, ...]
     database_url: str | None = None
     schedule: str = DEFAULT_SCHEDULE
     retention: tuple[RetentionPolicy, ...] = ()
+    # Candidate pairs are scored in this many shards, each a step of its own that an
+    # executor may run on another core or machine (see pipelines/executors.py).
+    compare_shards: int = DEFAULT_COMPARE_SHARDS
     source: str = "<defaults>"
 
     def org(self, key: str) -> OrgSettings:
@@ -91,11 +98,11 @@ def load_settings(path: str | Path | None = None) -> Settings:
 def parse_settings(raw: Any, source: str = "<config>") -> Settings:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with an 'orgs' list at the top level")
-    unknown = set(raw) - {"database_url", "orgs", "schedule", "retention"}
+    unknown = set(raw) - set(_TOP_LEVEL_KEYS)
     if unknown:
         raise ConfigError(
             f"{source}: unknown top-level key(s) {sorted(unknown)}; "
-            "expected database_url, orgs, schedule, retention"
+            f"expected {', '.join(_TOP_LEVEL_KEYS)}"
         )
     database_url = raw.get("database_url")
     if database_url is not None and not isinstance(database_url, str):
@@ -105,10 +112,20 @@ def parse_settings(raw: Any, source: str = "<config>") -> Settings:
         raise ConfigError(
             f"{source}: schedule must be a cron string with 5 fields, e.g. '0 * * * *'"
         )
+    shards = raw.get("compare_shards", DEFAULT_COMPARE_SHARDS)
+    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 256:
+        raise ConfigError(
+            f"{source}: compare_shards must be a whole number from 1 to 256, got {shards!r}"
+        )
     orgs = _parse_orgs(raw.get("orgs"), source)
     retention = _parse_retention(raw.get("retention") or [], orgs, source)
     return Settings(
-        orgs=orgs, database_url=database_url, schedule=schedule, retention=retention, source=source
+        orgs=orgs,
+        database_url=database_url,
+        schedule=schedule,
+        retention=retention,
+        compare_shards=shards,
+        source=source,
     )
 
 

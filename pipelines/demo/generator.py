@@ -701,6 +701,19 @@ class DemoGenerator:
 
     # ------------------------------------------------------------ entities
 
+    def _brand(self) -> str:
+        """Invented brands, or family names as so many firms have: a few thousand
+        companies share a handful of names, a million do not."""
+        rng = self.rng
+        kind = rng.random()
+        if kind < 0.5:
+            return rng.choice(BRAND_A) + rng.choice(BRAND_B)
+        founder = rng.choices(LAST_NAME_POOL, cum_weights=_LAST_WEIGHTS)[0]
+        if kind < 0.8:
+            return founder
+        partner = rng.choices(LAST_NAME_POOL, cum_weights=_LAST_WEIGHTS)[0]
+        return f"{founder} & {partner}"
+
     def _company(
         self, index: int, brand: str | None = None, avoid_sector: str | None = None
     ) -> dict:
@@ -709,19 +722,24 @@ class DemoGenerator:
         country = rng.choice(ORG_REGIONS.get(home_org, list(COUNTRIES)))
         aliases, cities, _prefix, legal, currency, phone_pattern = COUNTRIES[country]
         city, state, postcode_pattern = rng.choice(cities)
-        brand = brand or (rng.choice(BRAND_A) + rng.choice(BRAND_B))
+        brand = brand or self._brand()
         sector = rng.choice([s for s in SECTORS if s != avoid_sector])
         name = f"{brand} {sector}"
         tld = country.lower() if country != "US" else "com"
-        domain = f"{brand.lower()}{sector.lower()[:4]}.{tld}"
+        slug = "".join(ch for ch in self.noise.deaccent(brand).lower() if ch.isalnum())
+        domain = f"{slug}{sector.lower()[:4]}.{tld}"
+        attempt = 0
         while domain in self.domains:
-            domain = f"{brand.lower()}-{sector.lower()}{len(self.domains) % 97}.{tld}"
+            attempt += 1
+            domain = f"{slug}-{sector.lower()}{attempt}.{tld}"
         self.domains.add(domain)
         national = _fill(rng, phone_pattern)
         return {
             "entity": f"A{index}",
             "home_org": home_org,
             "name": name,
+            "brand": brand,
+            "sector": sector,
             "legal": rng.choice(legal),
             "country": country,
             "country_aliases": aliases,
@@ -890,7 +908,7 @@ class DemoGenerator:
             if companies and rng.random() < 0.12:
                 # A look-alike: the same brand, a different company.
                 original = companies[rng.randrange(len(companies))]
-                brand, sector = original["name"].split()
+                brand, sector = original["brand"], original["sector"]
                 # Half the look-alikes share the sector too, in another city or country.
                 avoid = sector if rng.random() < 0.5 else None
                 companies.append(self._company(index, brand=brand, avoid_sector=avoid))

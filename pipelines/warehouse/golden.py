@@ -298,7 +298,8 @@ def _review_sql(obj: str, label_a: str, label_b: str) -> str:
         "(ua.org, ua.sfid, ub.org, ub.sfid) OR (d.org_a, d.sfid_a, d.org_b, d.sfid_b) = "
         "(ub.org, ub.sfid, ua.org, ua.sfid))) "
         "ORDER BY least(xa.golden_id, xb.golden_id), greatest(xa.golden_id, xb.golden_id),"
-        " p.match_weight DESC"
+        # Ties broken by record, so the pair shown does not depend on storage order.
+        " p.match_weight DESC, p.left_id, p.right_id"
     )
 
 

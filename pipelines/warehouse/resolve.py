@@ -1,21 +1,28 @@
 """Resolve: run the matcher over every unified record of an object and store its output.
 
-The matcher reads only the match keys it needs (a narrow frame), and writes the
-scored pairs worth keeping (matches and review candidates, with per-field
-weights) and each record's cluster back with COPY.
+Three steps, so the comparisons can run anywhere: `fit_model` fits (or keeps) the
+model; `compare_shard` scores the candidate pairs one shard owns (shards find
+disjoint pairs, see dedupe.blocking) and writes those worth keeping (matches and
+review candidates, with per-field weights) with COPY; `cluster_object` clusters
+every shard's matches and writes each record's cluster. Each step reads only the
+match keys it needs (a narrow frame) from Postgres.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from dedupe.estimate import MODEL_VERSION, parameters, with_parameters
-from dedupe.resolve import resolve
+from dedupe.blocking import BlockingReport, BlockKeys, block_keys, candidate_pairs
+from dedupe.cluster import cluster
+from dedupe.estimate import MODEL_VERSION, fit, parameters, with_parameters
+from dedupe.features import FEATURES
+from dedupe.score import score_pairs
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from pipelines.warehouse.sql import copy_frame
 from pipelines.warehouse.steward import decisions_for
@@ -57,6 +64,7 @@ class ResolveReport:
     cannot_links: int = 0
     decisions_ignored: int = 0
     refitted: bool = False
+    shards: int = 1
     blocking: dict[str, int] = field(default_factory=dict)
     oversized_blocks: dict[str, int] = field(default_factory=dict)
 
@@ -125,53 +133,226 @@ def _store_parameters(engine: Engine, obj: str, params: dict) -> None:
         )
 
 
-def resolve_object(
-    engine: Engine, obj: str, settings: MatchSettings | None = None
-) -> ResolveReport:
+@dataclass
+class Prepared:
+    """What every comparison shard of one object works on, in one run."""
+
+    features: pd.DataFrame
+    settings: MatchSettings
+    record_ids: np.ndarray
+    previous: np.ndarray
+    keys: BlockKeys | None = None
+
+    def block_keys(self) -> BlockKeys:
+        if self.keys is None:
+            model = self.settings
+            self.keys = block_keys(self.features, model.blocking_rules, model.max_block_size)
+        return self.keys
+
+
+# Shards that run in one process (the in-process executor, `resolve_object`) share the
+# loaded records and their features instead of each loading them again. Keyed by run.
+_PREPARED: dict[tuple[str, str, str], Prepared] = {}
+
+
+def _cache_key(engine: Engine, obj: str, run_key: str) -> tuple[str, str, str]:
+    return (engine.url.render_as_string(hide_password=True), obj, run_key)
+
+
+def _prepare(
+    frame: pd.DataFrame, features: pd.DataFrame, settings: MatchSettings, params: dict
+) -> Prepared:
+    return Prepared(
+        features=features,
+        settings=with_parameters(settings, params),
+        record_ids=frame["record_id"].to_numpy(dtype=np.int64),
+        previous=frame["previous"].to_numpy(dtype=object),
+    )
+
+
+def _prepared(engine: Engine, obj: str, settings: MatchSettings, run_key: str) -> Prepared:
+    key = _cache_key(engine, obj, run_key)
+    if key not in _PREPARED:
+        params = _stored_parameters(engine, obj)
+        if params is None:
+            raise RuntimeError(f"resolve.{obj}: no fitted model; the fit step runs first")
+        frame = load_frame(engine, obj)
+        features = FEATURES[obj](frame.reset_index(drop=True))
+        _PREPARED[key] = _prepare(frame, features, settings, params)
+    return _PREPARED[key]
+
+
+@dataclass
+class FitReport:
+    object: str
+    records: int
+    refitted: bool
+
+
+def fit_model(
+    engine: Engine, obj: str, settings: MatchSettings | None = None, run_key: str = ""
+) -> FitReport:
+    """Fit the model to the data, or keep the stored one while it still describes them;
+    clear the pairs of the last run for the shards to fill."""
     settings = settings or DEFAULT_SETTINGS[obj]
-    frame = load_frame(engine, obj)
-    report = ResolveReport(object=obj, records=len(frame))
-    record_ids = frame["record_id"].to_numpy(dtype=np.int64)
-    previous = frame["previous"].to_numpy(dtype=object)
+    with engine.connect() as conn:
+        records = conn.execute(text(f"SELECT count(*) FROM unified.{obj}")).scalar_one()
     stored = _stored_parameters(engine, obj)
     reuse = (
         stored is not None
         and stored.get("version") == MODEL_VERSION
-        and abs(len(frame) - stored["records"]) <= REFIT_CHANGE * max(stored["records"], 1)
+        and abs(records - stored["records"]) <= REFIT_CHANGE * max(stored["records"], 1)
     )
-    must, cannot, report.decisions_ignored = steward_links(frame, decisions_for(engine, obj))
-    report.must_links, report.cannot_links = len(must[0]), len(cannot[0])
-    constraints = {"must_links": must, "cannot_links": cannot, "previous": previous}
-    if reuse:
-        result = resolve(frame, with_parameters(settings, stored), fit_to_data=False, **constraints)
-    else:
-        result = resolve(frame, settings, **constraints)
-        _store_parameters(engine, obj, parameters(result.settings, len(frame)))
-    report.refitted = not reuse
-    scored = result.scored
-    report.candidate_pairs = len(scored.left)
-    report.matched_pairs = int(scored.is_match.sum())
-    report.review_pairs = int(scored.is_review.sum())
-    report.clusters = result.cluster_count
-    report.blocking = {b.rule: b.pairs for b in result.blocking}
-    report.oversized_blocks = {
-        b.rule: b.oversized_blocks for b in result.blocking if b.oversized_blocks
-    }
+    if not reuse:
+        frame = load_frame(engine, obj)
+        features = FEATURES[obj](frame.reset_index(drop=True))
+        stored = parameters(fit(features, settings), len(frame))
+        _store_parameters(engine, obj, stored)
+        _PREPARED[_cache_key(engine, obj, run_key)] = _prepare(frame, features, settings, stored)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_pair")
+    return FitReport(object=obj, records=records, refitted=not reuse)
 
-    keep = np.flatnonzero(scored.is_match | scored.is_review)
+
+@dataclass
+class ShardPairs:
+    """One shard's scored pairs that clustering needs, by record id."""
+
+    shard: int
+    candidate_pairs: int
+    review_pairs: int
+    match_left: np.ndarray
+    match_right: np.ndarray
+    match_weight: np.ndarray
+    cannot_left: np.ndarray
+    cannot_right: np.ndarray
+    blocking: list[BlockingReport] = field(default_factory=list)
+
+
+def compare_shard(
+    engine: Engine,
+    obj: str,
+    shard: int,
+    shards: int,
+    settings: MatchSettings | None = None,
+    run_key: str = "",
+) -> ShardPairs:
+    """Score the candidate pairs this shard owns; keep matches and review candidates
+    (with per-field weights) in `resolve.<obj>_pair`, return what clustering needs."""
+    prepared = _prepared(engine, obj, settings or DEFAULT_SETTINGS[obj], run_key)
+    model = prepared.settings
+    left, right, blocking = candidate_pairs(
+        prepared.features,
+        model.blocking_rules,
+        model.max_block_size,
+        shard,
+        shards,
+        keys=prepared.block_keys(),
+    )
+    scored = score_pairs(prepared.features, left, right, model)
+    previous = prepared.previous
+    scored.previously_together = pd.notna(previous[left]) & (previous[left] == previous[right])
+    ids = prepared.record_ids
+    is_match, is_review = scored.is_match, scored.is_review
+    keep = np.flatnonzero(is_match | is_review)
     pairs = pd.DataFrame(
         {
-            "left_id": record_ids[scored.left[keep]],
-            "right_id": record_ids[scored.right[keep]],
+            "left_id": ids[scored.left[keep]],
+            "right_id": ids[scored.right[keep]],
             "match_weight": scored.match_weight[keep].round(4),
             "probability": scored.probability[keep].round(6),
             "field_weights": scored.explain_json(keep),
+            "shard": shard,
         }
     )
-    clusters = pd.DataFrame({"record_id": record_ids, "cluster_id": record_ids[result.labels]})
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_pair, resolve.{obj}_cluster")
+        # A retried shard replaces what it wrote before.
+        conn.execute(text(f"DELETE FROM resolve.{obj}_pair WHERE shard = :s"), {"s": shard})
         copy_frame(conn, f"resolve.{obj}_pair", pairs, list(pairs.columns))
+    cannot = scored.is_cannot_link
+    return ShardPairs(
+        shard=shard,
+        candidate_pairs=len(left),
+        review_pairs=int(is_review.sum()),
+        match_left=ids[left[is_match]],
+        match_right=ids[right[is_match]],
+        match_weight=scored.match_weight[is_match].astype(np.float32),
+        cannot_left=ids[left[cannot]],
+        cannot_right=ids[right[cannot]],
+        blocking=blocking,
+    )
+
+
+def cluster_object(
+    engine: Engine, obj: str, shards: list[ShardPairs], run_key: str = ""
+) -> ResolveReport:
+    """Cluster every shard's matches under the cannot-links and steward decisions."""
+    _PREPARED.pop(_cache_key(engine, obj, run_key), None)
+    with engine.connect() as conn:
+        records = pd.read_sql_query(
+            text(f"SELECT record_id, org, sfid FROM unified.{obj} ORDER BY record_id"), conn
+        )
+    record_ids = records["record_id"].to_numpy(dtype=np.int64)
+    report = ResolveReport(object=obj, records=len(records))
+    shards = sorted(shards, key=lambda s: s.shard)
+
+    def positions(name: str) -> np.ndarray:
+        values = np.concatenate([getattr(s, name) for s in shards] or [np.empty(0, np.int64)])
+        return np.searchsorted(record_ids, values.astype(np.int64))
+
+    match_left, match_right = positions("match_left"), positions("match_right")
+    weight = np.concatenate([s.match_weight for s in shards] or [np.empty(0, np.float32)])
+    # Strongest first, ties by record: the clusters do not depend on how work was sharded.
+    order = np.lexsort((match_right, match_left, -weight))
+    match_left, match_right, weight = match_left[order], match_right[order], weight[order]
+    must, cannot, report.decisions_ignored = steward_links(records, decisions_for(engine, obj))
+    report.must_links, report.cannot_links = len(must[0]), len(cannot[0])
+    # Only records that some match edge could move need their cannot-links.
+    involved = np.zeros(len(records), dtype=bool)
+    for side in (match_left, match_right, must[0], must[1]):
+        involved[side] = True
+    cannot_left, cannot_right = positions("cannot_left"), positions("cannot_right")
+    relevant = involved[cannot_left] & involved[cannot_right]
+    labels = cluster(
+        len(records),
+        match_left,
+        match_right,
+        weight,
+        np.concatenate([cannot_left[relevant], cannot[0]]),
+        np.concatenate([cannot_right[relevant], cannot[1]]),
+        must[0],
+        must[1],
+    )
+    report.candidate_pairs = sum(s.candidate_pairs for s in shards)
+    report.matched_pairs = len(weight)
+    report.review_pairs = sum(s.review_pairs for s in shards)
+    report.clusters = len(np.unique(labels))
+    report.shards = len(shards)
+    for s in shards:
+        for b in s.blocking:
+            report.blocking[b.rule] = report.blocking.get(b.rule, 0) + b.new_pairs
+            if b.oversized_blocks:
+                report.oversized_blocks[b.rule] = (
+                    report.oversized_blocks.get(b.rule, 0) + b.oversized_blocks
+                )
+    clusters = pd.DataFrame({"record_id": record_ids, "cluster_id": record_ids[labels]})
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_cluster")
         copy_frame(conn, f"resolve.{obj}_cluster", clusters, list(clusters.columns))
         conn.exec_driver_sql(f"ANALYZE resolve.{obj}_pair, resolve.{obj}_cluster")
+    return report
+
+
+def resolve_object(
+    engine: Engine, obj: str, settings: MatchSettings | None = None, shards: int = 1
+) -> ResolveReport:
+    """The whole resolution of one object in this process: fit, every shard, cluster."""
+    run_key = f"local-{uuid.uuid4().hex}"
+    fitted = fit_model(engine, obj, settings, run_key)
+    try:
+        results = [compare_shard(engine, obj, s, shards, settings, run_key) for s in range(shards)]
+    finally:
+        _PREPARED.pop(_cache_key(engine, obj, run_key), None)
+    report = cluster_object(engine, obj, results, run_key)
+    report.refitted = fitted.refitted
     return report

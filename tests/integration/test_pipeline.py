@@ -100,3 +100,27 @@ def test_a_stored_model_is_reused_until_its_version_or_the_data_size_changes(
         ).scalar_one()
     assert stored["version"] == MODEL_VERSION and stored["dependence"]
     assert not resolve_object(engine, "contact").refitted
+
+
+def test_sharded_comparisons_find_the_same_pairs_and_clusters(database_url, engine, tmp_path):
+    seed_demo(database_url, companies=40)
+    run_all(write_config(tmp_path / "org360.yaml", database_url))
+
+    def outcome(shards: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        report = resolve_object(engine, "contact", shards=shards)
+        assert report.shards == shards
+        pairs = _frame(
+            engine,
+            "SELECT left_id, right_id, match_weight, field_weights::text AS weights "
+            "FROM resolve.contact_pair ORDER BY left_id, right_id",
+        )
+        clusters = _frame(
+            engine, "SELECT record_id, cluster_id FROM resolve.contact_cluster ORDER BY record_id"
+        )
+        return pairs, clusters
+
+    pairs_one, clusters_one = outcome(1)
+    pairs_five, clusters_five = outcome(5)
+    assert len(pairs_one) > 50
+    pd.testing.assert_frame_equal(pairs_one, pairs_five)
+    pd.testing.assert_frame_equal(clusters_one, clusters_five)

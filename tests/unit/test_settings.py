@@ -46,3 +46,12 @@ def test_database_urls_normalise_to_psycopg2():
     assert normalise_url("postgresql://u@h/db").startswith("postgresql+psycopg2://")
     with pytest.raises(ConfigError, match="needs PostgreSQL"):
         normalise_url("mysql://u@h/db")
+
+
+def test_compare_shards_default_and_bad_values():
+    orgs = [{"key": "amer", "schema": "sf_amer"}]
+    assert parse_settings({"orgs": orgs}).compare_shards == 4
+    assert parse_settings({"orgs": orgs, "compare_shards": 16}).compare_shards == 16
+    for bad in (0, -2, 1000, "4", 2.5, True):
+        with pytest.raises(ConfigError, match="compare_shards must be a whole number"):
+            parse_settings({"orgs": orgs, "compare_shards": bad})
