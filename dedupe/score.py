@@ -72,37 +72,84 @@ class ScoredPairs:
         return [json.dumps(self.explain(int(i)), separators=(",", ":")) for i in indexes]
 
 
-def _swap_reversed_names(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Right-hand first/last names of pairs whose names are swapped, swapped back."""
-    first = frame["key_first"].to_numpy(dtype=object)
-    last = frame["key_last"].to_numpy(dtype=object)
+class _Coded:
+    """Columns as integer codes into shared value lists: records repeat values (first
+    names, cities, the account), so candidate pairs repeat value pairs, and each
+    distinct value pair is compared once. The two name columns share one list, so a
+    swapped name can be looked up in the other column's codes."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._frequencies: dict[str, np.ndarray] = {}
+
+    def __call__(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        if column not in self._codes:
+            if column in _NAME_COLUMNS and all(c in self.frame for c in _NAME_COLUMNS):
+                both = np.concatenate([self.frame[c].to_numpy(dtype=object) for c in _NAME_COLUMNS])
+                codes, uniques = pd.factorize(both, use_na_sentinel=True)
+                n = len(self.frame)
+                for index, name in enumerate(_NAME_COLUMNS):
+                    self._codes[name] = (codes[index * n : (index + 1) * n], uniques)
+            else:
+                values = self.frame[column].to_numpy(dtype=object)
+                codes, uniques = pd.factorize(values, use_na_sentinel=True)
+                self._codes[column] = (codes, np.asarray(uniques, dtype=object))
+        return self._codes[column]
+
+    def frequency(self, column: str) -> np.ndarray:
+        """Each value's share of the records in `column`, by code (term frequency)."""
+        if column not in self._frequencies:
+            codes, uniques = self(column)
+            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            self._frequencies[column] = counts / max(len(codes), 1)
+        return self._frequencies[column]
+
+
+_NAME_COLUMNS = ("key_first", "key_last")
+
+
+def on_distinct(
+    left_codes: np.ndarray, right_codes: np.ndarray, uniques: np.ndarray, fn, fill
+) -> np.ndarray:
+    """`fn(left values, right values)` over pairs of codes, computed once per distinct
+    pair of present values; `fill` where either is null (code -1)."""
+    present = (left_codes >= 0) & (right_codes >= 0)
+    first = None
+    out = None
+    if present.any():
+        k = np.int64(max(len(uniques), 1))
+        pairs = left_codes[present].astype(np.int64) * k + right_codes[present]
+        inverse, distinct = pd.factorize(pairs)
+        first = fn(uniques[distinct // k], uniques[distinct % k])
+        out = np.full(len(left_codes), fill, dtype=np.asarray(first).dtype)
+        out[present] = np.asarray(first)[inverse]
+    if out is None:
+        out = np.full(len(left_codes), fill)
+    return out
+
+
+def _jaro(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return process.cpdist(
+        a.tolist(), b.tolist(), scorer=distance.JaroWinkler.normalized_similarity, workers=-1
+    )
+
+
+def _swap_reversed_names(coded: _Coded, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Pairs whose right-hand first and last names are swapped."""
+    first, uniques = coded("key_first")
+    last, _ = coded("key_last")
+    fl, ll, fr, lr = first[left], last[left], first[right], last[right]
     # Swapped when the names line up crosswise clearly better than straight (either may
     # carry a typo or be a nickname).
-    present = (
-        pd.notna(first[left])
-        & pd.notna(last[left])
-        & pd.notna(first[right])
-        & pd.notna(last[right])
-    )
-    swapped = np.zeros(len(left), dtype=bool)
-    todo = np.flatnonzero(present)
-    if len(todo):
-        fl, ll = first[left[todo]].tolist(), last[left[todo]].tolist()
-        fr, lr = first[right[todo]].tolist(), last[right[todo]].tolist()
-        jw = distance.JaroWinkler.normalized_similarity
-        cross_a = process.cpdist(fl, lr, scorer=jw, workers=-1)
-        cross_b = process.cpdist(ll, fr, scorer=jw, workers=-1)
-        straight_a = process.cpdist(fl, fr, scorer=jw, workers=-1)
-        straight_b = process.cpdist(ll, lr, scorer=jw, workers=-1)
-        low, high = np.minimum(cross_a, cross_b), np.maximum(cross_a, cross_b)
-        crosswise = (low >= 0.85) | ((high >= 0.95) & (low >= 0.7))
-        swapped[todo] = crosswise & (cross_a + cross_b > straight_a + straight_b + 0.3)
-    return swapped
-
-
-def _term_frequencies(values: pd.Series) -> pd.Series:
-    counts = values.value_counts(dropna=True)
-    return counts / max(len(values), 1)
+    cross_a = on_distinct(fl, lr, uniques, _jaro, 0.0)
+    cross_b = on_distinct(ll, fr, uniques, _jaro, 0.0)
+    straight_a = on_distinct(fl, fr, uniques, _jaro, 0.0)
+    straight_b = on_distinct(ll, lr, uniques, _jaro, 0.0)
+    low, high = np.minimum(cross_a, cross_b), np.maximum(cross_a, cross_b)
+    crosswise = (low >= 0.85) | ((high >= 0.95) & (low >= 0.7))
+    present = (fl >= 0) & (ll >= 0) & (fr >= 0) & (lr >= 0)
+    return present & crosswise & (cross_a + cross_b > straight_a + straight_b + 0.3)
 
 
 def _dependence_matrix(names: list[str], settings: MatchSettings) -> np.ndarray:
@@ -143,37 +190,32 @@ def group_weight(stacked: np.ndarray, names: list[str], settings: MatchSettings)
 def score_pairs(
     frame: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: MatchSettings
 ) -> ScoredPairs:
+    coded = _Coded(frame)
     swapped = None
-    if "key_first" in frame and "key_last" in frame and len(left):
-        swapped = _swap_reversed_names(frame, left, right)
+    if all(c in frame for c in _NAME_COLUMNS) and len(left):
+        swapped = _swap_reversed_names(coded, left, right)
 
     levels: dict[str, np.ndarray] = {}
     weights: dict[str, np.ndarray] = {}
     for comparison in settings.comparisons:
-        values = frame[comparison.column].to_numpy(dtype=object)
-        lv, rv = values[left], values[right]
-        if swapped is not None and comparison.column in ("key_first", "key_last"):
+        codes, uniques = coded(comparison.column)
+        lc, rc = codes[left], codes[right]
+        if swapped is not None and comparison.column in _NAME_COLUMNS:
             other = "key_last" if comparison.column == "key_first" else "key_first"
-            rv = rv.copy()
-            rv[swapped] = frame[other].to_numpy(dtype=object)[right[swapped]]
-        level = COMPARATORS[comparison.kind](lv, rv)
+            rc = rc.copy()
+            rc[swapped] = coded(other)[0][right[swapped]]
+        level = on_distinct(lc, rc, uniques, COMPARATORS[comparison.kind], NULL).astype(np.int8)
         table = np.array([lvl.weight for lvl in comparison.levels] + [0.0])
         weight = table[np.where(level == NULL, len(comparison.levels), level)]
         if comparison.term_frequency and len(left):
-            freq = _term_frequencies(frame[comparison.column])
             exact = level == 0
             if exact.any():
-                u = pd.Series(rv[exact]).map(freq).to_numpy(dtype=float, copy=True)
-                if swapped is not None and comparison.column in ("key_first", "key_last"):
+                u = coded.frequency(comparison.column)[rc[exact]]
+                if swapped is not None and comparison.column in _NAME_COLUMNS:
                     # Either record may be the swapped one: a swapped name is taken to be as
                     # common as it is in whichever name column holds it more often.
-                    other_freq = _term_frequencies(frame[other])
                     crossed = swapped[exact]
-                    values = pd.Series(rv[exact][crossed])
-                    u[crossed] = np.fmax(
-                        values.map(freq).to_numpy(float), values.map(other_freq).to_numpy(float)
-                    )
-                u = np.nan_to_num(u, nan=_TF_FLOOR)
+                    u[crossed] = np.fmax(u[crossed], coded.frequency(other)[rc[exact][crossed]])
                 m = comparison.levels[0].m
                 weight[exact] = np.log2(m / np.maximum(u, _TF_FLOOR))
         levels[comparison.name] = level
@@ -194,18 +236,22 @@ def score_pairs(
         if comparison.veto:
             vetoed |= levels[comparison.name] == len(comparison.levels) - 1
 
+    def agrees(name: str) -> np.ndarray:
+        lvl = levels[name]
+        return (lvl != NULL) & (lvl < len(settings.comparison(name).levels) - 1)
+
     meets = np.ones(len(left), dtype=bool)
+    waived = np.zeros(len(left), dtype=bool)
+    for name in settings.required_all_waived_by:
+        waived |= agrees(name)
     for name in settings.required_all:
-        comparison = settings.comparison(name)
-        meets &= levels[name] != len(comparison.levels) - 1
+        meets &= (levels[name] != len(settings.comparison(name).levels) - 1) | waived
     if settings.required_any:
         any_agree = np.zeros(len(left), dtype=bool)
         all_null = np.ones(len(left), dtype=bool)
         for name in settings.required_any:
-            comparison = settings.comparison(name)
-            lvl = levels[name]
-            any_agree |= (lvl != NULL) & (lvl < len(comparison.levels) - 1)
-            all_null &= lvl == NULL
+            any_agree |= agrees(name)
+            all_null &= levels[name] == NULL
         meets &= any_agree | all_null
 
     return ScoredPairs(left, right, levels, weights, total, vetoed, meets, settings)

@@ -65,6 +65,9 @@ class MatchSettings:
     # Salesforce's own rule demands the name; an address alone never merges.
     required_all: tuple[str, ...] = ()
     required_any: tuple[str, ...] = ()
+    # A `required_all` disagreement is forgiven when one of these agrees: evidence of
+    # the person (an e-mail, a birth date) outweighs a first name typed differently.
+    required_all_waived_by: tuple[str, ...] = ()
     # A pair below this weight is certainly different: it keeps two clusters apart.
     cannot_link_weight: float = -12.0
     # How far below `match_weight` a pair that was merged last run may fall and stay merged.
@@ -298,6 +301,12 @@ CONTACT_SETTINGS = MatchSettings(
     review_weight=-1.0,
     # A name must agree, or an identifier only this person has (never a colleague's).
     required_any=("first_name", "last_name", "email", "mobile", "national_id"),
+    # Salesforce's own rule wants first AND last name. A first name that plainly differs
+    # (no nickname, initial or typo explains it) rules a match out unless something of
+    # the person agrees: a colleague with the same surname (family firms) shares the
+    # account, the switchboard and the address, and a rare surname weighs a lot.
+    required_all=("first_name",),
+    required_all_waived_by=("email", "mobile", "national_id", "birthdate"),
 )
 
 DEFAULT_SETTINGS = {"account": ACCOUNT_SETTINGS, "contact": CONTACT_SETTINGS}

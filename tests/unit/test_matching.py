@@ -158,3 +158,23 @@ def test_dependence_is_measured_colleagues_share_postcodes_strangers_streets_do_
     bits = {(a, b): v for a, b, v in fit(frame, CONTACT_SETTINGS).dependence}
     assert bits[("account", "postcode")] > 6.0
     assert bits[("account", "street")] < 2.0
+
+
+def test_a_plainly_different_first_name_rules_a_match_out_unless_the_person_agrees():
+    office = ("+442079460000", None, None, "1 king st", "EC1A1BB", "London", 7)
+    frame = _contacts(
+        [
+            ("anna", "okonkwo", "a.okonkwo@acme.com", None, *office),
+            # A colleague with the same rare surname: same account, phone and address.
+            ("peter", "okonkwo", None, None, *office),
+            # Another first name on record, but the same personal e-mail address.
+            ("xenia", "okonkwo", "a.okonkwo@acme.com", None, *office),
+        ]
+    )
+    scored = resolve(frame, CONTACT_SETTINGS).scored
+    meets = {
+        (int(a), int(b)): bool(m)
+        for a, b, m in zip(scored.left, scored.right, scored.meets_requirements, strict=True)
+    }
+    assert meets[(0, 1)] is False and meets[(1, 2)] is False
+    assert meets[(0, 2)] is True
