@@ -36,7 +36,44 @@ def _columns(conn: Connection, table: str) -> list[str]:
     return [c for c in cols if c not in _BOOKKEEPING]
 
 
+def _secondary_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
+    """(name, definition) of the table's indexes that back no constraint."""
+    return [
+        (row.indexname, row.indexdef)
+        for row in conn.execute(
+            text(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+                "WHERE i.schemaname = 'golden' AND i.tablename = :table "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                "WHERE c.conindid = to_regclass(quote_ident(i.schemaname) || '.' || "
+                "quote_ident(i.indexname)))"
+            ),
+            {"table": table},
+        )
+    ]
+
+
 def _apply(conn: Connection, table: str, keys: tuple[str, ...], report: PublishReport) -> None:
+    first = not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM golden.{table})")).scalar()
+    indexes = _secondary_indexes(conn, table) if first else []
+    if indexes:
+        # The first publication fills empty tables: building the (trigram) indexes
+        # once afterwards is several times faster than updating them row by row, and
+        # nobody can be reading rows that are not there yet.
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        for name, _ in indexes:
+            conn.exec_driver_sql(f'DROP INDEX golden."{name}"')
+    _diff_apply(conn, table, keys, report)
+    if indexes:
+        # An index cannot be built under pending (deferred) foreign-key checks: run
+        # them now; every table they refer to is already published.
+        conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
+        for _, definition in indexes:
+            conn.exec_driver_sql(definition)
+        conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _diff_apply(conn: Connection, table: str, keys: tuple[str, ...], report: PublishReport) -> None:
     columns = _columns(conn, table)
     key_list = ", ".join(keys)
     values = [c for c in columns if c not in keys]

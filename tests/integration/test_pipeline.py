@@ -124,3 +124,20 @@ def test_sharded_comparisons_find_the_same_pairs_and_clusters(database_url, engi
     assert len(pairs_one) > 50
     pd.testing.assert_frame_equal(pairs_one, pairs_five)
     pd.testing.assert_frame_equal(clusters_one, clusters_five)
+
+
+def test_the_first_publication_leaves_every_index_as_the_migrations_made_it(
+    database_url, engine, tmp_path
+):
+    def indexes() -> pd.DataFrame:
+        return _frame(
+            engine,
+            "SELECT tablename, indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = 'golden' ORDER BY tablename, indexname",
+        )
+
+    before = indexes()  # the test database is migrated and its golden tables empty
+    assert (before.indexname == "golden_account_name_trgm").any()
+    seed_demo(database_url, companies=20)
+    run_all(write_config(tmp_path / "org360.yaml", database_url))
+    pd.testing.assert_frame_equal(before, indexes())

@@ -1,6 +1,7 @@
 """Scoring and clustering with literal records."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -178,3 +179,19 @@ def test_a_plainly_different_first_name_rules_a_match_out_unless_the_person_agre
     }
     assert meets[(0, 1)] is False and meets[(1, 2)] is False
     assert meets[(0, 2)] is True
+
+
+def test_explanations_in_bulk_are_the_per_pair_ones():
+    office = ("+442079460000", None, None, "1 king st", "EC1A1BB", "London", 7)
+    frame = _contacts(
+        [
+            ("anna", "okonkwo", "a.okonkwo@acme.com", None, *office),
+            ("peter", "okonkwo", None, None, *office),
+            ("xenia", "okonkwo", "a.okonkwo@acme.com", None, *office),
+        ]
+    )
+    scored = resolve(frame, CONTACT_SETTINGS).scored
+    indexes = np.arange(len(scored.left))
+    bulk = [json.loads(text) for text in scored.explain_json(indexes)]
+    assert bulk == [scored.explain(int(i)) for i in indexes]
+    assert list(bulk[0]) == [c.name for c in CONTACT_SETTINGS.comparisons]
