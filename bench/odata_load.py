@@ -135,8 +135,10 @@ def prepare_database(reuse: bool, accounts: int, contacts: int) -> str:
             if applied:
                 vacuum(engine)
             engine.dispose()
-            print(f"reusing database {DATABASE}; applied {applied or 'nothing'}"
-                  f" in {time.monotonic() - started:.0f} s")
+            print(
+                f"reusing database {DATABASE}; applied {applied or 'nothing'}"
+                f" in {time.monotonic() - started:.0f} s"
+            )
             return url
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')

@@ -161,9 +161,9 @@ def test_dependence_is_measured_colleagues_share_postcodes_strangers_streets_do_
     assert bits[("account", "street")] < 2.0
 
 
-def test_a_plainly_different_first_name_rules_a_match_out_unless_the_person_agrees():
+def _same_surname_at_one_office() -> pd.DataFrame:
     office = ("+442079460000", None, None, "1 king st", "EC1A1BB", "London", 7)
-    frame = _contacts(
+    return _contacts(
         [
             ("anna", "okonkwo", "a.okonkwo@acme.com", None, *office),
             # A colleague with the same rare surname: same account, phone and address.
@@ -172,7 +172,10 @@ def test_a_plainly_different_first_name_rules_a_match_out_unless_the_person_agre
             ("xenia", "okonkwo", "a.okonkwo@acme.com", None, *office),
         ]
     )
-    scored = resolve(frame, CONTACT_SETTINGS).scored
+
+
+def test_a_plainly_different_first_name_rules_a_match_out_unless_the_person_agrees():
+    scored = resolve(_same_surname_at_one_office(), CONTACT_SETTINGS).scored
     meets = {
         (int(a), int(b)): bool(m)
         for a, b, m in zip(scored.left, scored.right, scored.meets_requirements, strict=True)
@@ -182,15 +185,7 @@ def test_a_plainly_different_first_name_rules_a_match_out_unless_the_person_agre
 
 
 def test_explanations_in_bulk_are_the_per_pair_ones():
-    office = ("+442079460000", None, None, "1 king st", "EC1A1BB", "London", 7)
-    frame = _contacts(
-        [
-            ("anna", "okonkwo", "a.okonkwo@acme.com", None, *office),
-            ("peter", "okonkwo", None, None, *office),
-            ("xenia", "okonkwo", "a.okonkwo@acme.com", None, *office),
-        ]
-    )
-    scored = resolve(frame, CONTACT_SETTINGS).scored
+    scored = resolve(_same_surname_at_one_office(), CONTACT_SETTINGS).scored
     indexes = np.arange(len(scored.left))
     bulk = [json.loads(text) for text in scored.explain_json(indexes)]
     assert bulk == [scored.explain(int(i)) for i in indexes]
