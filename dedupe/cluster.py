@@ -53,6 +53,33 @@ class _Clusters:
         self.members.pop(rb, None)
 
 
+def _ids(values: Iterable[int]) -> np.ndarray:
+    return np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=np.int64)
+
+
+def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components of `n` nodes and edges left-right: each node's smallest
+    node in its component. Vectorised hooking and pointer jumping, no Python loop
+    over nodes or edges."""
+    label = np.arange(n, dtype=np.int64)
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    while len(left):
+        a, b = label[left], label[right]
+        pending = a != b
+        if not pending.any():
+            break
+        a, b = a[pending], b[pending]
+        low = np.minimum(a, b)
+        np.minimum.at(label, a, low)
+        np.minimum.at(label, b, low)
+        while True:  # point every node at its root
+            parent = label[label]
+            if np.array_equal(parent, label):
+                break
+            label = parent
+    return label
+
+
 def cluster(
     n: int,
     match_left: np.ndarray,
@@ -63,7 +90,51 @@ def cluster(
     must_left: Iterable[int] = (),
     must_right: Iterable[int] = (),
 ) -> np.ndarray:
-    """Cluster label (the smallest member position) for each of `n` records."""
+    """Cluster label (the smallest member position) for each of `n` records.
+
+    Only a connected group of matches that holds both sides of a cannot-link needs
+    the greedy merge; every other group is one cluster as it stands. So the greedy
+    runs on those few groups alone, with the same result as over everything.
+    """
+    match_left, match_right = _ids(match_left), _ids(match_right)
+    must_left, must_right = _ids(must_left), _ids(must_right)
+    cannot_left, cannot_right = _ids(cannot_left), _ids(cannot_right)
+    group = components(
+        n, np.concatenate([match_left, must_left]), np.concatenate([match_right, must_right])
+    )
+    inside = group[cannot_left] == group[cannot_right]
+    contested = np.isin(group, group[cannot_left[inside]])
+    labels = group.copy()
+    if not contested.any():
+        return labels
+    # Renumber the contested groups' records 0..k-1 (in order, so smallest stays smallest).
+    nodes = np.flatnonzero(contested)
+    position = np.full(n, -1, dtype=np.int64)
+    position[nodes] = np.arange(len(nodes))
+
+    def local(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        keep = contested[left] & contested[right]
+        return position[left[keep]], position[right[keep]], keep
+
+    ml, mr, keep = local(match_left, match_right)
+    cl, cr, _ = local(cannot_left, cannot_right)
+    sl, sr, _ = local(must_left, must_right)
+    sub = _greedy(len(nodes), ml, mr, np.asarray(match_weight)[keep], cl, cr, sl, sr)
+    labels[nodes] = nodes[sub]
+    return labels
+
+
+def _greedy(
+    n: int,
+    match_left: np.ndarray,
+    match_right: np.ndarray,
+    match_weight: np.ndarray,
+    cannot_left: Iterable[int] = (),
+    cannot_right: Iterable[int] = (),
+    must_left: Iterable[int] = (),
+    must_right: Iterable[int] = (),
+) -> np.ndarray:
+    """Merge strongest first, refusing merges across a cannot-link; smallest-member labels."""
     clusters = _Clusters(n)
     for a, b in zip(cannot_left, cannot_right, strict=True):
         clusters.forbid(int(a), int(b))

@@ -87,10 +87,21 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
         for obj in ("account", "contact"):
             members = pd.read_sql_query(
                 text(
+                    # Why each record is where it is: its strongest match within its
+                    # cluster (the pair, with per-field weights, is in resolve.<obj>_pair).
+                    f"WITH together AS (SELECT p.left_id, p.right_id, p.match_weight "
+                    f" FROM resolve.{obj}_pair p "
+                    f" JOIN resolve.{obj}_cluster ca ON ca.record_id = p.left_id "
+                    f" JOIN resolve.{obj}_cluster cb ON cb.record_id = p.right_id "
+                    f" WHERE ca.cluster_id = cb.cluster_id), "
+                    f"strongest AS (SELECT record_id, max(match_weight) AS match_weight FROM ("
+                    f" SELECT left_id AS record_id, match_weight FROM together UNION ALL "
+                    f" SELECT right_id, match_weight FROM together) ends GROUP BY record_id) "
                     f"SELECT c.cluster_id AS cluster, u.org, u.sfid, "
                     f"u.org || '/' || u.sfid AS member_key, x.golden_id AS previous_id, "
-                    f"u.hc_failed, u.systemmodstamp "
+                    f"u.hc_failed, u.systemmodstamp, s.match_weight "
                     f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
+                    f"LEFT JOIN strongest s USING (record_id) "
                     f"LEFT JOIN golden.xref x "
                     f"ON x.object = :obj AND x.org = u.org AND x.sfid = u.sfid"
                 ),
@@ -136,6 +147,7 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
                     "source_schema",
                     "hc_failed",
                     "systemmodstamp",
+                    "match_weight",
                 ],
             )
             report.records[obj] = len(members)
@@ -143,20 +155,6 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
             kept = set(assigned.values()) & set(previous)
             report.kept_ids[obj] = len(kept)
             report.new_ids[obj] = len(assigned) - len(kept)
-        for obj in ("account", "contact"):
-            # Why each record is where it is: its strongest match within its cluster
-            # (the pair, with per-field weights, is in resolve.<object>_pair).
-            conn.exec_driver_sql(
-                f"UPDATE golden_next.xref x SET match_weight = m.weight FROM ("
-                f" SELECT u.org, u.sfid, max(p.match_weight) AS weight"
-                f" FROM resolve.{obj}_pair p"
-                f" JOIN resolve.{obj}_cluster ca ON ca.record_id = p.left_id"
-                f" JOIN resolve.{obj}_cluster cb ON cb.record_id = p.right_id"
-                f" AND cb.cluster_id = ca.cluster_id"
-                f" JOIN unified.{obj} u ON u.record_id IN (p.left_id, p.right_id)"
-                f" GROUP BY u.org, u.sfid) m"
-                f" WHERE x.object = '{obj}' AND x.org = m.org AND x.sfid = m.sfid"
-            )
         conn.exec_driver_sql("ANALYZE golden_next.xref")
     return report
 

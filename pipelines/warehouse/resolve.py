@@ -81,6 +81,9 @@ def steward_links(
     A decision about a record that is no longer live is kept in the table but has
     nothing to act on; it is counted, not an error.
     """
+    if decisions.empty:
+        none = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        return none, none, 0
     positions = pd.Series(
         np.arange(len(frame)), index=pd.MultiIndex.from_arrays([frame["org"], frame["sfid"]])
     )
@@ -288,9 +291,12 @@ def cluster_object(
 ) -> ResolveReport:
     """Cluster every shard's matches under the cannot-links and steward decisions."""
     _PREPARED.pop(_cache_key(engine, obj, run_key), None)
+    decisions = decisions_for(engine, obj)
+    # Source ids only when there are steward decisions to place.
+    columns = "record_id, org, sfid" if len(decisions) else "record_id"
     with engine.connect() as conn:
         records = pd.read_sql_query(
-            text(f"SELECT record_id, org, sfid FROM unified.{obj} ORDER BY record_id"), conn
+            text(f"SELECT {columns} FROM unified.{obj} ORDER BY record_id"), conn
         )
     record_ids = records["record_id"].to_numpy(dtype=np.int64)
     report = ResolveReport(object=obj, records=len(records))
@@ -305,7 +311,7 @@ def cluster_object(
     # Strongest first, ties by record: the clusters do not depend on how work was sharded.
     order = np.lexsort((match_right, match_left, -weight))
     match_left, match_right, weight = match_left[order], match_right[order], weight[order]
-    must, cannot, report.decisions_ignored = steward_links(records, decisions_for(engine, obj))
+    must, cannot, report.decisions_ignored = steward_links(records, decisions)
     report.must_links, report.cannot_links = len(must[0]), len(cannot[0])
     # Only records that some match edge could move need their cannot-links.
     involved = np.zeros(len(records), dtype=bool)

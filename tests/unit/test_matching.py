@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from dedupe.cluster import cluster
+from dedupe.cluster import _greedy, cluster, components
 from dedupe.estimate import fit
 from dedupe.resolve import resolve
 from dedupe.score import group_weight
@@ -190,3 +190,23 @@ def test_explanations_in_bulk_are_the_per_pair_ones():
     bulk = [json.loads(text) for text in scored.explain_json(indexes)]
     assert bulk == [scored.explain(int(i)) for i in indexes]
     assert list(bulk[0]) == [c.name for c in CONTACT_SETTINGS.comparisons]
+
+
+def test_clustering_by_contested_groups_equals_the_greedy_merge_over_everything():
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        n = 300
+        left, right = rng.integers(0, n, 400), rng.integers(0, n, 400)
+        keep = left != right
+        left, right = left[keep], right[keep]
+        weight = rng.normal(8, 3, len(left)).round(1)  # ties included
+        cannot = rng.integers(0, n, (2, 60))
+        must = rng.integers(0, n, (2, 5))
+        fast = cluster(n, left, right, weight, cannot[0], cannot[1], must[0], must[1])
+        slow = _greedy(n, left, right, weight, cannot[0], cannot[1], must[0], must[1])
+        assert np.array_equal(fast, slow)
+
+
+def test_components_label_each_group_by_its_smallest_node():
+    labels = components(7, np.array([4, 1, 6]), np.array([1, 2, 5]))
+    assert labels.tolist() == [0, 1, 1, 3, 1, 5, 5]
