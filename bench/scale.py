@@ -125,14 +125,18 @@ def compare_with_splink(url: str, org360_steps: dict[str, float]) -> None:
     if not python.exists():
         print("\nSplink: skipped (create bench/.venv first, see bench/README.md)")
         return
-    out = subprocess.run(
+    done = subprocess.run(
         [str(python), str(ROOT / "bench" / "splink_scale.py"), "--database-url", url],
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    splink = json.loads(out.strip().splitlines()[-1])
-    resolution = org360_steps.get("resolve_contacts", 0.0)
+    )
+    if done.returncode != 0:
+        tail = "\n    ".join(done.stderr.strip().splitlines()[-5:])
+        print(f"\nSplink: failed (exit {done.returncode}); the incremental run follows\n    {tail}")
+        return
+    splink = json.loads(done.stdout.strip().splitlines()[-1])
+    # Contact resolution is a graph of steps: fit, comparison shards, clustering.
+    resolution = sum(t for step, t in org360_steps.items() if step.startswith("resolve_contacts"))
     print(
         f"\nSplink 5 (DuckDB) on the same contacts: {splink['seconds']:.1f} s, "
         f"peak RSS {splink['peak_rss_mb']:.0f} MiB, precision {splink['precision']:.4f} "
