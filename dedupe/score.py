@@ -86,7 +86,7 @@ class ScoredPairs:
         return ("{" + text + "}").tolist()
 
 
-class _Coded:
+class CodedColumns:
     """Columns as integer codes into shared value lists: records repeat values (first
     names, cities, the account), so candidate pairs repeat value pairs, and each
     distinct value pair is compared once. The two name columns share one list, so a
@@ -149,7 +149,7 @@ def _jaro(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     )
 
 
-def _swap_reversed_names(coded: _Coded, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def _swap_reversed_names(coded: CodedColumns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Pairs whose right-hand first and last names are swapped."""
     first, uniques = coded("key_first")
     last, _ = coded("key_last")
@@ -202,9 +202,14 @@ def group_weight(stacked: np.ndarray, names: list[str], settings: MatchSettings)
 
 
 def score_pairs(
-    frame: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: MatchSettings
+    frame: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
+    settings: MatchSettings,
+    coded: CodedColumns | None = None,
 ) -> ScoredPairs:
-    coded = _Coded(frame)
+    """`coded` (for `frame`) may be shared by calls that score parts of the same pairs."""
+    coded = coded or CodedColumns(frame)
     swapped = None
     if all(c in frame for c in _NAME_COLUMNS) and len(left):
         swapped = _swap_reversed_names(coded, left, right)

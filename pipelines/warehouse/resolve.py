@@ -22,7 +22,7 @@ from dedupe.blocking import BlockingReport, BlockKeys, block_keys, candidate_pai
 from dedupe.cluster import cluster
 from dedupe.estimate import MODEL_VERSION, fit, parameters, with_parameters
 from dedupe.features import FEATURES
-from dedupe.score import score_pairs
+from dedupe.score import CodedColumns, score_pairs
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from pipelines.warehouse.sql import copy_frame
 from pipelines.warehouse.steward import decisions_for
@@ -145,6 +145,12 @@ class Prepared:
     record_ids: np.ndarray
     previous: np.ndarray
     keys: BlockKeys | None = None
+    coded: CodedColumns | None = None
+
+    def columns(self) -> CodedColumns:
+        if self.coded is None:
+            self.coded = CodedColumns(self.features)
+        return self.coded
 
     def block_keys(self) -> BlockKeys:
         if self.keys is None:
@@ -252,7 +258,7 @@ def compare_shard(
         shards,
         keys=prepared.block_keys(),
     )
-    scored = score_pairs(prepared.features, left, right, model)
+    scored = score_pairs(prepared.features, left, right, model, coded=prepared.columns())
     previous = prepared.previous
     scored.previously_together = pd.notna(previous[left]) & (previous[left] == previous[right])
     ids = prepared.record_ids
