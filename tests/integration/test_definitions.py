@@ -7,7 +7,9 @@ from sqlalchemy import text
 from assets import staging
 from pipelines.definitions import defs
 from pipelines.resources import Org360Resource
+from pipelines.runner import run_all
 from pipelines.settings import ConfigError
+from tests.helpers.code_location import consolidation_job
 from tests.helpers.orgs import seed_demo, write_config
 
 
@@ -60,3 +62,33 @@ def test_definitions_load_with_a_cluster_executor(monkeypatch, tmp_path):
     monkeypatch.setenv("ORG360_EXECUTOR", "spark")
     with pytest.raises(ConfigError, match="expected one of in_process, multiprocess"):
         defs()
+
+
+def test_consolidation_runs_on_the_multiprocess_executor(
+    database_url, engine, tmp_path, monkeypatch
+):
+    """Each step, comparison shards included, in a process of its own; the same result."""
+    seed_demo(database_url, companies=25)
+    config = write_config(tmp_path / "org360.yaml", database_url)
+    run_all(config)  # stages every org (and publishes once, in-process)
+    with engine.connect() as conn:
+        before = conn.execute(text(XREF)).all()
+        conn.execute(text("TRUNCATE golden_next.xref"))
+        conn.commit()
+
+    monkeypatch.setenv("ORG360_CONFIG", str(config))
+    monkeypatch.setenv("ORG360_EXECUTOR", "multiprocess")
+    monkeypatch.setenv("ORG360_MAX_CONCURRENT", "2")
+    result = dg.execute_job(
+        dg.reconstructable(consolidation_job), instance=dg.DagsterInstance.get()
+    )
+    assert result.success
+    steps = {e.step_key for e in result.all_events if e.is_step_success}
+    assert {f"resolve_contacts.compare_contacts[{s}]" for s in range(4)} <= steps
+    pids = {e.pid for e in result.all_events if e.is_step_start}
+    assert len(pids) > 1  # steps ran in processes of their own
+    with engine.connect() as conn:
+        assert conn.execute(text(XREF)).all() == before
+
+
+XREF = "SELECT object, org, sfid, golden_id FROM golden.xref ORDER BY object, org, sfid"
