@@ -28,7 +28,8 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
     @dg.op(
         name=f"fit_{obj}_model",
         ins={name: dg.In(dg.Nothing) for name in upstream},
-        out=dg.DynamicOut(int),
+        # (shard, shards): every comparison step splits the work the way this one planned.
+        out=dg.DynamicOut(tuple),
         description=f"Fit the {obj} match model (or keep the stored one) and plan the shards.",
     )
     def fit_step(context: dg.OpExecutionContext, org360: Org360Resource):
@@ -42,11 +43,11 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
             shards,
         )
         for shard in range(shards):
-            yield dg.DynamicOutput(shard, mapping_key=str(shard))
+            yield dg.DynamicOutput((shard, shards), mapping_key=str(shard))
 
     @dg.op(name=f"compare_{obj}s", description=f"Score the {obj} pairs one shard owns.")
-    def compare_step(context: dg.OpExecutionContext, org360: Org360Resource, shard: int):
-        shards = org360.settings().compare_shards
+    def compare_step(context: dg.OpExecutionContext, org360: Org360Resource, plan: tuple):
+        shard, shards = plan
         result = compare_shard(org360.engine(), obj, shard, shards, run_key=context.run_id)
         context.log.info(
             "resolve.%s shard %d/%d: %d candidate pairs, %d matches",
