@@ -36,6 +36,7 @@ from odata_service.model import load_model
 from odata_service.options import QueryOptions, parse_options
 from odata_service.paths import parse_path
 from odata_service.plans import PlanCache
+from odata_service.publications import PublicationListener
 from odata_service.reader import Entity, Page, Plan, Reader
 from odata_service.settings import ODataSettings
 from pipelines.database import make_engine
@@ -107,6 +108,8 @@ def create_app(settings: ODataSettings, engine: Engine | None = None) -> ODataPr
     engine = engine or service_engine(settings)
     model = load_model(engine)
     counts = CountCache(settings.count_ttl_seconds, connect=engine.connect)
+    # Started here, not in the lifespan: `org360 serve` runs this app without one.
+    listener = PublicationListener(engine, counts.clear).start()
     reader = Reader(engine, model, counts)
     # As many worker threads as pooled connections: none waits on the pool. Requests
     # whose cost depends on the data ($filter, $search) get a third of them, so list
@@ -124,6 +127,7 @@ def create_app(settings: ODataSettings, engine: Engine | None = None) -> ODataPr
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        listener.stop()
         executors.shutdown()
         counts.close()
         engine.dispose()

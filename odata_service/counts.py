@@ -4,8 +4,9 @@ OData wants the exact size of the filtered collection on every page, and Salesfo
 asks for it on every list view. Counting a million rows takes tens of milliseconds,
 far beyond a list view's budget when 20 users share two cores. So a count is
 computed once and served for `ttl` seconds: it is exact as of at most that long ago.
-Golden tables change only when the pipeline publishes (hourly by default), so a
-count lags a publication by at most `ttl`.
+Golden tables change only when the pipeline publishes (hourly by default), and each
+publication clears the cache (`clear`, called when the service hears of it, see
+publications.py); without that notice a count lags a publication by at most `ttl`.
 
 A count that is asked for while older than half its lifetime is recounted in the
 background (one recount at a time, on a connection of its own), so a busy list view
@@ -51,6 +52,8 @@ class CountCache:
         self._refreshing: set[Hashable] = set()
         self._lock = threading.Lock()
         self._refresher: ThreadPoolExecutor | None = None
+        # Counts started before this moment describe data that has been replaced.
+        self._valid_from = float("-inf")
 
     def get(self, key: Hashable, count: Count, conn: object) -> int:
         if self.ttl <= 0:
@@ -80,12 +83,20 @@ class CountCache:
                 del self._computing[key]
             pending.set()
 
+    def clear(self) -> None:
+        """Forget every count: the golden tables were published again."""
+        with self._lock:
+            self._valid_from = self.clock()
+            self._entries.clear()
+
     def close(self) -> None:
         if self._refresher is not None:
             self._refresher.shutdown(wait=False, cancel_futures=True)
 
     def _store(self, key: Hashable, started: float, value: int) -> None:
         with self._lock:
+            if started < self._valid_from:
+                return  # counted before a publication: already out of date
             current = self._entries.get(key)
             if current is not None and current[0] > started:
                 return  # a newer count landed meanwhile

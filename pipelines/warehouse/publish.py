@@ -123,6 +123,8 @@ def publish(engine: Engine) -> PublishReport:
                 "WHERE org360.golden_id.retired_at IS NOT NULL"
             )
         )
+        # Delivered at commit: OData services drop their cached counts.
+        conn.execute(text("SELECT pg_notify('org360_publication', '')"))
         conn.execute(
             text(
                 "UPDATE org360.golden_id r SET retired_at = now() WHERE retired_at IS NULL "

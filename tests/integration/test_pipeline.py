@@ -126,7 +126,7 @@ def test_sharded_comparisons_find_the_same_pairs_and_clusters(database_url, engi
     pd.testing.assert_frame_equal(clusters_one, clusters_five)
 
 
-def test_the_first_publication_leaves_every_index_as_the_migrations_made_it(
+def test_the_first_publication_keeps_the_indexes_and_notifies_services(
     database_url, engine, tmp_path
 ):
     def indexes() -> pd.DataFrame:
@@ -139,5 +139,14 @@ def test_the_first_publication_leaves_every_index_as_the_migrations_made_it(
     before = indexes()  # the test database is migrated and its golden tables empty
     assert (before.indexname == "golden_account_name_trgm").any()
     seed_demo(database_url, companies=20)
-    run_all(write_config(tmp_path / "org360.yaml", database_url))
+    listener = engine.raw_connection()
+    try:
+        listener.driver_connection.autocommit = True
+        listener.driver_connection.cursor().execute("LISTEN org360_publication")
+        run_all(write_config(tmp_path / "org360.yaml", database_url))
+        listener.driver_connection.poll()
+        # Services hear of the publication (they drop cached counts).
+        assert [n.channel for n in listener.driver_connection.notifies] == ["org360_publication"]
+    finally:
+        listener.close()
     pd.testing.assert_frame_equal(before, indexes())

@@ -104,3 +104,14 @@ def test_without_a_ttl_every_request_counts():
     count = Counter()
     cache = CountCache(0)
     assert [cache.get("k", count, "c") for _ in range(3)] == [1, 2, 3]
+
+
+def test_a_publication_clears_counts_and_counts_begun_before_it_are_not_kept():
+    clock, count = Clock(), Counter()
+    cache = CountCache(3600, clock=clock)
+    assert cache.get("k", count, "request") == 1
+    started = clock.now
+    clock.now += 1
+    cache.clear()  # a publication
+    cache._store("k", started, 99)  # a count that began before it, landing late
+    assert cache.get("k", count, "request") == 2
