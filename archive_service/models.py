@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AnyHttpUrl,
@@ -20,17 +20,6 @@ from archive_service import sfid as sfid_module
 
 MAX_IDS_PER_REQUEST = 100_000
 MAX_WHERE_FIELDS = 20
-# Every outcome a record can have; job counts list them all, zero or not.
-OUTCOMES = (
-    "archived",
-    "already_archived",
-    "pending_in_connect",
-    "unarchived",
-    "already_unarchived",
-    "not_archived",
-    "not_found",
-)
-
 Kind = Literal["archive", "unarchive"]
 ObjectName = Literal["account", "contact"]
 Status = Literal["queued", "running", "succeeded", "partial", "failed"]
@@ -43,6 +32,8 @@ Outcome = Literal[
     "not_archived",
     "not_found",
 ]
+# Every outcome a record can have; job counts list them all, zero or not.
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 OrgKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Sfid = Annotated[str, StringConstraints(pattern=sfid_module.PATTERN)]
 ColumnName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]

@@ -117,33 +117,34 @@ def cluster(
         return position[left[keep]], position[right[keep]], keep
 
     ml, mr, keep = local(match_left, match_right)
-    cl, cr, _ = local(cannot_left, cannot_right)
-    sl, sr, _ = local(must_left, must_right)
-    sub = _greedy(len(nodes), ml, mr, np.asarray(match_weight)[keep], cl, cr, sl, sr)
+    sub = _greedy(
+        len(nodes),
+        (ml, mr, np.asarray(match_weight)[keep]),
+        local(cannot_left, cannot_right)[:2],
+        local(must_left, must_right)[:2],
+    )
     labels[nodes] = nodes[sub]
     return labels
 
 
+Pairs = tuple[np.ndarray, np.ndarray]
+
+
 def _greedy(
-    n: int,
-    match_left: np.ndarray,
-    match_right: np.ndarray,
-    match_weight: np.ndarray,
-    cannot_left: Iterable[int] = (),
-    cannot_right: Iterable[int] = (),
-    must_left: Iterable[int] = (),
-    must_right: Iterable[int] = (),
+    n: int, matches: tuple[np.ndarray, np.ndarray, np.ndarray], cannot: Pairs, must: Pairs
 ) -> np.ndarray:
-    """Merge strongest first, refusing merges across a cannot-link; smallest-member labels."""
+    """Merge strongest first (ties by record, so the input order does not matter),
+    refusing merges across a cannot-link; smallest-member labels."""
+    match_left, match_right, match_weight = matches
     clusters = _Clusters(n)
-    for a, b in zip(cannot_left, cannot_right, strict=True):
+    for a, b in zip(*cannot, strict=True):
         clusters.forbid(int(a), int(b))
     # Steward must-links first, unless they contradict a steward cannot-link.
-    for a, b in zip(must_left, must_right, strict=True):
+    for a, b in zip(*must, strict=True):
         ra, rb = clusters.find(int(a)), clusters.find(int(b))
         if ra != rb and not clusters.conflicts(ra, rb):
             clusters.union(ra, rb)
-    order = np.argsort(-match_weight, kind="stable")
+    order = np.lexsort((match_right, match_left, -np.asarray(match_weight, dtype=np.float64)))
     for index in order:
         ra = clusters.find(int(match_left[index]))
         rb = clusters.find(int(match_right[index]))

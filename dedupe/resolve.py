@@ -66,14 +66,8 @@ def resolve(
         prev = np.asarray(previous, dtype=object)
         scored.previously_together = pd.notna(prev[left]) & (prev[left] == prev[right])
     matches = scored.is_match
-    # Only records that some match edge could move need their cannot-links.
-    involved = np.zeros(len(features), dtype=bool)
-    involved[scored.left[matches]] = True
-    involved[scored.right[matches]] = True
-    if must_links is not None:
-        involved[must_links[0]] = True
-        involved[must_links[1]] = True
-    cannot = scored.is_cannot_link & involved[scored.left] & involved[scored.right]
+    # Cannot-links between records no match connects cost the clustering nothing.
+    cannot = scored.is_cannot_link
     cannot_left = scored.left[cannot]
     cannot_right = scored.right[cannot]
     if cannot_links is not None:

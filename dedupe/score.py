@@ -129,17 +129,14 @@ def on_distinct(
     """`fn(left values, right values)` over pairs of codes, computed once per distinct
     pair of present values; `fill` where either is null (code -1)."""
     present = (left_codes >= 0) & (right_codes >= 0)
-    first = None
-    out = None
-    if present.any():
-        k = np.int64(max(len(uniques), 1))
-        pairs = left_codes[present].astype(np.int64) * k + right_codes[present]
-        inverse, distinct = pd.factorize(pairs)
-        first = fn(uniques[distinct // k], uniques[distinct % k])
-        out = np.full(len(left_codes), fill, dtype=np.asarray(first).dtype)
-        out[present] = np.asarray(first)[inverse]
-    if out is None:
-        out = np.full(len(left_codes), fill)
+    if not present.any():
+        return np.full(len(left_codes), fill)
+    k = np.int64(max(len(uniques), 1))
+    pairs = left_codes[present].astype(np.int64) * k + right_codes[present]
+    inverse, distinct = pd.factorize(pairs)
+    values = np.asarray(fn(uniques[distinct // k], uniques[distinct % k]))
+    out = np.full(len(left_codes), fill, dtype=values.dtype)
+    out[present] = values[inverse]
     return out
 
 

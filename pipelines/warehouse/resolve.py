@@ -314,24 +314,15 @@ def cluster_object(
 
     match_left, match_right = positions("match_left"), positions("match_right")
     weight = np.concatenate([s.match_weight for s in shards] or [np.empty(0, np.float32)])
-    # Strongest first, ties by record: the clusters do not depend on how work was sharded.
-    order = np.lexsort((match_right, match_left, -weight))
-    match_left, match_right, weight = match_left[order], match_right[order], weight[order]
     must, cannot, report.decisions_ignored = steward_links(records, decisions)
     report.must_links, report.cannot_links = len(must[0]), len(cannot[0])
-    # Only records that some match edge could move need their cannot-links.
-    involved = np.zeros(len(records), dtype=bool)
-    for side in (match_left, match_right, must[0], must[1]):
-        involved[side] = True
-    cannot_left, cannot_right = positions("cannot_left"), positions("cannot_right")
-    relevant = involved[cannot_left] & involved[cannot_right]
     labels = cluster(
         len(records),
         match_left,
         match_right,
         weight,
-        np.concatenate([cannot_left[relevant], cannot[0]]),
-        np.concatenate([cannot_right[relevant], cannot[1]]),
+        np.concatenate([positions("cannot_left"), cannot[0]]),
+        np.concatenate([positions("cannot_right"), cannot[1]]),
         must[0],
         must[1],
     )

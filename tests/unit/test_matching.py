@@ -203,7 +203,7 @@ def test_clustering_by_contested_groups_equals_the_greedy_merge_over_everything(
         cannot = rng.integers(0, n, (2, 60))
         must = rng.integers(0, n, (2, 5))
         fast = cluster(n, left, right, weight, cannot[0], cannot[1], must[0], must[1])
-        slow = _greedy(n, left, right, weight, cannot[0], cannot[1], must[0], must[1])
+        slow = _greedy(n, (left, right, weight), (cannot[0], cannot[1]), (must[0], must[1]))
         assert np.array_equal(fast, slow)
 
 

@@ -24,11 +24,13 @@ def ids(client, url: str) -> list[str]:
     return [row["GoldenId"] for row in values(client, url)]
 
 
-def sql_ids(database_url: str, where: str, order: str = "golden_id") -> list[str]:
+def sql_ids(
+    database_url: str, where: str, order: str = "golden_id", table: str = "account"
+) -> list[str]:
     engine = make_engine(database_url)
     with engine.connect() as conn:
         found = conn.execute(
-            text(f"SELECT golden_id FROM golden.account WHERE {where} ORDER BY {order}")
+            text(f"SELECT golden_id FROM golden.{table} WHERE {where} ORDER BY {order}")
         ).scalars()
         result = list(found)
     engine.dispose()

@@ -21,6 +21,7 @@ from odata_service.schema import ENTITY_SETS
 from pipelines.database import make_engine
 from tests.integration.odata.conftest import execute, seeded_database
 from tests.integration.odata.test_odata_paging import walk
+from tests.integration.odata.test_odata_queries import sql_ids
 
 
 def expected_postings(database_url: str) -> set[tuple[str, str, str]]:
@@ -123,17 +124,6 @@ def test_triggers_index_the_declared_columns(odata_server):
         assert f"maintain_search_words({arguments})" in definitions[table]
 
 
-def sql_keys(database_url: str, table: str, where: str) -> list[str]:
-    engine = make_engine(database_url)
-    with engine.connect() as conn:
-        cursor = conn.connection.driver_connection.cursor()
-        # The raw cursor keeps '%' in the patterns literal.
-        cursor.execute(f"SELECT golden_id FROM golden.{table} WHERE {where} ORDER BY golden_id")
-        found = [row[0] for row in cursor.fetchall()]
-    engine.dispose()
-    return found
-
-
 CASES = [
     # (entity set, $filter or None, $search or None, SQL over the table)
     (
@@ -206,7 +196,7 @@ def test_searches_return_what_the_table_holds_page_by_page(
     pages = walk(client, f"{entity_set}?{'&'.join(query)}", page_size=7)
     found = [row["GoldenId"] for page in pages for row in page["value"]]
     table = {"Accounts": "account", "Contacts": "contact"}[entity_set]
-    expected = sql_keys(odata_server.database_url, table, where)
+    expected = sql_ids(odata_server.database_url, where, table=table)
     assert expected, "a case that matches nothing proves little"
     assert found == expected
     assert pages[0]["@odata.count"] == len(expected)
