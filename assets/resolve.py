@@ -10,7 +10,14 @@ what every shard found. Steps hand each other only the match and cannot-link edg
 import dagster as dg
 
 from pipelines.resources import Org360Resource, progress
-from pipelines.warehouse.resolve import ShardPairs, cluster_object, compare_shard, fit_model
+from pipelines.warehouse.resolve import (
+    Plan,
+    ShardPairs,
+    cluster_object,
+    compare_shard,
+    fit_model,
+    plans,
+)
 
 _UPSTREAM = {
     "account": {"unified": dg.AssetKey(["unified", "account"])},
@@ -28,34 +35,35 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
     @dg.op(
         name=f"fit_{obj}_model",
         ins={name: dg.In(dg.Nothing) for name in upstream},
-        # (shard, shards): every comparison step splits the work the way this one planned.
-        out=dg.DynamicOut(tuple),
-        description=f"Fit the {obj} match model (or keep the stored one) and plan the shards.",
+        # Every comparison step does the work this one planned: a shard of all pairs,
+        # or (an incremental run) the changed records' pairs.
+        out=dg.DynamicOut(Plan),
+        description=f"Fit the {obj} match model (or keep the stored one) and plan the "
+        "comparisons: every pair in shards, or only the changed records' pairs.",
     )
     def fit_step(context: dg.OpExecutionContext, org360: Org360Resource):
-        shards = org360.settings().compare_shards
         report = fit_model(org360.engine(), obj, run_key=context.run_id)
+        steps = plans(report, org360.settings().compare_shards)
         context.log.info(
-            "resolve.%s: %d records, model %s, %d comparison shards",
+            "resolve.%s: %d records, model %s, %s",
             obj,
             report.records,
             "refitted" if report.refitted else "reused",
-            shards,
+            f"{report.changed} changed: incremental"
+            if report.incremental
+            else f"full, {len(steps)} comparison shards",
         )
-        for shard in range(shards):
-            yield dg.DynamicOutput((shard, shards), mapping_key=str(shard))
+        for plan in steps:
+            yield dg.DynamicOutput(plan, mapping_key=str(plan.shard))
 
     @dg.op(name=f"compare_{obj}s", description=f"Score the {obj} pairs one shard owns.")
-    def compare_step(context: dg.OpExecutionContext, org360: Org360Resource, plan: tuple):
-        shard, shards = plan
-        result = compare_shard(org360.engine(), obj, shard, shards, run_key=context.run_id)
+    def compare_step(context: dg.OpExecutionContext, org360: Org360Resource, plan: Plan):
+        result = compare_shard(org360.engine(), obj, plan, run_key=context.run_id)
         context.log.info(
-            "resolve.%s shard %d/%d: %d candidate pairs, %d matches",
+            "resolve.%s %s: %d candidate pairs scored",
             obj,
-            shard,
-            shards,
+            "changes" if plan.incremental else f"shard {plan.shard}/{plan.shards}",
             result.candidate_pairs,
-            len(result.match_weight),
         )
         return result
 
@@ -69,12 +77,14 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
     ):
         report = cluster_object(org360.engine(), obj, shards, run_key=context.run_id)
         progress.info(
-            "resolve.%s: %d records, %d candidate pairs in %d shards, %d matches, "
-            "%d for review, %d clusters (%d duplicates)",
+            "resolve.%s: %d records, %s: %d candidate pairs scored, %d matches, "
+            "%d for review; %d clusters (%d duplicates)",
             obj,
             report.records,
+            f"incremental ({report.changed} changed, {report.reclustered} re-clustered)"
+            if report.incremental
+            else f"full ({report.shards} shards)",
             report.candidate_pairs,
-            report.shards,
             report.matched_pairs,
             report.review_pairs,
             report.clusters,
@@ -82,6 +92,9 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
         )
         context.add_output_metadata(
             {
+                "incremental": report.incremental,
+                "records_changed": report.changed,
+                "records_reclustered": report.reclustered,
                 "candidate_pairs": report.candidate_pairs,
                 "comparison_shards": report.shards,
                 "steward_must_links": report.must_links,

@@ -57,7 +57,7 @@ from pipelines.demo.heroku_connect import create_connect_table, quote_ident
 from pipelines.resources import engine_for
 from pipelines.runner import RunFailed, run_all
 from pipelines.warehouse import checks
-from pipelines.warehouse.resolve import load_frame
+from pipelines.warehouse.frames import load_frame
 from pipelines.warehouse.sql import copy_frame
 
 FEBRL_FIELDS = (

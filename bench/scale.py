@@ -2,9 +2,13 @@
 
 Prints wall time per asset step, end-to-end time and peak memory (RSS of this
 process, which runs every step in-process, sampled every 50 ms), then does an
-incremental run after changing a fraction of the source rows.
+incremental run after a fraction of the source rows changed (edits, new duplicates
+and deletions, `pipelines/demo/changes.py`).
 
-    .venv/bin/python bench/scale.py --records 100000 [--splink]
+    .venv/bin/python bench/scale.py --records 100000 [--splink] [--verify]
+
+With `--verify`, the same records are then resolved in full and the two publications
+compared.
 
 With `--splink`, Splink 5 (from bench/.venv, see bench/README.md) deduplicates the same
 contacts and the time ratio is printed.
@@ -23,15 +27,18 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import psutil
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from pipelines.database import resolve_database_url
+from pipelines.demo.changes import apply_changes
 from pipelines.demo.generator import DemoGenerator
 from pipelines.demo.seed import DEMO_ORGS, evaluate, seed, write_demo_config
 from pipelines.resources import engine_for
 from pipelines.runner import run_all
+from pipelines.warehouse.resolve_state import request_full_resolution
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,27 +105,6 @@ def step_times(run_ids: list[str]) -> dict[str, float]:
     return times
 
 
-def change_fraction(url: str, fraction: float) -> int:
-    """Touch `fraction` of every org's contacts and accounts as a Salesforce user would."""
-    engine = create_engine(url)
-    changed = 0
-    with engine.begin() as conn:
-        for org in DEMO_ORGS:
-            for obj, column in (("account", "phone"), ("contact", "title")):
-                result = conn.execute(
-                    text(
-                        f"UPDATE {org['schema']}.{obj} "
-                        f"SET {column} = coalesce({column}, '') || ' ', "
-                        "systemmodstamp = now() AT TIME ZONE 'UTC' "
-                        "WHERE sfid IS NOT NULL AND random() < :fraction"
-                    ),
-                    {"fraction": fraction},
-                )
-                changed += result.rowcount
-    engine.dispose()
-    return changed
-
-
 def compare_with_splink(url: str, org360_steps: dict[str, float]) -> None:
     """Run Splink 5 (bench/.venv) on the contacts just seeded; print its figures and ratios."""
     python = ROOT / "bench" / ".venv" / "bin" / "python"
@@ -160,6 +146,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--incremental", type=float, default=0.01, help="fraction changed")
     parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="after the incremental run, resolve the same records in full and compare",
+    )
+    parser.add_argument(
         "--splink", action="store_true", help="also run Splink 5 on the same contacts"
     )
     args = parser.parse_args()
@@ -188,11 +179,43 @@ def main() -> None:
     if args.splink:
         compare_with_splink(url, step_times(summary.run_ids))
 
-    changed = change_fraction(url, args.incremental)
+    engine = engine_for(url)
+    changes = apply_changes(engine, args.incremental, seed=args.seed)
     with PeakMemory() as memory:
         incremental = run_all(config)
-    report_run(f"incremental run ({changed} rows changed)", incremental, memory.peak)
+    report_run(
+        f"incremental run ({changes.total} rows changed: {changes.edited} edited, "
+        f"{changes.duplicated} new duplicates, {changes.deleted} deleted)",
+        incremental,
+        memory.peak,
+    )
     print(f"  incremental / full: {incremental.seconds / summary.seconds:.1%}")
+    for obj, quality in evaluate(engine).items():
+        print(f"  {obj:<8} {quality.line()}")
+
+    if args.verify:
+        # The same records resolved in full: what differs is what incremental runs leave
+        # behind (pairs of unchanged records keep their earlier scores).
+        published = published_xref(engine)
+        request_full_resolution(engine)
+        full = run_all(config)
+        print(f"\nfull resolution of the same records: {full.seconds:.1f} s")
+        again = published_xref(engine)
+        joined = published.join(again.add_suffix("_full"), how="outer")
+        differ = joined["golden_id"] != joined["golden_id_full"]
+        print(
+            f"  xref rows whose golden id differs from the incremental run's: "
+            f"{int(differ.sum())} of {len(joined)}"
+        )
+        for obj, quality in evaluate(engine).items():
+            print(f"  {obj:<8} {quality.line()}")
+
+
+def published_xref(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text("SELECT object, org, sfid, golden_id FROM golden.xref"), conn
+        ).set_index(["object", "org", "sfid"])
 
 
 if __name__ == "__main__":

@@ -135,3 +135,75 @@ def candidate_pairs(
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, reports
     return np.concatenate(lefts), np.concatenate(rights), reports
+
+
+# Key hashes: stable across runs (codes above are numbered afresh each run), so a later
+# run can find the records that share a changed record's keys without recomputing them.
+NO_KEY = np.int64(0)
+_MIX = np.uint64(0x100000001B3)
+
+
+def _column_hashes(values: pd.Series) -> np.ndarray:
+    """A 64-bit hash of each value's text, computed once per distinct value; 0 for null."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    hashed = pd.util.hash_array(np.array([str(u) for u in uniques], dtype=object))
+    out = np.zeros(len(values), dtype=np.uint64)
+    present = codes >= 0
+    out[present] = hashed[codes[present]]
+    return out
+
+
+def key_hashes(frame: pd.DataFrame, rules: tuple[tuple[str, ...], ...]) -> np.ndarray:
+    """One hash per record and rule (records x rules, int64): records share a block of a
+    rule exactly when they share its hash; `NO_KEY` where a key column is null."""
+    by_column: dict[str, np.ndarray] = {}
+    out = np.zeros((len(frame), len(rules)), dtype=np.int64)
+    with np.errstate(over="ignore"):
+        for index, rule in enumerate(rules):
+            combined = np.full(len(frame), np.uint64(index + 1) * np.uint64(0x9E3779B97F4A7C15))
+            valid = np.ones(len(frame), dtype=bool)
+            for column in rule:
+                if column not in by_column:
+                    by_column[column] = _column_hashes(frame[column])
+                hashed = by_column[column]
+                valid &= hashed != 0
+                combined = (combined ^ hashed) * _MIX
+            combined[combined == 0] = 1  # 0 means "no key"
+            out[:, index] = np.where(valid, combined, 0).view(np.int64)
+    return out
+
+
+def pairs_with(
+    record_ids: np.ndarray,
+    keys: np.ndarray,
+    changed: np.ndarray,
+    max_block_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every candidate pair (by record id, left < right) that holds a `changed` record.
+
+    `keys` (from `key_hashes`) are every live record's, rows in `record_ids` order, the
+    changed records' included. A block that generates no pairs in a full run (one
+    member, or more than `max_block_size`) generates none here either.
+    """
+    is_changed = np.isin(record_ids, changed)
+    lefts, rights = [], []
+    for rule in range(keys.shape[1]):
+        column = keys[:, rule]
+        wanted = np.unique(column[is_changed & (column != NO_KEY)])
+        members = np.flatnonzero(np.isin(column, wanted))
+        if len(members) == 0:
+            continue
+        hashes, sizes = np.unique(column[members], return_counts=True)
+        pairing = hashes[(sizes >= 2) & (sizes <= max_block_size)]
+        members = members[np.isin(column[members], pairing)]
+        block = pd.DataFrame({"key": column[members], "id": record_ids[members]})
+        mine = block[is_changed[members]]
+        joined = mine.merge(block, on="key", suffixes=("_a", "_b"))
+        a, b = joined["id_a"].to_numpy(), joined["id_b"].to_numpy()
+        lefts.append(np.minimum(a, b)[a != b])
+        rights.append(np.maximum(a, b)[a != b])
+    if not lefts:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    unique = np.unique(np.stack([np.concatenate(lefts), np.concatenate(rights)]), axis=1)
+    return unique[0].astype(np.int64), unique[1].astype(np.int64)

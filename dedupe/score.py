@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,8 +93,16 @@ class CodedColumns:
     distinct value pair is compared once. The two name columns share one list, so a
     swapped name can be looked up in the other column's codes."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        population: Callable[[str, np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        """`population(column, values)`: each value's share of all records, when `frame`
+        holds only some of them (an incremental run scores a few records' pairs, with
+        the term frequencies of all)."""
         self.frame = frame
+        self.population = population
         self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._frequencies: dict[str, np.ndarray] = {}
 
@@ -115,8 +124,11 @@ class CodedColumns:
         """Each value's share of the records in `column`, by code (term frequency)."""
         if column not in self._frequencies:
             codes, uniques = self(column)
-            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-            self._frequencies[column] = counts / max(len(codes), 1)
+            if self.population is not None:
+                self._frequencies[column] = self.population(column, uniques)
+            else:
+                counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+                self._frequencies[column] = counts / max(len(codes), 1)
         return self._frequencies[column]
 
 

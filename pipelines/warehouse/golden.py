@@ -66,6 +66,7 @@ class XrefReport:
     golden: dict[str, int]
     kept_ids: dict[str, int]
     new_ids: dict[str, int]
+    incremental: bool = False
 
 
 def _org_priorities(conn: Connection, settings: Settings) -> None:
@@ -80,82 +81,205 @@ def _org_priorities(conn: Connection, settings: Settings) -> None:
     )
 
 
+def rebuild_all(conn: Connection) -> bool:
+    """Whether this publication is built whole: a resolution ran in full, or nothing
+    was built before. Otherwise only the golden records of changed sources are."""
+    return bool(
+        conn.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM resolve.rebuild) "
+                "OR NOT EXISTS (SELECT 1 FROM golden_next.xref)"
+            )
+        ).scalar()
+    )
+
+
+class _IdConflict(Exception):
+    """A golden id an incremental build would assign is held outside its scope."""
+
+
+def _scope_records(conn: Connection, obj: str) -> None:
+    """The records whose xref rows an incremental build rewrites: every member of a
+    cluster holding a changed source record, or holding a record that shared a golden
+    id with one (so a split or merged entity is seen whole)."""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS scope_records")
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE scope_records ON COMMIT DROP AS "
+            "WITH pending AS (SELECT org, sfid FROM resolve.changed WHERE object = :obj), "
+            "old_ids AS (SELECT x.golden_id FROM golden_next.xref x JOIN pending p "
+            " ON x.org = p.org AND x.sfid = p.sfid WHERE x.object = :obj), "
+            f"seed AS (SELECT u.record_id FROM pending p JOIN unified.{obj} u "
+            " ON u.org = p.org AND u.sfid = p.sfid "
+            f" UNION SELECT u.record_id FROM golden_next.xref x JOIN unified.{obj} u "
+            " ON u.org = x.org AND u.sfid = x.sfid "
+            " WHERE x.object = :obj AND x.golden_id IN (SELECT golden_id FROM old_ids)) "
+            f"SELECT c.record_id FROM resolve.{obj}_cluster c WHERE c.cluster_id IN "
+            f"(SELECT c2.cluster_id FROM resolve.{obj}_cluster c2 JOIN seed USING (record_id))"
+        ),
+        {"obj": obj},
+    )
+    conn.exec_driver_sql("ANALYZE scope_records")
+
+
+def _member_sql(obj: str, scoped: bool) -> str:
+    scope = "WHERE {alias}.record_id IN (SELECT record_id FROM scope_records) " if scoped else ""
+    return (
+        # Why each record is where it is: its strongest match within its cluster (the
+        # pair, with per-field weights, is in resolve.<obj>_pair).
+        f"WITH together AS (SELECT p.left_id, p.right_id, p.match_weight "
+        f" FROM resolve.{obj}_pair p "
+        f" JOIN resolve.{obj}_cluster ca ON ca.record_id = p.left_id "
+        f" JOIN resolve.{obj}_cluster cb ON cb.record_id = p.right_id "
+        f" WHERE ca.cluster_id = cb.cluster_id {scope.format(alias='ca').replace('WHERE', 'AND')}),"
+        f"strongest AS (SELECT record_id, max(match_weight) AS match_weight FROM ("
+        f" SELECT left_id AS record_id, match_weight FROM together UNION ALL "
+        f" SELECT right_id, match_weight FROM together) ends GROUP BY record_id) "
+        f"SELECT c.cluster_id AS cluster, u.org, u.sfid, "
+        f"u.org || '/' || u.sfid AS member_key, x.golden_id AS previous_id, "
+        f"u.hc_failed, u.systemmodstamp, s.match_weight "
+        f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
+        f"LEFT JOIN strongest s USING (record_id) "
+        f"LEFT JOIN golden.xref x "
+        f"ON x.object = :obj AND x.org = u.org AND x.sfid = u.sfid "
+        f"{scope.format(alias='c')}"
+    )
+
+
+def _xref_rows(
+    conn: Connection, obj: str, settings: Settings, scoped: bool, report: XrefReport
+) -> set[str]:
+    """Write the xref rows of `obj` (all, or the scope's); return the ids assigned."""
+    members = pd.read_sql_query(text(_member_sql(obj, scoped)), conn, params={"obj": obj})
+    members["previous_id"] = (
+        members["previous_id"].astype(object).where(members["previous_id"].notna(), None)
+    )
+    previous = [g for g in members["previous_id"].dropna().unique()]
+    issued = dict(
+        conn.execute(
+            text("SELECT golden_id, issued_at FROM org360.golden_id WHERE golden_id = ANY(:ids)"),
+            {"ids": previous},
+        ).all()
+    )
+    assigned = assign_golden_ids(obj, members, issued)
+    fresh = [g for g in set(assigned.values()) if g not in issued]
+    retired = set(
+        conn.execute(
+            text("SELECT golden_id FROM org360.golden_id WHERE golden_id = ANY(:ids)"),
+            {"ids": fresh},
+        ).scalars()
+    )
+    if retired:
+        # A new cluster's natural id was used before by an entity now gone: pick another.
+        assigned = assign_golden_ids(obj, members, issued, reserved=retired)
+    ids = set(assigned.values())
+    if (
+        scoped
+        and conn.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM golden_next.xref "
+                "WHERE object = :obj AND golden_id = ANY(:ids))"
+            ),
+            {"obj": obj, "ids": list(ids)},
+        ).scalar()
+    ):
+        raise _IdConflict(obj)
+    members["golden_id"] = members["cluster"].map(assigned)
+    members["object"] = obj
+    members["source_schema"] = members["org"].map({o.key: o.schema for o in settings.orgs})
+    copy_frame(
+        conn,
+        "golden_next.xref",
+        members,
+        [
+            "object",
+            "org",
+            "sfid",
+            "golden_id",
+            "source_schema",
+            "hc_failed",
+            "systemmodstamp",
+            "match_weight",
+        ],
+    )
+    report.records[obj] = len(members)
+    report.golden[obj] = len(assigned)
+    kept = ids & set(previous)
+    report.kept_ids[obj] = len(kept)
+    report.new_ids[obj] = len(assigned) - len(kept)
+    return ids
+
+
+def _xref_changes(conn: Connection, obj: str, settings: Settings, report: XrefReport) -> None:
+    """Rewrite the scope's xref rows and note every golden id they held or now hold."""
+    _scope_records(conn, obj)
+    before = conn.execute(
+        text(
+            "DELETE FROM golden_next.xref x WHERE x.object = :obj AND ("
+            "(x.org, x.sfid) IN (SELECT org, sfid FROM resolve.changed WHERE object = :obj) "
+            f"OR (x.org, x.sfid) IN (SELECT u.org, u.sfid FROM unified.{obj} u "
+            "JOIN scope_records USING (record_id))) RETURNING x.golden_id"
+        ),
+        {"obj": obj},
+    ).scalars()
+    touched = set(before) | _xref_rows(conn, obj, settings, True, report)
+    conn.execute(
+        text(
+            "INSERT INTO golden_next.changed (object, golden_id) "
+            "SELECT :obj, unnest(CAST(:ids AS text[])) ON CONFLICT DO NOTHING"
+        ),
+        {"obj": obj, "ids": sorted(touched)},
+    )
+
+
+def _contacts_of_changed_accounts(conn: Connection) -> None:
+    """Golden contacts whose golden account may have changed are rebuilt too."""
+    conn.exec_driver_sql(
+        "INSERT INTO golden_next.changed (object, golden_id) "
+        "SELECT 'contact', g.golden_id FROM golden_next.contact g WHERE g.account_golden_id IN "
+        "(SELECT golden_id FROM golden_next.changed WHERE object = 'account') "
+        "UNION SELECT 'contact', x.golden_id FROM resolve.changed ch "
+        "JOIN unified.contact c ON c.org = ch.org AND c.account_sfid = ch.sfid "
+        "JOIN golden_next.xref x ON x.object = 'contact' AND x.org = c.org AND x.sfid = c.sfid "
+        "WHERE ch.object = 'account' "
+        "UNION SELECT 'contact', x.golden_id FROM golden_next.xref ax "
+        "JOIN unified.contact c ON c.org = ax.org AND c.account_sfid = ax.sfid "
+        "JOIN golden_next.xref x ON x.object = 'contact' AND x.org = c.org AND x.sfid = c.sfid "
+        "WHERE ax.object = 'account' AND ax.golden_id IN "
+        "(SELECT golden_id FROM golden_next.changed WHERE object = 'account') "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
 def build_xref(engine: Engine, settings: Settings) -> XrefReport:
     report = XrefReport({}, {}, {}, {})
     with engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE golden_next.xref")
-        for obj in ("account", "contact"):
-            members = pd.read_sql_query(
-                text(
-                    # Why each record is where it is: its strongest match within its
-                    # cluster (the pair, with per-field weights, is in resolve.<obj>_pair).
-                    f"WITH together AS (SELECT p.left_id, p.right_id, p.match_weight "
-                    f" FROM resolve.{obj}_pair p "
-                    f" JOIN resolve.{obj}_cluster ca ON ca.record_id = p.left_id "
-                    f" JOIN resolve.{obj}_cluster cb ON cb.record_id = p.right_id "
-                    f" WHERE ca.cluster_id = cb.cluster_id), "
-                    f"strongest AS (SELECT record_id, max(match_weight) AS match_weight FROM ("
-                    f" SELECT left_id AS record_id, match_weight FROM together UNION ALL "
-                    f" SELECT right_id, match_weight FROM together) ends GROUP BY record_id) "
-                    f"SELECT c.cluster_id AS cluster, u.org, u.sfid, "
-                    f"u.org || '/' || u.sfid AS member_key, x.golden_id AS previous_id, "
-                    f"u.hc_failed, u.systemmodstamp, s.match_weight "
-                    f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
-                    f"LEFT JOIN strongest s USING (record_id) "
-                    f"LEFT JOIN golden.xref x "
-                    f"ON x.object = :obj AND x.org = u.org AND x.sfid = u.sfid"
-                ),
-                conn,
-                params={"obj": obj},
-            )
-            members["previous_id"] = (
-                members["previous_id"].astype(object).where(members["previous_id"].notna(), None)
-            )
-            previous = [g for g in members["previous_id"].dropna().unique()]
-            issued = dict(
+        full = rebuild_all(conn)
+        if not full:
+            savepoint = conn.begin_nested()
+            try:
+                for obj in ("account", "contact"):
+                    _xref_changes(conn, obj, settings, report)
+                _contacts_of_changed_accounts(conn)
+                savepoint.commit()
+            except _IdConflict:
+                # Ids moved in a way a partial build cannot see whole: build it all.
+                savepoint.rollback()
+                full = True
+                report = XrefReport({}, {}, {}, {})
                 conn.execute(
                     text(
-                        "SELECT golden_id, issued_at FROM org360.golden_id "
-                        "WHERE golden_id = ANY(:ids)"
-                    ),
-                    {"ids": previous},
-                ).all()
-            )
-            assigned = assign_golden_ids(obj, members, issued)
-            fresh = [g for g in set(assigned.values()) if g not in issued]
-            retired = set(
-                conn.execute(
-                    text("SELECT golden_id FROM org360.golden_id WHERE golden_id = ANY(:ids)"),
-                    {"ids": fresh},
-                ).scalars()
-            )
-            if retired:
-                # A new cluster's natural id was used before by an entity now gone: pick another.
-                assigned = assign_golden_ids(obj, members, issued, reserved=retired)
-            members["golden_id"] = members["cluster"].map(assigned)
-            members["object"] = obj
-            members["source_schema"] = members["org"].map({o.key: o.schema for o in settings.orgs})
-            copy_frame(
-                conn,
-                "golden_next.xref",
-                members,
-                [
-                    "object",
-                    "org",
-                    "sfid",
-                    "golden_id",
-                    "source_schema",
-                    "hc_failed",
-                    "systemmodstamp",
-                    "match_weight",
-                ],
-            )
-            report.records[obj] = len(members)
-            report.golden[obj] = len(assigned)
-            kept = set(assigned.values()) & set(previous)
-            report.kept_ids[obj] = len(kept)
-            report.new_ids[obj] = len(assigned) - len(kept)
-        conn.exec_driver_sql("ANALYZE golden_next.xref")
+                        "INSERT INTO resolve.rebuild VALUES ('account'), ('contact') "
+                        "ON CONFLICT DO NOTHING"
+                    )
+                )
+        if full:
+            conn.exec_driver_sql("TRUNCATE golden_next.xref")
+            for obj in ("account", "contact"):
+                _xref_rows(conn, obj, settings, False, report)
+            # Fresh statistics for the builds and checks that join it next.
+            conn.exec_driver_sql("ANALYZE golden_next.xref")
+        report.incremental = not full
     return report
 
 
@@ -170,12 +294,18 @@ def _field_provenance(field: str) -> str:
     )
 
 
-def _stage_members(conn: Connection, obj: str, columns: tuple[str, ...]) -> None:
-    """Each golden record's members, ranked for survivorship, in a temp table.
+def _changed_ids(obj: str) -> str:
+    return f"(SELECT golden_id FROM golden_next.changed WHERE object = '{obj}')"
+
+
+def _stage_members(conn: Connection, obj: str, columns: tuple[str, ...], full: bool) -> None:
+    """Each golden record's members (all, or the changed records'), ranked for
+    survivorship, in a temp table.
 
     A temp table with fresh statistics rather than a CTE: the planner then hashes
     the joins below instead of looping over a CTE for every row.
     """
+    only_changed = "" if full else f" AND x.golden_id IN {_changed_ids(obj)}"
     conn.exec_driver_sql(
         "CREATE TEMP TABLE members ON COMMIT DROP AS "
         "SELECT x.golden_id, u.org, u.sfid, u.systemmodstamp, "
@@ -183,9 +313,22 @@ def _stage_members(conn: Connection, obj: str, columns: tuple[str, ...]) -> None
         "row_number() OVER (PARTITION BY x.golden_id ORDER BY p.priority, "
         "u.systemmodstamp DESC NULLS LAST, u.completeness DESC, u.org, u.sfid) AS rank "
         f"FROM golden_next.xref x JOIN unified.{obj} u ON u.org = x.org AND u.sfid = x.sfid "
-        f"JOIN org_priority p ON p.org = u.org WHERE x.object = '{obj}'"
+        f"JOIN org_priority p ON p.org = u.org WHERE x.object = '{obj}'{only_changed}"
     )
     conn.exec_driver_sql("ANALYZE members")
+
+
+def _clear(conn: Connection, obj: str) -> bool:
+    """Empty the golden records about to be built (all, or the changed ones); True
+    when all."""
+    full = rebuild_all(conn)
+    if full:
+        conn.exec_driver_sql(f"TRUNCATE golden_next.{obj}")
+    else:
+        conn.exec_driver_sql(
+            f"DELETE FROM golden_next.{obj} WHERE golden_id IN {_changed_ids(obj)}"
+        )
+    return full
 
 
 def _stage_addresses(conn: Connection, fields: tuple[str, ...]) -> None:
@@ -233,8 +376,8 @@ def build_accounts(engine: Engine, settings: Settings) -> int:
     )
     with engine.begin() as conn:
         _org_priorities(conn, settings)
-        conn.exec_driver_sql("TRUNCATE golden_next.account")
-        _stage_members(conn, "account", (*columns, "completeness"))
+        full = _clear(conn, "account")
+        _stage_members(conn, "account", (*columns, "completeness"), full)
         _stage_addresses(conn, address)
         return conn.execute(text(sql)).rowcount
 
@@ -266,13 +409,26 @@ def build_contacts(engine: Engine, settings: Settings) -> int:
     )
     with engine.begin() as conn:
         _org_priorities(conn, settings)
-        conn.exec_driver_sql("TRUNCATE golden_next.contact")
-        _stage_members(conn, "contact", (*columns, "account_sfid", "completeness"))
+        full = _clear(conn, "contact")
+        _stage_members(conn, "contact", (*columns, "account_sfid", "completeness"), full)
         _stage_addresses(conn, address)
         return conn.execute(text(sql)).rowcount
 
 
-def _review_sql(obj: str, label_a: str, label_b: str) -> str:
+def _review_sql(obj: str, label_a: str, label_b: str, full: bool) -> str:
+    pairs = f"resolve.{obj}_pair"
+    changed = ""
+    if not full:
+        # Only pairs with a record of a changed golden record: every pair between two
+        # golden records of which one changed.
+        pairs = (
+            f"(SELECT * FROM resolve.{obj}_pair WHERE left_id IN (SELECT record_id FROM "
+            f"review_scope) UNION SELECT * FROM resolve.{obj}_pair WHERE right_id IN "
+            "(SELECT record_id FROM review_scope))"
+        )
+        changed = (
+            f"AND (xa.golden_id IN {_changed_ids(obj)} OR xb.golden_id IN {_changed_ids(obj)}) "
+        )
     return (
         "INSERT INTO golden_next.duplicate_review (review_id, object, org_a, sfid_a, golden_id_a,"
         " label_a, org_b, sfid_b, golden_id_b, label_b, probability, match_weight, field_weights) "
@@ -282,7 +438,7 @@ def _review_sql(obj: str, label_a: str, label_b: str) -> str:
         f" '{obj}', ua.org, ua.sfid, xa.golden_id, left({label_a}, 255),"
         f" ub.org, ub.sfid, xb.golden_id, left({label_b}, 255),"
         " p.probability, p.match_weight, p.field_weights "
-        f"FROM resolve.{obj}_pair p "
+        f"FROM {pairs} p "
         f"JOIN unified.{obj} ua ON ua.record_id = p.left_id "
         f"JOIN unified.{obj} ub ON ub.record_id = p.right_id "
         f"JOIN golden_next.xref xa "
@@ -290,6 +446,7 @@ def _review_sql(obj: str, label_a: str, label_b: str) -> str:
         f"JOIN golden_next.xref xb "
         f"ON xb.object = '{obj}' AND xb.org = ub.org AND xb.sfid = ub.sfid "
         "WHERE xa.golden_id <> xb.golden_id AND p.match_weight >= :review_weight "
+        f"{changed}"
         # A pair a steward has decided is never asked about again.
         "AND NOT EXISTS (SELECT 1 FROM steward.decision d "
         f"WHERE d.object = '{obj}' AND ((d.org_a, d.sfid_a, d.org_b, d.sfid_b) = "
@@ -301,10 +458,31 @@ def _review_sql(obj: str, label_a: str, label_b: str) -> str:
     )
 
 
+def _review_scope(conn: Connection, obj: str) -> None:
+    """The records of changed golden records; their review pairs are rebuilt."""
+    conn.execute(
+        text(
+            "DELETE FROM golden_next.duplicate_review WHERE object = :obj AND "
+            f"(golden_id_a IN {_changed_ids(obj)} OR golden_id_b IN {_changed_ids(obj)})"
+        ),
+        {"obj": obj},
+    )
+    conn.exec_driver_sql("DROP TABLE IF EXISTS review_scope")
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE review_scope ON COMMIT DROP AS "
+        f"SELECT u.record_id FROM golden_next.xref x JOIN unified.{obj} u "
+        f"ON u.org = x.org AND u.sfid = x.sfid WHERE x.object = '{obj}' "
+        f"AND x.golden_id IN {_changed_ids(obj)}"
+    )
+    conn.exec_driver_sql("ANALYZE review_scope")
+
+
 def build_review_queue(engine: Engine) -> dict[str, int]:
     counts = {}
     with engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE golden_next.duplicate_review")
+        full = rebuild_all(conn)
+        if full:
+            conn.exec_driver_sql("TRUNCATE golden_next.duplicate_review")
         for obj, label_a, label_b in (
             ("account", "ua.name", "ub.name"),
             (
@@ -313,8 +491,10 @@ def build_review_queue(engine: Engine) -> dict[str, int]:
                 "concat_ws(' ', ub.first_name, ub.last_name)",
             ),
         ):
+            if not full:
+                _review_scope(conn, obj)
             counts[obj] = conn.execute(
-                text(_review_sql(obj, label_a, label_b)),
+                text(_review_sql(obj, label_a, label_b, full)),
                 {"review_weight": DEFAULT_SETTINGS[obj].review_weight},
             ).rowcount
     return counts

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from pipelines.warehouse.golden import rebuild_all
+
 # Columns the publication manages itself rather than copying from golden_next.
 _BOOKKEEPING = ("created_at", "updated_at")
 
@@ -29,6 +31,7 @@ class PublishReport:
     updated: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
+    incremental: bool = False
 
 
 def _columns(conn: Connection, table: str) -> list[str]:
@@ -53,7 +56,38 @@ def _secondary_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
     ]
 
 
-def _apply(conn: Connection, table: str, keys: tuple[str, ...], report: PublishReport) -> None:
+_CHANGED_IDS = "(SELECT golden_id FROM golden_next.changed)"
+
+# Which rows of each table an incremental publication compares: those of changed
+# golden records (golden ids are unique across objects: GA..., GC...).
+_SCOPES: dict[str, str] = {
+    "account": f"{{t}}.golden_id IN {_CHANGED_IDS}",
+    "contact": f"{{t}}.golden_id IN {_CHANGED_IDS}",
+    "xref": "({t}.object, {t}.org, {t}.sfid) IN (SELECT object, org, sfid FROM xref_scope)",
+    "duplicate_review": (
+        f"({{t}}.golden_id_a IN {_CHANGED_IDS} OR {{t}}.golden_id_b IN {_CHANGED_IDS})"
+    ),
+}
+
+
+def _xref_scope(conn: Connection) -> None:
+    """The xref rows an incremental publication compares: changed source records and
+    every member, before and after, of a changed golden record."""
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE xref_scope ON COMMIT DROP AS "
+        "SELECT object, org, sfid FROM resolve.changed "
+        f"UNION SELECT object, org, sfid FROM golden.xref WHERE golden_id IN {_CHANGED_IDS} "
+        f"UNION SELECT object, org, sfid FROM golden_next.xref WHERE golden_id IN {_CHANGED_IDS}"
+    )
+    conn.exec_driver_sql("ANALYZE xref_scope")
+
+
+def _apply(
+    conn: Connection, table: str, keys: tuple[str, ...], report: PublishReport, full: bool
+) -> None:
+    if not full:
+        _diff_apply(conn, table, keys, report, _SCOPES[table])
+        return
     first = not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM golden.{table})")).scalar()
     indexes = _secondary_indexes(conn, table) if first else []
     if indexes:
@@ -73,15 +107,25 @@ def _apply(conn: Connection, table: str, keys: tuple[str, ...], report: PublishR
         conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
 
 
-def _diff_apply(conn: Connection, table: str, keys: tuple[str, ...], report: PublishReport) -> None:
+def _diff_apply(
+    conn: Connection,
+    table: str,
+    keys: tuple[str, ...],
+    report: PublishReport,
+    scope: str | None = None,
+) -> None:
+    """Make golden.<table> equal golden_next.<table>: everywhere, or where `scope`
+    (a condition on alias {t}) holds."""
     columns = _columns(conn, table)
     key_list = ", ".join(keys)
     values = [c for c in columns if c not in keys]
     match = " AND ".join(f"g.{k} = n.{k}" for k in keys)
+    in_golden = f"AND {scope.format(t='g')} " if scope else ""
+    in_next = f"WHERE {scope.format(t='n')} " if scope else ""
     deleted = conn.execute(
         text(
             f"DELETE FROM golden.{table} g WHERE NOT EXISTS "
-            f"(SELECT 1 FROM golden_next.{table} n WHERE {match})"
+            f"(SELECT 1 FROM golden_next.{table} n WHERE {match}) {in_golden}"
         )
     )
     col_list = ", ".join(columns)
@@ -91,7 +135,7 @@ def _diff_apply(conn: Connection, table: str, keys: tuple[str, ...], report: Pub
         conn.execute(
             text(
                 f"INSERT INTO golden.{table} ({col_list}) "
-                f"SELECT {col_list} FROM golden_next.{table} "
+                f"SELECT {col_list} FROM golden_next.{table} n {in_next}"
                 f"ON CONFLICT ({key_list}) DO UPDATE SET {sets}, updated_at = now() "
                 f"WHERE {changed} RETURNING (xmax = 0) AS inserted"
             )
@@ -112,13 +156,18 @@ def publish(engine: Engine) -> PublishReport:
         # One publisher at a time; readers are never blocked (row locks only).
         conn.execute(text("SELECT pg_advisory_xact_lock(360360002)"))
         conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
+        full = rebuild_all(conn)
+        if not full:
+            _xref_scope(conn)
         for table, keys in TABLES.items():
-            _apply(conn, table, keys, report)
+            _apply(conn, table, keys, report, full)
+        # The id registry: issued ids, and retired ones (no longer published).
+        only_changed = "" if full else f" WHERE golden_id IN {_CHANGED_IDS}"
         conn.execute(
             text(
                 "INSERT INTO org360.golden_id (golden_id, object) "
-                "SELECT golden_id, 'account' FROM golden.account "
-                "UNION ALL SELECT golden_id, 'contact' FROM golden.contact "
+                f"SELECT golden_id, 'account' FROM golden.account{only_changed} "
+                f"UNION ALL SELECT golden_id, 'contact' FROM golden.contact{only_changed} "
                 "ON CONFLICT (golden_id) DO UPDATE SET retired_at = NULL "
                 "WHERE org360.golden_id.retired_at IS NOT NULL"
             )
@@ -128,8 +177,14 @@ def publish(engine: Engine) -> PublishReport:
         conn.execute(
             text(
                 "UPDATE org360.golden_id r SET retired_at = now() WHERE retired_at IS NULL "
-                "AND NOT EXISTS (SELECT 1 FROM golden.account a WHERE a.golden_id = r.golden_id) "
+                + ("" if full else f"AND r.golden_id IN {_CHANGED_IDS} ")
+                + "AND NOT EXISTS (SELECT 1 FROM golden.account a WHERE a.golden_id = r.golden_id) "
                 "AND NOT EXISTS (SELECT 1 FROM golden.contact c WHERE c.golden_id = r.golden_id)"
             )
         )
+        # Everything pending is published now.
+        conn.exec_driver_sql("DELETE FROM resolve.changed")
+        conn.exec_driver_sql("DELETE FROM resolve.rebuild")
+        conn.exec_driver_sql("DELETE FROM golden_next.changed")
+        report.incremental = not full
     return report

@@ -18,38 +18,22 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from dedupe.blocking import BlockingReport, BlockKeys, block_keys, candidate_pairs
+from dedupe.blocking import BlockingReport, BlockKeys, block_keys, candidate_pairs, key_hashes
 from dedupe.cluster import cluster
 from dedupe.estimate import MODEL_VERSION, fit, parameters, with_parameters
 from dedupe.features import FEATURES
-from dedupe.score import CodedColumns, score_pairs
+from dedupe.score import CodedColumns, ScoredPairs, score_pairs
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
+from pipelines.warehouse import resolve_state
+from pipelines.warehouse.frames import load_frame
+from pipelines.warehouse.resolve_delta import (
+    INCREMENTAL_LIMIT,
+    DeltaPairs,
+    cluster_changes,
+    compare_changes,
+)
 from pipelines.warehouse.sql import copy_frame
 from pipelines.warehouse.steward import decisions_for
-
-FRAME_QUERIES = {
-    "account": (
-        "SELECT u.record_id, u.org, u.sfid, u.key_name, u.domain, u.phone, u.key_street, "
-        "u.key_postcode, u.billing_city, u.billing_country_code, u.key_registration, "
-        "x.golden_id AS previous "
-        "FROM unified.account u LEFT JOIN golden.xref x "
-        "ON x.object = 'account' AND x.org = u.org AND x.sfid = u.sfid "
-        "ORDER BY u.record_id"
-    ),
-    # A contact's account is compared through the account's cluster: two contacts at
-    # the same real-world company share it even when their orgs differ.
-    "contact": (
-        "SELECT c.record_id, c.org, c.sfid, c.key_first, c.key_last, c.key_email, "
-        "c.mobile_phone, c.phone, c.birthdate, c.key_national_id, c.key_street, "
-        "c.key_postcode, c.mailing_city, ac.cluster_id AS account_cluster, "
-        "x.golden_id AS previous "
-        "FROM unified.contact c "
-        "LEFT JOIN golden.xref x ON x.object = 'contact' AND x.org = c.org AND x.sfid = c.sfid "
-        "LEFT JOIN unified.account a ON a.org = c.org AND a.sfid = c.account_sfid "
-        "LEFT JOIN resolve.account_cluster ac ON ac.record_id = a.record_id "
-        "ORDER BY c.record_id"
-    ),
-}
 
 
 @dataclass
@@ -65,6 +49,9 @@ class ResolveReport:
     decisions_ignored: int = 0
     refitted: bool = False
     shards: int = 1
+    incremental: bool = False
+    changed: int = 0  # records changed (or deleted) since the last resolution
+    reclustered: int = 0
     blocking: dict[str, int] = field(default_factory=dict)
     oversized_blocks: dict[str, int] = field(default_factory=dict)
 
@@ -98,18 +85,6 @@ def steward_links(
         (left[~is_match], right[~is_match]),
         int((~usable).sum()),
     )
-
-
-def load_frame(engine: Engine, obj: str) -> pd.DataFrame:
-    with engine.connect() as conn:
-        frame = pd.read_sql_query(text(FRAME_QUERIES[obj]), conn)
-    # Match keys are compared as Python objects; nulls must be None, not NaN.
-    frame = frame.astype(object).where(frame.notna(), None)
-    if "account_cluster" in frame:
-        frame["account_cluster"] = frame["account_cluster"].map(
-            lambda v: int(v) if v is not None else None
-        )
-    return frame
 
 
 # Refit the model's u values and prior when the data grew or shrank by more than this.
@@ -196,15 +171,58 @@ class FitReport:
     object: str
     records: int
     refitted: bool
+    # Score only the changed records' pairs (one step), not every pair (in shards).
+    incremental: bool = False
+    changed: int = 0
+    # The unified change sequence this resolution reads up to.
+    newest: int = 0
+
+
+def _changes_since(engine: Engine, obj: str, since: int) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                f"SELECT (SELECT count(*) FROM unified.{obj} WHERE change_seq > :since) + "
+                "(SELECT count(*) FROM unified.deletion WHERE object = :obj "
+                "AND change_seq > :since)"
+            ),
+            {"since": since, "obj": obj},
+        ).scalar_one()
+
+
+def _incremental(
+    engine: Engine, obj: str, settings: MatchSettings, params: dict, records: int
+) -> tuple[bool, int]:
+    """Whether the stored pairs let this run score only the changes, and how many."""
+    with engine.connect() as conn:
+        last = resolve_state.load_state(conn, obj)
+        # Contacts are compared through account clusters: all of them moved or none.
+        upstream_rebuilt = (
+            obj == "contact"
+            and conn.execute(
+                text("SELECT EXISTS (SELECT 1 FROM resolve.rebuild WHERE object = 'account')")
+            ).scalar()
+        )
+    if last is None or upstream_rebuilt:
+        return False, records
+    if last.fingerprint != resolve_state.fingerprint(settings, params):
+        return False, records
+    changed = _changes_since(engine, obj, last.change_seq)
+    return changed <= INCREMENTAL_LIMIT * max(records, 1), changed
 
 
 def fit_model(
-    engine: Engine, obj: str, settings: MatchSettings | None = None, run_key: str = ""
+    engine: Engine,
+    obj: str,
+    settings: MatchSettings | None = None,
+    run_key: str = "",
+    full: bool = False,
 ) -> FitReport:
     """Fit the model to the data, or keep the stored one while it still describes them;
-    clear the pairs of the last run for the shards to fill."""
+    decide whether this run scores every pair or only the changed records' pairs."""
     settings = settings or DEFAULT_SETTINGS[obj]
     with engine.connect() as conn:
+        newest = conn.execute(text("SELECT last_value FROM org360.change_seq")).scalar_one()
         records = conn.execute(text(f"SELECT count(*) FROM unified.{obj}")).scalar_one()
     stored = _stored_parameters(engine, obj)
     reuse = (
@@ -218,9 +236,31 @@ def fit_model(
         stored = parameters(fit(features, settings), len(frame))
         _store_parameters(engine, obj, stored)
         _PREPARED[_cache_key(engine, obj, run_key)] = _prepare(frame, features, settings, stored)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_pair")
-    return FitReport(object=obj, records=records, refitted=not reuse)
+    incremental, changed = (False, records)
+    if reuse and not full:
+        incremental, changed = _incremental(engine, obj, settings, stored, records)
+    if not incremental:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_pair")
+            resolve_state.forget_state(conn, obj)
+    return FitReport(
+        object=obj,
+        records=records,
+        refitted=not reuse,
+        incremental=incremental,
+        changed=changed,
+        newest=int(newest),
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one comparison step does: its shard of a full run, or the changes."""
+
+    shard: int
+    shards: int
+    newest: int
+    incremental: bool = False
 
 
 @dataclass
@@ -236,19 +276,74 @@ class ShardPairs:
     cannot_left: np.ndarray
     cannot_right: np.ndarray
     blocking: list[BlockingReport] = field(default_factory=list)
+    newest: int = 0
+    # An incremental run's changes (its pairs are in Postgres, not here).
+    delta: DeltaPairs | None = None
+
+
+def _kept_pairs(scored: ScoredPairs, ids: np.ndarray, shard: int) -> pd.DataFrame:
+    """The pairs `resolve.<obj>_pair` keeps: matches and review candidates, with the
+    per-field weights stewards see."""
+    keep = np.flatnonzero(scored.is_match | scored.is_review)
+    return pd.DataFrame(
+        {
+            "left_id": ids[scored.left[keep]],
+            "right_id": ids[scored.right[keep]],
+            "match_weight": scored.match_weight[keep].round(4),
+            "probability": scored.probability[keep].round(6),
+            "field_weights": scored.explain_json(keep),
+            "is_match": scored.is_match[keep],
+            "shard": shard,
+        }
+    )
+
+
+def _model(engine: Engine, obj: str, settings: MatchSettings) -> MatchSettings:
+    params = _stored_parameters(engine, obj)
+    if params is None:
+        raise RuntimeError(f"resolve.{obj}: no fitted model; the fit step runs first")
+    return with_parameters(settings, params)
 
 
 def compare_shard(
     engine: Engine,
     obj: str,
-    shard: int,
-    shards: int,
+    shard: int | Plan,
+    shards: int = 1,
     settings: MatchSettings | None = None,
     run_key: str = "",
 ) -> ShardPairs:
     """Score the candidate pairs this shard owns; keep matches and review candidates
-    (with per-field weights) in `resolve.<obj>_pair`, return what clustering needs."""
-    prepared = _prepared(engine, obj, settings or DEFAULT_SETTINGS[obj], run_key)
+    (with per-field weights) in `resolve.<obj>_pair`, return what clustering needs.
+    An incremental plan scores the changed records' pairs instead."""
+    plan = shard if isinstance(shard, Plan) else Plan(shard, shards, newest=0)
+    settings = settings or DEFAULT_SETTINGS[obj]
+    if plan.incremental:
+        with engine.connect() as conn:
+            last = resolve_state.load_state(conn, obj)
+        assert last is not None, "an incremental plan needs a previous resolution"
+        delta = compare_changes(
+            engine,
+            obj,
+            _model(engine, obj, settings),
+            last.change_seq,
+            lambda scored, ids: _kept_pairs(scored, ids, 0),
+        )
+        empty = np.empty(0, dtype=np.int64)
+        return ShardPairs(
+            shard=0,
+            candidate_pairs=delta.candidate_pairs,
+            review_pairs=delta.review_pairs,
+            match_left=empty,
+            match_right=empty,
+            match_weight=np.empty(0, dtype=np.float32),
+            cannot_left=empty,
+            cannot_right=empty,
+            newest=plan.newest,
+            delta=delta,
+        )
+    shard, shards = plan.shard, plan.shards
+    prepared = _prepared(engine, obj, settings, run_key)
     model = prepared.settings
     left, right, blocking = candidate_pairs(
         prepared.features,
@@ -262,27 +357,23 @@ def compare_shard(
     previous = prepared.previous
     scored.previously_together = pd.notna(previous[left]) & (previous[left] == previous[right])
     ids = prepared.record_ids
-    is_match, is_review = scored.is_match, scored.is_review
-    keep = np.flatnonzero(is_match | is_review)
-    pairs = pd.DataFrame(
-        {
-            "left_id": ids[scored.left[keep]],
-            "right_id": ids[scored.right[keep]],
-            "match_weight": scored.match_weight[keep].round(4),
-            "probability": scored.probability[keep].round(6),
-            "field_weights": scored.explain_json(keep),
-            "shard": shard,
-        }
-    )
+    is_match = scored.is_match
+    pairs = _kept_pairs(scored, ids, shard)
     with engine.begin() as conn:
         # A retried shard replaces what it wrote before.
         conn.execute(text(f"DELETE FROM resolve.{obj}_pair WHERE shard = :s"), {"s": shard})
         copy_frame(conn, f"resolve.{obj}_pair", pairs, list(pairs.columns))
+        if shard == 0:
+            # Every record's blocking keys, for the incremental runs that follow.
+            resolve_state.save_block_keys(
+                conn, obj, ids, key_hashes(prepared.features, model.blocking_rules)
+            )
     cannot = scored.is_cannot_link
     return ShardPairs(
         shard=shard,
+        newest=plan.newest,
         candidate_pairs=len(left),
-        review_pairs=int(is_review.sum()),
+        review_pairs=int(scored.is_review.sum()),
         match_left=ids[left[is_match]],
         match_right=ids[right[is_match]],
         match_weight=scored.match_weight[is_match].astype(np.float32),
@@ -292,11 +383,57 @@ def compare_shard(
     )
 
 
+def _finish(engine: Engine, obj: str, settings: MatchSettings, newest: int) -> None:
+    params = _stored_parameters(engine, obj)
+    assert params is not None
+    with engine.begin() as conn:
+        resolve_state.save_state(
+            conn,
+            obj,
+            resolve_state.ResolveState(newest, resolve_state.fingerprint(settings, params)),
+        )
+
+
+def _cluster_changes(
+    engine: Engine, obj: str, pairs: ShardPairs, settings: MatchSettings
+) -> ResolveReport:
+    assert pairs.delta is not None
+    done = cluster_changes(engine, obj, _model(engine, obj, settings), pairs.delta, pairs.newest)
+    _finish(engine, obj, settings, pairs.newest)
+    with engine.connect() as conn:
+        records, clusters = conn.execute(
+            text(
+                f"SELECT (SELECT count(*) FROM unified.{obj}), "
+                f"(SELECT count(DISTINCT cluster_id) FROM resolve.{obj}_cluster)"
+            )
+        ).one()
+    return ResolveReport(
+        object=obj,
+        records=records,
+        candidate_pairs=pairs.candidate_pairs,
+        matched_pairs=pairs.delta.matched_pairs,
+        review_pairs=pairs.review_pairs,
+        clusters=clusters,
+        must_links=done.must_links,
+        cannot_links=done.cannot_links,
+        incremental=True,
+        changed=len(pairs.delta.changed) + len(pairs.delta.removed),
+        reclustered=done.reclustered,
+    )
+
+
 def cluster_object(
-    engine: Engine, obj: str, shards: list[ShardPairs], run_key: str = ""
+    engine: Engine,
+    obj: str,
+    shards: list[ShardPairs],
+    run_key: str = "",
+    settings: MatchSettings | None = None,
 ) -> ResolveReport:
     """Cluster every shard's matches under the cannot-links and steward decisions."""
     _PREPARED.pop(_cache_key(engine, obj, run_key), None)
+    settings = settings or DEFAULT_SETTINGS[obj]
+    if len(shards) == 1 and shards[0].delta is not None:
+        return _cluster_changes(engine, obj, shards[0], settings)
     decisions = decisions_for(engine, obj)
     # Source ids only when there are steward decisions to place.
     columns = "record_id, org, sfid" if len(decisions) else "record_id"
@@ -339,23 +476,45 @@ def cluster_object(
                     report.oversized_blocks.get(b.rule, 0) + b.oversized_blocks
                 )
     clusters = pd.DataFrame({"record_id": record_ids, "cluster_id": record_ids[labels]})
+    newest = max((s.newest for s in shards), default=0)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_cluster")
         copy_frame(conn, f"resolve.{obj}_cluster", clusters, list(clusters.columns))
         conn.exec_driver_sql(f"ANALYZE resolve.{obj}_pair, resolve.{obj}_cluster")
+        # Publication rebuilds every golden record of the object.
+        resolve_state.consume_deletions(conn, obj, newest)
+        resolve_state.mark_rebuild(conn, obj)
+    _finish(engine, obj, settings, newest)
+    report.changed = report.records
+    report.reclustered = report.records
     return report
 
 
+def plans(fitted: FitReport, shards: int) -> list[Plan]:
+    """The comparison steps of a run: one per shard, or one for the changes."""
+    if fitted.incremental:
+        return [Plan(0, 1, fitted.newest, incremental=True)]
+    return [Plan(shard, shards, fitted.newest) for shard in range(shards)]
+
+
 def resolve_object(
-    engine: Engine, obj: str, settings: MatchSettings | None = None, shards: int = 1
+    engine: Engine,
+    obj: str,
+    settings: MatchSettings | None = None,
+    shards: int = 1,
+    full: bool = False,
 ) -> ResolveReport:
-    """The whole resolution of one object in this process: fit, every shard, cluster."""
+    """The whole resolution of one object in this process: fit, every shard (or the
+    changes), cluster."""
     run_key = f"local-{uuid.uuid4().hex}"
-    fitted = fit_model(engine, obj, settings, run_key)
+    fitted = fit_model(engine, obj, settings, run_key, full=full)
     try:
-        results = [compare_shard(engine, obj, s, shards, settings, run_key) for s in range(shards)]
+        results = [
+            compare_shard(engine, obj, plan, settings=settings, run_key=run_key)
+            for plan in plans(fitted, shards)
+        ]
     finally:
         _PREPARED.pop(_cache_key(engine, obj, run_key), None)
-    report = cluster_object(engine, obj, results, run_key)
+    report = cluster_object(engine, obj, results, run_key, settings)
     report.refitted = fitted.refitted
     return report

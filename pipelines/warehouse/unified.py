@@ -126,11 +126,14 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
         since = _progress(conn, stage)
         newest = conn.execute(text("SELECT last_value FROM org360.change_seq")).scalar() or 0
 
+        # Resolution drops a deleted record's pairs and cluster by its record id.
         deleted = conn.execute(
             text(
-                f"DELETE FROM {target} u USING staging.deletion d "
+                f"WITH gone AS (DELETE FROM {target} u USING staging.deletion d "
                 "WHERE d.object = :obj AND d.change_seq > :since "
-                "AND u.org = d.org AND u.sfid = d.sfid"
+                "AND u.org = d.org AND u.sfid = d.sfid RETURNING u.record_id, u.org, u.sfid) "
+                "INSERT INTO unified.deletion (object, record_id, org, sfid) "
+                "SELECT :obj, record_id, org, sfid FROM gone"
             ),
             {"obj": obj, "since": since},
         )

@@ -107,7 +107,7 @@ def test_sharded_comparisons_find_the_same_pairs_and_clusters(database_url, engi
     run_all(write_config(tmp_path / "org360.yaml", database_url))
 
     def outcome(shards: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        report = resolve_object(engine, "contact", shards=shards)
+        report = resolve_object(engine, "contact", shards=shards, full=True)
         assert report.shards == shards
         pairs = _frame(
             engine,

@@ -1,0 +1,301 @@
+"""Incremental resolution: after a small change, score only the changed records' pairs
+and re-cluster only the groups they touch.
+
+- Changed records: unified rows changed since the last resolution, deleted ones, and
+  (contacts) those whose account moved to another cluster.
+- Their candidate pairs come from every record's stored blocking keys (a changed
+  record's keys are computed afresh), with the same block limits as a full run; the
+  pairs they had are replaced.
+- Clustering runs on the connected match groups that hold a changed record, a
+  record that shared a cluster with one, or a steward decision, with the cannot-links
+  among their members scored afresh. Every other group is as a full run leaves it:
+  its records, pairs and decisions did not change.
+
+Pairs between two unchanged records keep the scores they were given (term
+frequencies then); a full run (`org360 run --full`, or a refitted model) rescores all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, text
+
+from dedupe.blocking import key_hashes, pairs_with
+from dedupe.cluster import cluster, components
+from dedupe.features import FEATURES
+from dedupe.score import CodedColumns, ScoredPairs, score_pairs
+from dedupe.settings import MatchSettings
+from pipelines.warehouse import resolve_state as state
+from pipelines.warehouse.frames import load_frame
+from pipelines.warehouse.sql import copy_frame
+from pipelines.warehouse.steward import decisions_for
+
+# Above this share of changed records a full resolution is cheaper than a partial one.
+INCREMENTAL_LIMIT = 0.2
+
+_CHANGED_SQL = {
+    "account": "SELECT record_id FROM unified.account WHERE change_seq > :since",
+    # A contact is compared through its account's cluster: when the account's
+    # resolution changed, so may the contact's.
+    "contact": (
+        "SELECT record_id FROM unified.contact WHERE change_seq > :since "
+        "UNION SELECT c.record_id FROM resolve.changed ch "
+        "JOIN unified.contact c ON c.org = ch.org AND c.account_sfid = ch.sfid "
+        "WHERE ch.object = 'account'"
+    ),
+}
+
+
+def changed_records(conn: Connection, obj: str, since: int) -> tuple[np.ndarray, np.ndarray]:
+    """(live records changed since `since`, records deleted since), by record id."""
+    changed = conn.execute(text(_CHANGED_SQL[obj]), {"since": since}).scalars().all()
+    removed = (
+        conn.execute(
+            text(
+                "SELECT record_id FROM unified.deletion WHERE object = :obj AND change_seq > :since"
+            ),
+            {"obj": obj, "since": since},
+        )
+        .scalars()
+        .all()
+    )
+    return np.unique(np.asarray(changed, dtype=np.int64)), np.asarray(removed, dtype=np.int64)
+
+
+def term_shares(engine: Engine, obj: str) -> Callable[[str, np.ndarray], np.ndarray]:
+    """Each value's share of all records in a column: term frequencies over every
+    record, not just the few loaded."""
+
+    def shares(column: str, values: np.ndarray) -> np.ndarray:
+        present = [v for v in values.tolist() if v is not None]
+        with engine.connect() as conn:
+            total = conn.execute(text(f"SELECT count(*) FROM unified.{obj}")).scalar_one()
+            counts = dict(
+                conn.execute(
+                    text(
+                        f"SELECT {column}, count(*) FROM unified.{obj} "
+                        f"WHERE {column} = ANY(:values) GROUP BY {column}"
+                    ),
+                    {"values": present},
+                ).all()
+            )
+        found = np.array([counts.get(v, 0) for v in values.tolist()], dtype=np.float64)
+        return found / max(total, 1)
+
+    return shares
+
+
+@dataclass
+class Records:
+    """Some records' features, in record id order, scored against all records' term
+    frequencies."""
+
+    record_ids: np.ndarray
+    features: pd.DataFrame
+    coded: CodedColumns
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.record_ids, ids)
+
+
+def load_records(engine: Engine, obj: str, record_ids: np.ndarray) -> Records:
+    frame = load_frame(engine, obj, record_ids)
+    features = FEATURES[obj](frame.reset_index(drop=True))
+    return Records(
+        frame["record_id"].to_numpy(dtype=np.int64),
+        features,
+        CodedColumns(features, population=term_shares(engine, obj)),
+    )
+
+
+def score(
+    records: Records, left: np.ndarray, right: np.ndarray, model: MatchSettings
+) -> ScoredPairs:
+    """Score pairs given by record id; positions in the result refer to `records`."""
+    lp, rp = records.positions(left), records.positions(right)
+    scored = score_pairs(records.features, lp, rp, model, coded=records.coded)
+    previous = records.features["previous"].to_numpy(dtype=object)
+    scored.previously_together = pd.notna(previous[lp]) & (previous[lp] == previous[rp])
+    return scored
+
+
+@dataclass
+class DeltaPairs:
+    changed: np.ndarray
+    removed: np.ndarray
+    candidate_pairs: int
+    review_pairs: int
+    matched_pairs: int
+
+
+def compare_changes(
+    engine: Engine, obj: str, model: MatchSettings, since: int, kept_pairs: Callable
+) -> DeltaPairs:
+    """Replace the changed and deleted records' pairs with freshly scored ones.
+
+    `kept_pairs(scored, ids)` builds the rows `resolve.<obj>_pair` keeps (as a full
+    run writes them)."""
+    rules = model.blocking_rules
+    with engine.connect() as conn:
+        changed, removed = changed_records(conn, obj, since)
+        record_ids, keys = state.load_block_keys(conn, obj, len(rules))
+    fresh = load_records(engine, obj, changed)
+    changed = fresh.record_ids  # a record changed and then deleted is gone
+    stale = np.isin(record_ids, np.concatenate([changed, removed]))
+    record_ids = np.concatenate([record_ids[~stale], changed])
+    keys = np.vstack([keys[~stale], key_hashes(fresh.features, rules)])
+    order = np.argsort(record_ids, kind="stable")
+    record_ids, keys = record_ids[order], keys[order]
+
+    left, right = pairs_with(record_ids, keys, changed, model.max_block_size)
+    records = load_records(engine, obj, np.union1d(changed, np.union1d(left, right)))
+    scored = score(records, left, right, model)
+    rows = kept_pairs(scored, records.record_ids)
+    gone = [int(i) for i in np.concatenate([changed, removed])]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                f"DELETE FROM resolve.{obj}_pair "
+                "WHERE left_id = ANY(:gone) OR right_id = ANY(:gone)"
+            ),
+            {"gone": gone},
+        )
+        copy_frame(conn, f"resolve.{obj}_pair", rows, list(rows.columns))
+        state.save_block_keys(conn, obj, record_ids, keys)
+    return DeltaPairs(
+        changed=changed,
+        removed=removed,
+        candidate_pairs=len(left),
+        review_pairs=int(scored.is_review.sum()),
+        matched_pairs=int(scored.is_match.sum()),
+    )
+
+
+def _decision_ids(conn: Connection, obj: str, decisions: pd.DataFrame) -> pd.DataFrame:
+    """Steward decisions between live records, by record id (a, b, is_match)."""
+    if decisions.empty:
+        empty = np.empty(0, dtype=np.int64)
+        return pd.DataFrame({"a": empty, "b": empty, "is_match": np.empty(0, dtype=bool)})
+    ids = pd.read_sql_query(
+        text(
+            f"SELECT u.record_id, u.org, u.sfid FROM unified.{obj} u "
+            "JOIN (SELECT unnest(CAST(:orgs AS text[])) AS org, "
+            "unnest(CAST(:sfids AS text[])) AS sfid) d ON d.org = u.org AND d.sfid = u.sfid"
+        ),
+        conn,
+        params={
+            "orgs": list(decisions["org_a"]) + list(decisions["org_b"]),
+            "sfids": list(decisions["sfid_a"]) + list(decisions["sfid_b"]),
+        },
+    ).drop_duplicates()
+    index = ids.set_index(["org", "sfid"])["record_id"]
+    a = index.reindex(pd.MultiIndex.from_arrays([decisions["org_a"], decisions["sfid_a"]]))
+    b = index.reindex(pd.MultiIndex.from_arrays([decisions["org_b"], decisions["sfid_b"]]))
+    out = pd.DataFrame(
+        {
+            "a": a.to_numpy(),
+            "b": b.to_numpy(),
+            "is_match": (decisions["decision"] == "match").to_numpy(),
+        }
+    ).dropna()
+    return out.astype({"a": np.int64, "b": np.int64})
+
+
+@dataclass
+class DeltaClusters:
+    reclustered: int
+    moved: int
+    must_links: int
+    cannot_links: int
+
+
+def cluster_changes(
+    engine: Engine, obj: str, model: MatchSettings, delta: DeltaPairs, newest: int
+) -> DeltaClusters:
+    """Re-cluster the match groups the change touches; record what publication must
+    rebuild."""
+    decisions = decisions_for(engine, obj)
+    with engine.connect() as conn:
+        decided = _decision_ids(conn, obj, decisions)
+        seeds = np.unique(
+            np.concatenate([delta.changed, decided["a"].to_numpy(), decided["b"].to_numpy()])
+        )
+        # Records that shared a cluster with a changed or deleted one.
+        mates = (
+            conn.execute(
+                text(
+                    f"SELECT m.record_id FROM resolve.{obj}_cluster m WHERE m.cluster_id IN "
+                    f"(SELECT cluster_id FROM resolve.{obj}_cluster WHERE record_id = ANY(:ids))"
+                ),
+                {"ids": [int(i) for i in np.concatenate([seeds, delta.removed])]},
+            )
+            .scalars()
+            .all()
+        )
+        edges = pd.read_sql_query(
+            text(f"SELECT left_id, right_id, match_weight FROM resolve.{obj}_pair WHERE is_match"),
+            conn,
+        )
+    must = decided[decided["is_match"]]
+    cannot = decided[~decided["is_match"]]
+    start = np.setdiff1d(np.union1d(seeds, np.asarray(mates, dtype=np.int64)), delta.removed)
+    edge_l = edges["left_id"].to_numpy(dtype=np.int64)
+    edge_r = edges["right_id"].to_numpy(dtype=np.int64)
+    nodes = np.unique(np.concatenate([start, edge_l, edge_r]))
+    group = components(
+        len(nodes),
+        np.searchsorted(nodes, np.concatenate([edge_l, must["a"].to_numpy()])),
+        np.searchsorted(nodes, np.concatenate([edge_r, must["b"].to_numpy()])),
+    )
+    affected = nodes[np.isin(group, group[np.searchsorted(nodes, start)])]
+
+    records = load_records(engine, obj, affected)
+    affected = records.record_ids  # live records only
+    inside = np.isin(edge_l, affected) & np.isin(edge_r, affected)
+    # Cannot-links among the affected records, scored as a full run scores them.
+    with engine.connect() as conn:
+        record_ids, keys = state.load_block_keys(conn, obj, len(model.blocking_rules))
+    left, right = pairs_with(record_ids, keys, affected, model.max_block_size)
+    both = np.isin(left, affected) & np.isin(right, affected)
+    scored = score(records, left[both], right[both], model)
+    no = scored.is_cannot_link
+    steward_no = cannot[cannot["a"].isin(affected) & cannot["b"].isin(affected)]
+    steward_must = must[must["a"].isin(affected) & must["b"].isin(affected)]
+    labels = cluster(
+        len(affected),
+        records.positions(edge_l[inside]),
+        records.positions(edge_r[inside]),
+        edges["match_weight"].to_numpy()[inside],
+        np.concatenate([scored.left[no], records.positions(steward_no["a"].to_numpy())]),
+        np.concatenate([scored.right[no], records.positions(steward_no["b"].to_numpy())]),
+        records.positions(steward_must["a"].to_numpy()),
+        records.positions(steward_must["b"].to_numpy()),
+    )
+    clusters = pd.DataFrame({"record_id": affected, "cluster_id": affected[labels]})
+
+    with engine.begin() as conn:
+        before = pd.read_sql_query(
+            text(
+                f"DELETE FROM resolve.{obj}_cluster WHERE record_id = ANY(:ids) "
+                "RETURNING record_id, cluster_id"
+            ),
+            conn,
+            params={"ids": [int(i) for i in np.concatenate([affected, delta.removed])]},
+        )
+        copy_frame(conn, f"resolve.{obj}_cluster", clusters, ["record_id", "cluster_id"])
+        was = clusters["record_id"].map(before.set_index("record_id")["cluster_id"])
+        moved = clusters["cluster_id"].to_numpy() != was.to_numpy()
+        touched = moved | np.isin(affected, seeds)
+        frame = records.features
+        state.mark_changed(conn, obj, frame.loc[touched, ["org", "sfid"]])
+        state.mark_changed(conn, obj, state.consume_deletions(conn, obj, newest)[["org", "sfid"]])
+    return DeltaClusters(
+        reclustered=len(affected),
+        moved=int(moved.sum()),
+        must_links=len(steward_must),
+        cannot_links=len(steward_no),
+    )

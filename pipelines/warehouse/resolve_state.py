@@ -1,0 +1,140 @@
+"""What one resolution leaves for the next: how far it read, with which model, every
+record's blocking keys, and the changes publication has yet to take.
+
+An incremental resolution is only sound on top of pairs scored by the same model
+and blocking rules, so the state carries a fingerprint of both; when it differs (or
+there is no state) resolution runs in full.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, text
+
+from dedupe.estimate import MODEL_VERSION
+from dedupe.settings import MatchSettings
+from pipelines.warehouse.sql import copy_frame
+
+# Block keys are stored in parts of this many records (a bytea value holds up to 1 GB).
+PART_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class ResolveState:
+    change_seq: int
+    fingerprint: str
+
+
+def fingerprint(settings: MatchSettings, params: dict) -> str:
+    """The model (settings and fitted parameters) that scored the stored pairs."""
+    text_form = json.dumps([MODEL_VERSION, repr(settings), params], sort_keys=True, default=str)
+    return hashlib.sha256(text_form.encode()).hexdigest()
+
+
+def load_state(conn: Connection, obj: str) -> ResolveState | None:
+    row = conn.execute(
+        text("SELECT change_seq, fingerprint FROM resolve.state WHERE object = :obj"),
+        {"obj": obj},
+    ).first()
+    return None if row is None else ResolveState(int(row.change_seq), row.fingerprint)
+
+
+def save_state(conn: Connection, obj: str, state: ResolveState) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO resolve.state (object, change_seq, fingerprint) "
+            "VALUES (:obj, :seq, :fp) ON CONFLICT (object) DO UPDATE SET "
+            "change_seq = excluded.change_seq, fingerprint = excluded.fingerprint, "
+            "resolved_at = now()"
+        ),
+        {"obj": obj, "seq": state.change_seq, "fp": state.fingerprint},
+    )
+
+
+def forget_state(conn: Connection, obj: str) -> None:
+    """The next resolution of `obj` runs in full."""
+    conn.execute(text("DELETE FROM resolve.state WHERE object = :obj"), {"obj": obj})
+
+
+def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray, np.ndarray]:
+    """(record ids ascending, keys: records x rules) as the last resolution left them."""
+    ids, keys = [], []
+    for row in conn.execute(
+        text("SELECT record_ids, keys FROM resolve.block_key WHERE object = :obj ORDER BY part"),
+        {"obj": obj},
+    ):
+        ids.append(np.frombuffer(row.record_ids, dtype=np.int64))
+        keys.append(np.frombuffer(row.keys, dtype=np.int64).reshape(-1, rules))
+    if not ids:
+        return np.empty(0, dtype=np.int64), np.empty((0, rules), dtype=np.int64)
+    return np.concatenate(ids), np.vstack(keys)
+
+
+def save_block_keys(conn: Connection, obj: str, record_ids: np.ndarray, keys: np.ndarray) -> None:
+    conn.execute(text("DELETE FROM resolve.block_key WHERE object = :obj"), {"obj": obj})
+    for part, start in enumerate(range(0, max(len(record_ids), 1), PART_ROWS)):
+        stop = start + PART_ROWS
+        conn.execute(
+            text(
+                "INSERT INTO resolve.block_key (object, part, record_ids, keys) "
+                "VALUES (:obj, :part, :ids, :keys)"
+            ),
+            {
+                "obj": obj,
+                "part": part,
+                "ids": np.ascontiguousarray(record_ids[start:stop], dtype=np.int64).tobytes(),
+                "keys": np.ascontiguousarray(keys[start:stop], dtype=np.int64).tobytes(),
+            },
+        )
+
+
+def mark_changed(conn: Connection, obj: str, records: pd.DataFrame) -> None:
+    """Source records (org, sfid) whose golden records the next publication rebuilds."""
+    if records.empty:
+        return
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS changed_in (org varchar(40), sfid varchar(18)) "
+        "ON COMMIT DROP"
+    )
+    conn.exec_driver_sql("TRUNCATE changed_in")
+    copy_frame(conn, "changed_in", records.drop_duplicates(), ["org", "sfid"])
+    conn.execute(
+        text(
+            "INSERT INTO resolve.changed (object, org, sfid) "
+            "SELECT DISTINCT :obj, org, sfid FROM changed_in ON CONFLICT DO NOTHING"
+        ),
+        {"obj": obj},
+    )
+
+
+def mark_rebuild(conn: Connection, obj: str) -> None:
+    """Every golden record of `obj` is rebuilt and compared at the next publication."""
+    conn.execute(
+        text("INSERT INTO resolve.rebuild (object) VALUES (:obj) ON CONFLICT DO NOTHING"),
+        {"obj": obj},
+    )
+
+
+def consume_deletions(conn: Connection, obj: str, up_to: int) -> pd.DataFrame:
+    """Records the unified stage deleted, up to change `up_to`: (record_id, org, sfid).
+    Removed from the log here; the caller marks them changed in the same transaction."""
+    return pd.read_sql_query(
+        text(
+            "DELETE FROM unified.deletion WHERE object = :obj AND change_seq <= :seq "
+            "RETURNING record_id, org, sfid"
+        ),
+        conn,
+        params={"obj": obj, "seq": up_to},
+    )
+
+
+def request_full_resolution(engine: Engine) -> None:
+    """The next run resolves every object in full: every pair rescored, every golden
+    record rebuilt and compared."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM resolve.state")
