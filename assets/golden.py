@@ -33,20 +33,21 @@ _DESCRIPTIONS = {
 def publish_golden(org360: Org360Resource):
     report = publish(org360.engine())
     for table in _TABLES:
+        rows = report.rows.get(table)  # counted when the whole table was compared
         progress.info(
-            "golden.%s: %d rows (%d new, %d changed, %d removed)",
+            "golden.%s: %s(%d new, %d changed, %d removed)",
             table,
-            report.rows[table],
+            "" if rows is None else f"{rows} rows ",
             report.inserted[table],
             report.updated[table],
             report.deleted[table],
         )
-        yield dg.MaterializeResult(
-            asset_key=["golden", table],
-            metadata={
-                "dagster/row_count": report.rows[table],
-                "inserted": report.inserted[table],
-                "updated": report.updated[table],
-                "deleted": report.deleted[table],
-            },
-        )
+        metadata: dict[str, object] = {
+            "incremental": report.incremental,
+            "inserted": report.inserted[table],
+            "updated": report.updated[table],
+            "deleted": report.deleted[table],
+        }
+        if rows is not None:
+            metadata["dagster/row_count"] = rows
+        yield dg.MaterializeResult(asset_key=["golden", table], metadata=metadata)

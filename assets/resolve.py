@@ -8,6 +8,7 @@ what every shard found. Steps hand each other only the match and cannot-link edg
 """
 
 import dagster as dg
+from pydantic import Field
 
 from pipelines.resources import Org360Resource, progress
 from pipelines.warehouse.resolve import (
@@ -29,6 +30,16 @@ _UPSTREAM = {
 }
 
 
+class FitConfig(dg.Config):
+    """Run config of a fit step (in the launchpad: ops > resolve_<object>s > ops >
+    fit_<object>_model > config)."""
+
+    full: bool = Field(
+        default=False,
+        description="Rescore every pair even when only a few records changed.",
+    )
+
+
 def _resolve_asset(obj: str) -> dg.AssetsDefinition:
     upstream = _UPSTREAM[obj]
 
@@ -41,8 +52,8 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
         description=f"Fit the {obj} match model (or keep the stored one) and plan the "
         "comparisons: every pair in shards, or only the changed records' pairs.",
     )
-    def fit_step(context: dg.OpExecutionContext, org360: Org360Resource):
-        report = fit_model(org360.engine(), obj, run_key=context.run_id)
+    def fit_step(context: dg.OpExecutionContext, org360: Org360Resource, config: FitConfig):
+        report = fit_model(org360.engine(), obj, run_key=context.run_id, full=config.full)
         steps = plans(report, org360.settings().compare_shards)
         context.log.info(
             "resolve.%s: %d records, model %s, %s",

@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _progress_logging(args.verbose)
     path = _config_path(args)
     print(f"org360 run: config {path}", file=sys.stderr)
-    summary = run_all(path)
+    summary = run_all(path, full=args.full)
     print(
         f"org360 run: done in {summary.seconds:.1f}s on {redact(summary.database_url)}",
         file=sys.stderr,
@@ -270,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="materialise every asset in this process")
     _config_arg(run)
+    run.add_argument(
+        "--full",
+        action="store_true",
+        help="resolve every record again (rescore every pair, rebuild every golden record) "
+        "rather than only what changed since the last run",
+    )
     run.set_defaults(func=cmd_run)
 
     ui = sub.add_parser("ui", help="open the Dagster UI (webserver and daemon)")

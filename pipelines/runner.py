@@ -21,6 +21,7 @@ from pipelines.embedded_postgres import home_dir
 from pipelines.partitions import org_partitions
 from pipelines.resources import Org360Resource, engine_for
 from pipelines.settings import Settings, load_settings
+from pipelines.warehouse.resolve_state import request_full_resolution
 from pipelines.warehouse.staging import validate_source
 
 log = logging.getLogger("org360.progress")
@@ -87,12 +88,18 @@ def _failure(result: dg.ExecuteInProcessResult, what: str) -> str:
     return f"{what} failed:\n  " + "\n  ".join(messages or ["see the Dagster UI for details"])
 
 
-def run_all(config_path: str | Path, database_url: str | None = None) -> RunSummary:
+def run_all(
+    config_path: str | Path, database_url: str | None = None, full: bool = False
+) -> RunSummary:
+    """Stage every org, then consolidate. Resolution is incremental when little
+    changed; `full` rescores every pair and rebuilds every golden record."""
     started = time.perf_counter()
     config_path = Path(config_path).resolve()
     settings = load_settings(config_path)
     url = resolve_database_url(database_url or settings.database_url)
     preflight(settings, url)
+    if full:
+        request_full_resolution(engine_for(url))
     summary = RunSummary(database_url=url, settings=settings)
 
     dagster_home()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from pipelines.warehouse.golden import rebuild_all
+from pipelines.warehouse.golden import plan_for_few_rows, rebuild_all
 
 SAMPLE = 20
 
@@ -24,10 +24,14 @@ def _changed(obj: str, column: str) -> str:
 
 
 def _ids(engine: Engine, sql: str) -> tuple[int, list[str]]:
+    """How many rows `sql` returns, and the first few (one pass over the data)."""
     with engine.connect() as conn:
-        count = conn.execute(text(f"SELECT count(*) FROM ({sql}) AS offenders")).scalar_one()
-        sample = conn.execute(text(f"{sql} LIMIT {SAMPLE}")).scalars().all()
-    return count, [str(s) for s in sample]
+        if _incremental(engine):
+            plan_for_few_rows(conn)
+        rows = conn.execute(
+            text(f"SELECT o.*, count(*) OVER () FROM ({sql}) AS o LIMIT {SAMPLE}")
+        ).all()
+    return (rows[0][-1] if rows else 0), [str(r[0]) for r in rows]
 
 
 def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
@@ -37,9 +41,9 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
         " UNION ALL SELECT 'contact', org, sfid FROM unified.contact"
     )
     if _incremental(engine):
-        records = "SELECT ch.object, ch.org, ch.sfid FROM resolve.changed ch WHERE " + " OR ".join(
-            f"(ch.object = '{obj}' AND EXISTS (SELECT 1 FROM unified.{obj} l "
-            "WHERE l.org = ch.org AND l.sfid = ch.sfid))"
+        records = " UNION ALL ".join(
+            f"SELECT ch.object, ch.org, ch.sfid FROM resolve.changed ch JOIN unified.{obj} l "
+            f"ON l.org = ch.org AND l.sfid = ch.sfid WHERE ch.object = '{obj}'"
             for obj in ("account", "contact")
         )
     count, sample = _ids(
@@ -64,19 +68,22 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
 
 def xref_orphans(engine: Engine) -> tuple[int, list[str]]:
     """Xref rows whose source record is not live (deleted or never staged)."""
-    scope = ""
+    rows = "golden_next.xref"
     if _incremental(engine):
-        scope = (
-            "AND ((x.object, x.org, x.sfid) IN (SELECT object, org, sfid FROM resolve.changed) "
-            f"OR {_changed('account', 'x.golden_id')} OR {_changed('contact', 'x.golden_id')})"
+        # The rows this build rewrote: changed records, and members of changed golden ids.
+        rows = (
+            "(SELECT x.* FROM resolve.changed ch JOIN golden_next.xref x "
+            "ON (x.object, x.org, x.sfid) = (ch.object, ch.org, ch.sfid) "
+            "UNION SELECT x.* FROM golden_next.changed g JOIN golden_next.xref x "
+            "ON x.golden_id = g.golden_id)"
         )
     return _ids(
         engine,
-        "SELECT x.object || '/' || x.org || '/' || x.sfid FROM golden_next.xref x "
+        f"SELECT x.object || '/' || x.org || '/' || x.sfid FROM {rows} x "
         "WHERE NOT EXISTS (SELECT 1 FROM unified.account u WHERE x.object = 'account' "
         "AND u.org = x.org AND u.sfid = x.sfid) "
         "AND NOT EXISTS (SELECT 1 FROM unified.contact u WHERE x.object = 'contact' "
-        f"AND u.org = x.org AND u.sfid = x.sfid) {scope}",
+        "AND u.org = x.org AND u.sfid = x.sfid)",
     )
 
 

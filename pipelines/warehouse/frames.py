@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+import io
+
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 FRAME_QUERIES = {
     "account": (
@@ -33,17 +36,40 @@ _FRAME_ALIAS = {"account": "u", "contact": "c"}
 
 
 def load_frame(engine: Engine, obj: str, record_ids: np.ndarray | None = None) -> pd.DataFrame:
-    """Every record's match keys, or only those of `record_ids`, in record id order."""
+    """Every record's match keys, or only those of `record_ids`, in record id order.
+
+    Read with COPY and parsed by pandas' C reader: for a million rows several times
+    faster than building a Python tuple per row.
+    """
     where, params = "", {}
     if record_ids is not None:
-        where = f"WHERE {_FRAME_ALIAS[obj]}.record_id = ANY(:ids)"
+        where = f"WHERE {_FRAME_ALIAS[obj]}.record_id = ANY(%(ids)s)"
         params = {"ids": [int(i) for i in record_ids]}
+    buffer = io.StringIO()
     with engine.connect() as conn:
-        frame = pd.read_sql_query(text(FRAME_QUERIES[obj].format(where=where)), conn, params=params)
+        if record_ids is not None:
+            # A few records of a million: looked up by index, not hashed whole tables.
+            conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            # The driver binds the parameters (mogrify); COPY itself takes none.
+            query = cursor.mogrify(FRAME_QUERIES[obj].format(where=where), params).decode()
+            cursor.copy_expert(
+                f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER, NULL '\\N')", buffer
+            )
+        finally:
+            cursor.close()
+    buffer.seek(0)
+    frame = pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=["\\N"])
     # Match keys are compared as Python objects; nulls must be None, not NaN.
     frame = frame.astype(object).where(frame.notna(), None)
+    frame["record_id"] = frame["record_id"].astype(np.int64)
     if "account_cluster" in frame:
         frame["account_cluster"] = frame["account_cluster"].map(
             lambda v: int(v) if v is not None else None
+        )
+    if "birthdate" in frame:
+        frame["birthdate"] = frame["birthdate"].map(
+            lambda v: datetime.date.fromisoformat(v) if v is not None else None
         )
     return frame

@@ -130,7 +130,9 @@ class Prepared:
     def block_keys(self) -> BlockKeys:
         if self.keys is None:
             model = self.settings
-            self.keys = block_keys(self.features, model.blocking_rules, model.max_block_size)
+            self.keys = block_keys(
+                self.features, model.blocking_rules, model.max_block_size, self.columns()
+            )
         return self.keys
 
 
@@ -328,6 +330,7 @@ def compare_shard(
             _model(engine, obj, settings),
             last.change_seq,
             lambda scored, ids: _kept_pairs(scored, ids, 0),
+            run_key,
         )
         empty = np.empty(0, dtype=np.int64)
         return ShardPairs(
@@ -366,7 +369,12 @@ def compare_shard(
         if shard == 0:
             # Every record's blocking keys, for the incremental runs that follow.
             resolve_state.save_block_keys(
-                conn, obj, ids, key_hashes(prepared.features, model.blocking_rules)
+                conn,
+                obj,
+                ids,
+                key_hashes(
+                    prepared.features, resolve_state.stored_rules(model), prepared.columns()
+                ),
             )
     cannot = scored.is_cannot_link
     return ShardPairs(
@@ -395,10 +403,12 @@ def _finish(engine: Engine, obj: str, settings: MatchSettings, newest: int) -> N
 
 
 def _cluster_changes(
-    engine: Engine, obj: str, pairs: ShardPairs, settings: MatchSettings
+    engine: Engine, obj: str, pairs: ShardPairs, settings: MatchSettings, run_key: str
 ) -> ResolveReport:
     assert pairs.delta is not None
-    done = cluster_changes(engine, obj, _model(engine, obj, settings), pairs.delta, pairs.newest)
+    done = cluster_changes(
+        engine, obj, _model(engine, obj, settings), pairs.delta, pairs.newest, run_key
+    )
     _finish(engine, obj, settings, pairs.newest)
     with engine.connect() as conn:
         records, clusters = conn.execute(
@@ -433,7 +443,7 @@ def cluster_object(
     _PREPARED.pop(_cache_key(engine, obj, run_key), None)
     settings = settings or DEFAULT_SETTINGS[obj]
     if len(shards) == 1 and shards[0].delta is not None:
-        return _cluster_changes(engine, obj, shards[0], settings)
+        return _cluster_changes(engine, obj, shards[0], settings, run_key)
     decisions = decisions_for(engine, obj)
     # Source ids only when there are steward decisions to place.
     columns = "record_id, org, sfid" if len(decisions) else "record_id"

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from dedupe.blocking import key_hashes, pairs_with
+from dedupe.blocking import NO_KEY, key_hashes, pairs_with, value_hashes
 from dedupe.cluster import cluster, components
 from dedupe.features import FEATURES
 from dedupe.score import CodedColumns, ScoredPairs, score_pairs
@@ -66,27 +66,41 @@ def changed_records(conn: Connection, obj: str, since: int) -> tuple[np.ndarray,
     return np.unique(np.asarray(changed, dtype=np.int64)), np.asarray(removed, dtype=np.int64)
 
 
-def term_shares(engine: Engine, obj: str) -> Callable[[str, np.ndarray], np.ndarray]:
-    """Each value's share of all records in a column: term frequencies over every
-    record, not just the few loaded."""
+class TermShares:
+    """Each value's share of all records in a column (term frequencies over every
+    record, not just the few loaded), counted from every record's stored keys."""
 
-    def shares(column: str, values: np.ndarray) -> np.ndarray:
-        present = [v for v in values.tolist() if v is not None]
-        with engine.connect() as conn:
-            total = conn.execute(text(f"SELECT count(*) FROM unified.{obj}")).scalar_one()
-            counts = dict(
-                conn.execute(
-                    text(
-                        f"SELECT {column}, count(*) FROM unified.{obj} "
-                        f"WHERE {column} = ANY(:values) GROUP BY {column}"
-                    ),
-                    {"values": present},
-                ).all()
-            )
-        found = np.array([counts.get(v, 0) for v in values.tolist()], dtype=np.float64)
-        return found / max(total, 1)
+    def __init__(self, model: MatchSettings, keys: np.ndarray) -> None:
+        self.keys = keys
+        self.position = {rule[0]: i for i, rule in enumerate(state.stored_rules(model))}
+        self.counts: dict[str, pd.Series] = {}
 
-    return shares
+    def __call__(self, column: str, values: np.ndarray) -> np.ndarray:
+        index = self.position[column]
+        if column not in self.counts:
+            self.counts[column] = pd.Series(self.keys[:, index]).value_counts()
+        hashes = value_hashes(values, index)
+        found = pd.Series(hashes).map(self.counts[column]).fillna(0).to_numpy(np.float64, copy=True)
+        found[hashes == NO_KEY] = 0
+        return found / max(len(self.keys), 1)
+
+
+@dataclass
+class RunCache:
+    """What the comparison step leaves for the clustering step when both run in one
+    process: every record's blocking keys and the term counts already fetched."""
+
+    record_ids: np.ndarray
+    keys: np.ndarray
+    shares: TermShares
+    records: Records | None = None
+
+
+_RUNS: dict[tuple[str, str, str], RunCache] = {}
+
+
+def _run_key(engine: Engine, obj: str, run_key: str) -> tuple[str, str, str]:
+    return (engine.url.render_as_string(hide_password=True), obj, run_key)
 
 
 @dataclass
@@ -102,13 +116,26 @@ class Records:
         return np.searchsorted(self.record_ids, ids)
 
 
-def load_records(engine: Engine, obj: str, record_ids: np.ndarray) -> Records:
-    frame = load_frame(engine, obj, record_ids)
-    features = FEATURES[obj](frame.reset_index(drop=True))
+def load_records(
+    engine: Engine,
+    obj: str,
+    record_ids: np.ndarray,
+    shares: TermShares,
+    known: pd.DataFrame | None = None,
+) -> Records:
+    """The features of records `record_ids` and of `known` (features computed before,
+    not loaded again), in record id order."""
+    if known is not None:
+        record_ids = np.setdiff1d(record_ids, known["record_id"].to_numpy(dtype=np.int64))
+    features = FEATURES[obj](load_frame(engine, obj, record_ids).reset_index(drop=True))
+    if known is not None:
+        features = pd.concat([known, features], ignore_index=True)
+        order = np.argsort(features["record_id"].to_numpy(dtype=np.int64), kind="stable")
+        features = features.iloc[order].reset_index(drop=True)
     return Records(
-        frame["record_id"].to_numpy(dtype=np.int64),
+        features["record_id"].to_numpy(dtype=np.int64),
         features,
-        CodedColumns(features, population=term_shares(engine, obj)),
+        CodedColumns(features, population=shares),
     )
 
 
@@ -133,26 +160,35 @@ class DeltaPairs:
 
 
 def compare_changes(
-    engine: Engine, obj: str, model: MatchSettings, since: int, kept_pairs: Callable
+    engine: Engine,
+    obj: str,
+    model: MatchSettings,
+    since: int,
+    kept_pairs: Callable,
+    run_key: str = "",
 ) -> DeltaPairs:
     """Replace the changed and deleted records' pairs with freshly scored ones.
 
     `kept_pairs(scored, ids)` builds the rows `resolve.<obj>_pair` keeps (as a full
     run writes them)."""
-    rules = model.blocking_rules
+    rules = state.stored_rules(model)
     with engine.connect() as conn:
         changed, removed = changed_records(conn, obj, since)
         record_ids, keys = state.load_block_keys(conn, obj, len(rules))
-    fresh = load_records(engine, obj, changed)
-    changed = fresh.record_ids  # a record changed and then deleted is gone
+    frame = load_frame(engine, obj, changed)
+    fresh = FEATURES[obj](frame.reset_index(drop=True))
+    changed = frame["record_id"].to_numpy(dtype=np.int64)  # changed, then deleted: gone
     stale = np.isin(record_ids, np.concatenate([changed, removed]))
     record_ids = np.concatenate([record_ids[~stale], changed])
-    keys = np.vstack([keys[~stale], key_hashes(fresh.features, rules)])
+    keys = np.vstack([keys[~stale], key_hashes(fresh, rules)])
     order = np.argsort(record_ids, kind="stable")
     record_ids, keys = record_ids[order], keys[order]
+    shares = TermShares(model, keys)
 
-    left, right = pairs_with(record_ids, keys, changed, model.max_block_size)
-    records = load_records(engine, obj, np.union1d(changed, np.union1d(left, right)))
+    blocking = len(model.blocking_rules)
+    left, right = pairs_with(record_ids, keys[:, :blocking], changed, model.max_block_size)
+    neighbours = np.setdiff1d(np.union1d(left, right), changed)
+    records = load_records(engine, obj, neighbours, shares, known=fresh)
     scored = score(records, left, right, model)
     rows = kept_pairs(scored, records.record_ids)
     gone = [int(i) for i in np.concatenate([changed, removed])]
@@ -166,6 +202,7 @@ def compare_changes(
         )
         copy_frame(conn, f"resolve.{obj}_pair", rows, list(rows.columns))
         state.save_block_keys(conn, obj, record_ids, keys)
+    _RUNS[_run_key(engine, obj, run_key)] = RunCache(record_ids, keys, shares, records)
     return DeltaPairs(
         changed=changed,
         removed=removed,
@@ -214,10 +251,20 @@ class DeltaClusters:
 
 
 def cluster_changes(
-    engine: Engine, obj: str, model: MatchSettings, delta: DeltaPairs, newest: int
+    engine: Engine,
+    obj: str,
+    model: MatchSettings,
+    delta: DeltaPairs,
+    newest: int,
+    run_key: str = "",
 ) -> DeltaClusters:
     """Re-cluster the match groups the change touches; record what publication must
     rebuild."""
+    cached = _RUNS.pop(_run_key(engine, obj, run_key), None)
+    if cached is None:  # the comparison ran in another process
+        with engine.connect() as conn:
+            record_ids, keys = state.load_block_keys(conn, obj, len(state.stored_rules(model)))
+        cached = RunCache(record_ids, keys, TermShares(model, keys))
     decisions = decisions_for(engine, obj)
     with engine.connect() as conn:
         decided = _decision_ids(conn, obj, decisions)
@@ -253,13 +300,16 @@ def cluster_changes(
     )
     affected = nodes[np.isin(group, group[np.searchsorted(nodes, start)])]
 
-    records = load_records(engine, obj, affected)
+    known = None
+    if cached.records is not None:
+        kept = np.isin(cached.records.record_ids, affected)
+        known = cached.records.features[kept].reset_index(drop=True)
+    records = load_records(engine, obj, affected, cached.shares, known)
     affected = records.record_ids  # live records only
     inside = np.isin(edge_l, affected) & np.isin(edge_r, affected)
     # Cannot-links among the affected records, scored as a full run scores them.
-    with engine.connect() as conn:
-        record_ids, keys = state.load_block_keys(conn, obj, len(model.blocking_rules))
-    left, right = pairs_with(record_ids, keys, affected, model.max_block_size)
+    blocking = cached.keys[:, : len(model.blocking_rules)]
+    left, right = pairs_with(cached.record_ids, blocking, affected, model.max_block_size)
     both = np.isin(left, affected) & np.isin(right, affected)
     scored = score(records, left[both], right[both], model)
     no = scored.is_cannot_link

@@ -10,7 +10,6 @@ from sqlalchemy import text
 from pipelines.demo.changes import apply_changes
 from pipelines.demo.seed import evaluate
 from pipelines.runner import run_all
-from pipelines.warehouse.resolve_state import request_full_resolution
 from pipelines.warehouse.steward import Decision, record_decision
 from tests.helpers.orgs import seed_demo, write_config
 
@@ -86,8 +85,7 @@ def test_an_incremental_run_publishes_what_a_full_run_publishes(database_url, en
     published = _published(engine)
     quality = evaluate(engine)
 
-    request_full_resolution(engine)
-    run_all(config)
+    run_all(config, full=True)  # `org360 run --full`
     assert not _resolved_incrementally("contact")
     full = _published(engine)
 

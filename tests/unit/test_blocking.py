@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from dedupe.blocking import candidate_pairs
+from dedupe.blocking import candidate_pairs, key_hashes, pairs_with
 
 
 def test_pairs_share_a_rule_key_and_oversized_blocks_are_skipped():
@@ -42,3 +42,39 @@ def test_shards_find_every_pair_exactly_once():
         found.extend(zip(left.tolist(), right.tolist(), strict=True))
         assert all(0 < r.new_pairs <= r.pairs for r in reports[:2])
     assert len(found) == len(set(found)) and set(found) == whole
+
+
+def test_a_changed_records_pairs_are_the_full_runs_pairs_that_hold_it():
+    rng = np.random.default_rng(8)
+    n = 800
+    frame = pd.DataFrame(
+        {
+            "a": rng.integers(0, 60, n).astype(str),
+            "b": np.where(rng.random(n) < 0.2, None, rng.integers(0, 120, n).astype(str)),
+            "c": rng.integers(0, 4, n).astype(str),  # blocks far over the limit
+        }
+    ).astype(object)
+    rules = (("a",), ("b", "c"), ("c",))
+    left, right, _ = candidate_pairs(frame, rules, max_block_size=25)
+    record_ids = np.arange(n, dtype=np.int64) * 10 + 7  # ids are not positions
+    whole = set(zip(record_ids[left].tolist(), record_ids[right].tolist(), strict=True))
+    keys = key_hashes(frame, rules)
+    assert (keys[frame["b"].isna().to_numpy(), 1] == 0).all()  # no key: never a pair
+
+    changed = np.sort(rng.choice(record_ids, 40, replace=False))
+    left, right = pairs_with(record_ids, keys, changed, 25)
+    found = set(zip(left.tolist(), right.tolist(), strict=True))
+    assert len(found) == len(left) and np.all(left < right)
+    assert found == {p for p in whole if p[0] in set(changed) or p[1] in set(changed)}
+
+    everything = pairs_with(record_ids, keys, record_ids, 25)
+    assert set(zip(*(side.tolist() for side in everything), strict=True)) == whole
+
+
+def test_key_hashes_are_stable_and_rule_specific():
+    frame = pd.DataFrame({"a": ["x", "x", "y"], "b": ["x", "q", None]}).astype(object)
+    keys = key_hashes(frame, (("a",), ("b",), ("a", "b")))
+    again = key_hashes(frame.iloc[[2, 0, 1]].reset_index(drop=True), (("a",), ("b",), ("a", "b")))
+    assert (keys[[2, 0, 1]] == again).all()  # a record's keys do not depend on the others
+    assert keys[0, 0] == keys[1, 0] and keys[0, 0] != keys[0, 1]  # same value, other rule
+    assert keys[2, 1] == 0 and keys[2, 2] == 0

@@ -37,6 +37,9 @@ CREATE TABLE resolve.block_key (
     keys        bytea       NOT NULL,
     PRIMARY KEY (object, part)
 );
+-- Hashes do not compress: storing them as they are saves a futile compression pass.
+ALTER TABLE resolve.block_key ALTER COLUMN record_ids SET STORAGE EXTERNAL;
+ALTER TABLE resolve.block_key ALTER COLUMN keys SET STORAGE EXTERNAL;
 
 -- Changes resolved but not yet published: the source records whose golden record must
 -- be rebuilt, or the whole object. Publication consumes them.
@@ -49,6 +52,9 @@ CREATE TABLE resolve.changed (
 CREATE TABLE resolve.rebuild (
     object  varchar(16) PRIMARY KEY
 );
+-- An incremental build finds a changed record's golden-id mates by golden id.
+CREATE INDEX ON golden_next.xref (golden_id);
+
 -- Golden ids the next publication rebuilt (before and after), while changes are pending.
 CREATE TABLE golden_next.changed (
     object      varchar(16) NOT NULL,
