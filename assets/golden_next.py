@@ -9,6 +9,7 @@ import dagster as dg
 from pipelines.resources import Org360Resource, progress
 from pipelines.warehouse import checks
 from pipelines.warehouse.golden import (
+    Built,
     build_accounts,
     build_contacts,
     build_review_queue,
@@ -29,17 +30,30 @@ _EAGER = dg.AutomationCondition.eager()
 def golden_next_xref(org360: Org360Resource) -> dg.MaterializeResult:
     report = build_xref(org360.engine(), org360.settings())
     progress.info(
-        "golden_next.xref: %s records -> %s golden; ids kept %s, new %s",
+        "golden_next.xref: %s%s records -> %s golden; ids kept %s, new %s",
+        "changed entities' " if report.incremental else "",
         report.records,
         report.golden,
         report.kept_ids,
         report.new_ids,
     )
+    counts = {
+        "golden_accounts": report.golden.get("account", 0),
+        "golden_contacts": report.golden.get("contact", 0),
+    }
+    if report.incremental:
+        # Only the records of changed golden records were rewritten: count those.
+        counts = {
+            "records_rewritten": sum(report.records.values()),
+            "golden_accounts_rebuilt": counts["golden_accounts"],
+            "golden_contacts_rebuilt": counts["golden_contacts"],
+        }
+    else:
+        counts["dagster/row_count"] = sum(report.records.values())
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": sum(report.records.values()),
-            "golden_accounts": report.golden.get("account", 0),
-            "golden_contacts": report.golden.get("contact", 0),
+            "incremental": report.incremental,
+            **counts,
             "ids_kept": dg.MetadataValue.json(report.kept_ids),
             "ids_new": dg.MetadataValue.json(report.new_ids),
         }
@@ -55,9 +69,7 @@ def golden_next_xref(org360: Org360Resource) -> dg.MaterializeResult:
     description="Next golden accounts, values chosen by survivorship with field provenance.",
 )
 def golden_next_account(org360: Org360Resource) -> dg.MaterializeResult:
-    rows = build_accounts(org360.engine(), org360.settings())
-    progress.info("golden_next.account: %d golden accounts", rows)
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+    return _built("account", build_accounts(org360.engine(), org360.settings()))
 
 
 @dg.asset(
@@ -69,9 +81,15 @@ def golden_next_account(org360: Org360Resource) -> dg.MaterializeResult:
     description="Next golden contacts, linked to their golden account.",
 )
 def golden_next_contact(org360: Org360Resource) -> dg.MaterializeResult:
-    rows = build_contacts(org360.engine(), org360.settings())
-    progress.info("golden_next.contact: %d golden contacts", rows)
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+    return _built("contact", build_contacts(org360.engine(), org360.settings()))
+
+
+def _built(obj: str, built: Built) -> dg.MaterializeResult:
+    if built.incremental:
+        progress.info("golden_next.%s: %d changed golden %ss rebuilt", obj, built.rows, obj)
+        return dg.MaterializeResult(metadata={"incremental": True, "rebuilt": built.rows})
+    progress.info("golden_next.%s: %d golden %ss", obj, built.rows, obj)
+    return dg.MaterializeResult(metadata={"incremental": False, "dagster/row_count": built.rows})
 
 
 @dg.asset(
@@ -87,15 +105,20 @@ def golden_next_contact(org360: Org360Resource) -> dg.MaterializeResult:
     description="Next review queue: likely duplicates the matcher would not merge on its own.",
 )
 def golden_next_duplicate_review(org360: Org360Resource) -> dg.MaterializeResult:
-    counts = build_review_queue(org360.engine())
-    progress.info("golden_next.duplicate_review: %s pairs for review", counts)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(counts.values()),
-            "account_pairs": counts.get("account", 0),
-            "contact_pairs": counts.get("contact", 0),
-        }
+    counts, incremental = build_review_queue(org360.engine())
+    progress.info(
+        "golden_next.duplicate_review: %s pairs for review%s",
+        counts,
+        " (of changed golden records)" if incremental else "",
     )
+    metadata: dict[str, object] = {
+        "incremental": incremental,
+        "account_pairs": counts.get("account", 0),
+        "contact_pairs": counts.get("contact", 0),
+    }
+    if not incremental:
+        metadata["dagster/row_count"] = sum(counts.values())
+    return dg.MaterializeResult(metadata=metadata)
 
 
 def _result(count: int, sample: list[str], what: str) -> dg.AssetCheckResult:

@@ -115,17 +115,27 @@ def _variants(a: str, b: str) -> bool:
 def _nickname_or_initial(left: np.ndarray, right: np.ndarray, todo: np.ndarray) -> np.ndarray:
     """Over pairs `todo`: one name is the other's initial, or they are variants.
 
-    Names repeat a lot, so each distinct (left, right) name pair is checked once.
+    Worked out per distinct name, then compared as integer codes: most names stand
+    for one canonical name or none; only pairs with a name that stands for several
+    are checked one by one.
     """
-    codes, uniques = pd.factorize(np.concatenate([left[todo], right[todo]]))
-    pair_codes = codes[: len(todo)].astype(np.int64) * len(uniques) + codes[len(todo) :]
-    distinct, inverse = np.unique(pair_codes, return_inverse=True)
-    answers = np.fromiter(
-        (_variants(uniques[c // len(uniques)], uniques[c % len(uniques)]) for c in distinct),
-        dtype=bool,
-        count=len(distinct),
-    )
-    return answers[inverse]
+    codes, names = pd.factorize(np.concatenate([left[todo], right[todo]]))
+    lc, rc = codes[: len(todo)], codes[len(todo) :]
+    names = np.asarray(names, dtype=object)
+    initial = np.fromiter((len(n) == 1 for n in names), dtype=bool, count=len(names))
+    first = pd.factorize(np.array([n[0] for n in names], dtype=object))[0]
+    groups = [name_groups(n) for n in names]
+    group_codes, _ = pd.factorize(np.array([g[0] if g else None for g in groups], dtype=object))
+    several = np.fromiter((len(g) > 1 for g in groups), dtype=bool, count=len(names))
+    out = np.zeros(len(todo), dtype=bool)
+    by_initial = initial[lc] | initial[rc]
+    out[by_initial] = first[lc[by_initial]] == first[rc[by_initial]]
+    simple = ~by_initial & ~several[lc] & ~several[rc]
+    gl, gr = group_codes[lc[simple]], group_codes[rc[simple]]
+    out[simple] = (gl >= 0) & (gl == gr)
+    for i in np.flatnonzero(~by_initial & ~simple):
+        out[i] = _variants(names[lc[i]], names[rc[i]])
+    return out
 
 
 def _typos(left, right, mask) -> tuple[np.ndarray, np.ndarray]:

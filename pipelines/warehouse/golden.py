@@ -373,7 +373,15 @@ def _address_provenance(block: str) -> str:
     )
 
 
-def build_accounts(engine: Engine, settings: Settings) -> int:
+@dataclass(frozen=True)
+class Built:
+    """Golden records written: all of them, or (incremental) the changed ones."""
+
+    rows: int
+    incremental: bool
+
+
+def build_accounts(engine: Engine, settings: Settings) -> Built:
     simple, address = ACCOUNT_SIMPLE_FIELDS, ACCOUNT_ADDRESS_FIELDS
     columns = (*simple, *address)
     sql = (
@@ -389,10 +397,10 @@ def build_accounts(engine: Engine, settings: Settings) -> int:
         full = _clear(conn, "account")
         _stage_members(conn, "account", (*columns, "completeness"), full)
         _stage_addresses(conn, address)
-        return conn.execute(text(sql)).rowcount
+        return Built(conn.execute(text(sql)).rowcount, incremental=not full)
 
 
-def build_contacts(engine: Engine, settings: Settings) -> int:
+def build_contacts(engine: Engine, settings: Settings) -> Built:
     simple, address = CONTACT_SIMPLE_FIELDS, CONTACT_ADDRESS_FIELDS
     columns = (*simple, *address)
     # The contact's golden account: that of its best-ranked member whose account resolved.
@@ -422,7 +430,7 @@ def build_contacts(engine: Engine, settings: Settings) -> int:
         full = _clear(conn, "contact")
         _stage_members(conn, "contact", (*columns, "account_sfid", "completeness"), full)
         _stage_addresses(conn, address)
-        return conn.execute(text(sql)).rowcount
+        return Built(conn.execute(text(sql)).rowcount, incremental=not full)
 
 
 def _review_sql(obj: str, label_a: str, label_b: str, full: bool) -> str:
@@ -446,7 +454,7 @@ def _review_sql(obj: str, label_a: str, label_b: str, full: bool) -> str:
         f" md5('{obj}|' || ua.org || '|' || ua.sfid || '|' || ub.org || '|' || ub.sfid),"
         f" '{obj}', ua.org, ua.sfid, xa.golden_id, left({label_a}, 255),"
         f" ub.org, ub.sfid, xb.golden_id, left({label_b}, 255),"
-        " p.probability, p.match_weight, p.field_weights "
+        " p.probability, p.match_weight, p.field_weights::jsonb "
         f"FROM {pairs} p "
         f"JOIN unified.{obj} ua ON ua.record_id = p.left_id "
         f"JOIN unified.{obj} ub ON ub.record_id = p.right_id "
@@ -494,7 +502,8 @@ def _review_scope(conn: Connection, obj: str) -> None:
     conn.exec_driver_sql("ANALYZE review_pairs")
 
 
-def build_review_queue(engine: Engine) -> dict[str, int]:
+def build_review_queue(engine: Engine) -> tuple[dict[str, int], bool]:
+    """Pairs written per object, and whether only changed golden records' were."""
     counts = {}
     with engine.begin() as conn:
         full = rebuild_all(conn)
@@ -516,4 +525,4 @@ def build_review_queue(engine: Engine) -> dict[str, int]:
                 text(_review_sql(obj, label_a, label_b, full)),
                 {"review_weight": DEFAULT_SETTINGS[obj].review_weight},
             ).rowcount
-    return counts
+    return counts, not full

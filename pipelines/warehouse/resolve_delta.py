@@ -45,7 +45,7 @@ _CHANGED_SQL = {
         "SELECT record_id FROM unified.contact WHERE change_seq > :since "
         "UNION SELECT c.record_id FROM resolve.changed ch "
         "JOIN unified.contact c ON c.org = ch.org AND c.account_sfid = ch.sfid "
-        "WHERE ch.object = 'account'"
+        "WHERE ch.object = 'account' AND ch.moved"
     ),
 }
 
@@ -159,6 +159,34 @@ class DeltaPairs:
     matched_pairs: int
 
 
+def _updated_keys(
+    record_ids: np.ndarray,
+    keys: np.ndarray,
+    changed: np.ndarray,
+    changed_keys: np.ndarray,
+    removed: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every record's keys after the change, in record id order. Updated records are
+    overwritten in place (record ids are stable); new ones come last, as their ids do."""
+    where = np.searchsorted(record_ids, changed)
+    known = np.zeros(len(changed), dtype=bool)
+    if len(record_ids):
+        known = (where < len(record_ids)) & (
+            record_ids[np.minimum(where, len(record_ids) - 1)] == changed
+        )
+    keys[where[known]] = changed_keys[known]
+    gone = np.isin(record_ids, removed)
+    if gone.any():
+        record_ids, keys = record_ids[~gone], keys[~gone]
+    if (~known).any():
+        record_ids = np.concatenate([record_ids, changed[~known]])
+        keys = np.vstack([keys, changed_keys[~known]])
+        if len(record_ids) > 1 and (np.diff(record_ids) < 0).any():
+            order = np.argsort(record_ids, kind="stable")
+            record_ids, keys = record_ids[order], keys[order]
+    return record_ids, keys
+
+
 def compare_changes(
     engine: Engine,
     obj: str,
@@ -178,11 +206,7 @@ def compare_changes(
     frame = load_frame(engine, obj, changed)
     fresh = FEATURES[obj](frame.reset_index(drop=True))
     changed = frame["record_id"].to_numpy(dtype=np.int64)  # changed, then deleted: gone
-    stale = np.isin(record_ids, np.concatenate([changed, removed]))
-    record_ids = np.concatenate([record_ids[~stale], changed])
-    keys = np.vstack([keys[~stale], key_hashes(fresh, rules)])
-    order = np.argsort(record_ids, kind="stable")
-    record_ids, keys = record_ids[order], keys[order]
+    record_ids, keys = _updated_keys(record_ids, keys, changed, key_hashes(fresh, rules), removed)
     shares = TermShares(model, keys)
 
     blocking = len(model.blocking_rules)
@@ -340,8 +364,8 @@ def cluster_changes(
         was = clusters["record_id"].map(before.set_index("record_id")["cluster_id"])
         moved = clusters["cluster_id"].to_numpy() != was.to_numpy()
         touched = moved | np.isin(affected, seeds)
-        frame = records.features
-        state.mark_changed(conn, obj, frame.loc[touched, ["org", "sfid"]])
+        frame = records.features.assign(moved=moved)
+        state.mark_changed(conn, obj, frame.loc[touched, ["org", "sfid", "moved"]])
         state.mark_changed(conn, obj, state.consume_deletions(conn, obj, newest)[["org", "sfid"]])
     return DeltaClusters(
         reclustered=len(affected),

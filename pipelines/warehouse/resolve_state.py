@@ -39,8 +39,9 @@ class ResolveState:
     fingerprint: str
 
 
-# Bumped when what is stored per record (the keys, how they are hashed) changes.
-KEYS_VERSION = 1
+# Bumped when what is stored per record (the keys, how they are hashed or laid out)
+# changes.
+KEYS_VERSION = 2
 
 
 def fingerprint(settings: MatchSettings, params: dict) -> str:
@@ -110,12 +111,15 @@ def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray,
         for _ in range(fields):
             (length,) = struct.unpack_from("!i", data, offset)
             offset += 4
-            values.append(np.frombuffer(data[offset : offset + length], dtype=">i8"))
+            # The arrays' own bytes (bytea is opaque to the COPY format): no conversion.
+            values.append(np.frombuffer(data[offset : offset + length], dtype=np.int64))
             offset += length
-        ids.append(values[0].astype(np.int64))
-        keys.append(values[1].astype(np.int64).reshape(-1, rules))
+        ids.append(values[0])
+        keys.append(values[1].reshape(-1, rules))
     if not ids:
         return np.empty(0, dtype=np.int64), np.empty((0, rules), dtype=np.int64)
+    if len(ids) == 1:
+        return ids[0].copy(), keys[0].copy()
     return np.concatenate(ids), np.vstack(keys)
 
 
@@ -138,9 +142,8 @@ def save_block_keys(conn: Connection, obj: str, record_ids: np.ndarray, keys: np
             struct.pack("!h", 4),
             field(obj.encode()),
             field(struct.pack("!i", part)),
-            # Big-endian, as binary COPY carries every number; read back the same way.
-            field(np.ascontiguousarray(record_ids[start:stop], dtype=">i8").tobytes()),
-            field(np.ascontiguousarray(keys[start:stop], dtype=">i8").tobytes()),
+            field(np.ascontiguousarray(record_ids[start:stop], dtype=np.int64).tobytes()),
+            field(np.ascontiguousarray(keys[start:stop], dtype=np.int64).tobytes()),
         ]
     parts.append(struct.pack("!h", -1))
     cursor = _cursor(conn)
@@ -155,19 +158,23 @@ def save_block_keys(conn: Connection, obj: str, record_ids: np.ndarray, keys: np
 
 
 def mark_changed(conn: Connection, obj: str, records: pd.DataFrame) -> None:
-    """Source records (org, sfid) whose golden records the next publication rebuilds."""
+    """Source records (org, sfid, and whether their cluster `moved`) whose golden records
+    the next publication rebuilds."""
     if records.empty:
         return
     conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS changed_in (org varchar(40), sfid varchar(18)) "
-        "ON COMMIT DROP"
+        "CREATE TEMP TABLE IF NOT EXISTS changed_in "
+        "(org varchar(40), sfid varchar(18), moved boolean) ON COMMIT DROP"
     )
     conn.exec_driver_sql("TRUNCATE changed_in")
-    copy_frame(conn, "changed_in", records.drop_duplicates(), ["org", "sfid"])
+    rows = records.assign(moved=records.get("moved", True))
+    copy_frame(conn, "changed_in", rows, ["org", "sfid", "moved"])
     conn.execute(
         text(
-            "INSERT INTO resolve.changed (object, org, sfid) "
-            "SELECT DISTINCT :obj, org, sfid FROM changed_in ON CONFLICT DO NOTHING"
+            "INSERT INTO resolve.changed (object, org, sfid, moved) "
+            "SELECT :obj, org, sfid, bool_or(moved) FROM changed_in GROUP BY org, sfid "
+            "ON CONFLICT (object, org, sfid) DO UPDATE "
+            "SET moved = resolve.changed.moved OR excluded.moved"
         ),
         {"obj": obj},
     )

@@ -5,6 +5,11 @@
 -- Which kept pairs are matches (clustering's edges); the rest are review candidates.
 ALTER TABLE resolve.account_pair ADD COLUMN is_match boolean NOT NULL DEFAULT false;
 ALTER TABLE resolve.contact_pair ADD COLUMN is_match boolean NOT NULL DEFAULT false;
+-- Per-field weights are written for every kept pair (hundreds of thousands per run) and
+-- read for a few: kept as checked text (json), made jsonb where the review queue
+-- publishes them.
+ALTER TABLE resolve.account_pair ALTER COLUMN field_weights TYPE json USING field_weights::json;
+ALTER TABLE resolve.contact_pair ALTER COLUMN field_weights TYPE json USING field_weights::json;
 -- Pairs are removed by either record.
 CREATE INDEX ON resolve.account_pair (right_id);
 CREATE INDEX ON resolve.contact_pair (right_id);
@@ -47,6 +52,9 @@ CREATE TABLE resolve.changed (
     object  varchar(16) NOT NULL,
     org     varchar(40) NOT NULL,
     sfid    varchar(18) NOT NULL,
+    -- Its cluster changed (or it is new, or gone): records compared through it (a
+    -- contact through its account's cluster) are compared again.
+    moved   boolean     NOT NULL DEFAULT true,
     PRIMARY KEY (object, org, sfid)
 );
 CREATE TABLE resolve.rebuild (
