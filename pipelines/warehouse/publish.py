@@ -74,12 +74,13 @@ _SCOPES: dict[str, str] = {
 
 def _xref_scope(conn: Connection) -> None:
     """The xref rows an incremental publication compares: changed source records and
-    every member, before and after, of a changed golden record."""
+    every member of a changed golden record. (A record that left a golden record holds
+    another changed one now, or is gone and changed itself.)"""
     conn.exec_driver_sql(
         "CREATE TEMP TABLE xref_scope ON COMMIT DROP AS "
         "SELECT object, org, sfid FROM resolve.changed "
-        f"UNION SELECT object, org, sfid FROM golden.xref WHERE golden_id IN {_CHANGED_IDS} "
-        f"UNION SELECT object, org, sfid FROM golden_next.xref WHERE golden_id IN {_CHANGED_IDS}"
+        "UNION SELECT x.object, x.org, x.sfid FROM golden_next.changed c "
+        "JOIN golden_next.xref x ON x.golden_id = c.golden_id"
     )
     conn.exec_driver_sql("ANALYZE xref_scope")
 
@@ -175,12 +176,19 @@ def publish(engine: Engine) -> PublishReport:
         for table, keys in TABLES.items():
             _apply(conn, table, keys, report, full)
         # The id registry: issued ids, and retired ones (no longer published).
-        only_changed = "" if full else f" WHERE golden_id IN {_CHANGED_IDS}"
+        published = (
+            "SELECT golden_id, 'account' FROM golden.account "
+            "UNION ALL SELECT golden_id, 'contact' FROM golden.contact"
+        )
+        if not full:
+            published = (
+                "SELECT c.golden_id, c.object FROM golden_next.changed c WHERE EXISTS "
+                "(SELECT 1 FROM golden.account a WHERE a.golden_id = c.golden_id) OR EXISTS "
+                "(SELECT 1 FROM golden.contact g WHERE g.golden_id = c.golden_id)"
+            )
         conn.execute(
             text(
-                "INSERT INTO org360.golden_id (golden_id, object) "
-                f"SELECT golden_id, 'account' FROM golden.account{only_changed} "
-                f"UNION ALL SELECT golden_id, 'contact' FROM golden.contact{only_changed} "
+                f"INSERT INTO org360.golden_id (golden_id, object) {published} "
                 "ON CONFLICT (golden_id) DO UPDATE SET retired_at = NULL "
                 "WHERE org360.golden_id.retired_at IS NOT NULL"
             )
