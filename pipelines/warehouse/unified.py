@@ -23,6 +23,8 @@ from dedupe.prepare import PREPARERS
 from pipelines.warehouse.sql import copy_frame
 
 BATCH_SIZE = 50_000
+# Fresh planner statistics when more than this share of the records changed.
+ANALYZE_SHARE = 0.05
 MAX_WORKERS = 4
 # Below this many changed rows, normalising in-process beats starting a pool.
 PARALLEL_MIN_ROWS = 200_000
@@ -172,10 +174,12 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
             )
         )
         _set_progress(conn, stage, max(int(newest), since))
-        if report.normalised or report.deleted:
-            # Later stages join these tables right away; autovacuum would be too late.
-            conn.exec_driver_sql(f"ANALYZE {target}")
         report.records = conn.execute(text(f"SELECT count(*) FROM {target}")).scalar_one()
+        changed_share = (report.normalised + report.deleted) / max(report.records, 1)
+        if changed_share > ANALYZE_SHARE:
+            # Later stages join these tables right away; autovacuum would be too late.
+            # A small change leaves the statistics as they were: not worth a sample.
+            conn.exec_driver_sql(f"ANALYZE {target}")
     return report
 
 
