@@ -159,34 +159,6 @@ class DeltaPairs:
     matched_pairs: int
 
 
-def _updated_keys(
-    record_ids: np.ndarray,
-    keys: np.ndarray,
-    changed: np.ndarray,
-    changed_keys: np.ndarray,
-    removed: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every record's keys after the change, in record id order. Updated records are
-    overwritten in place (record ids are stable); new ones come last, as their ids do."""
-    where = np.searchsorted(record_ids, changed)
-    known = np.zeros(len(changed), dtype=bool)
-    if len(record_ids):
-        known = (where < len(record_ids)) & (
-            record_ids[np.minimum(where, len(record_ids) - 1)] == changed
-        )
-    keys[where[known]] = changed_keys[known]
-    gone = np.isin(record_ids, removed)
-    if gone.any():
-        record_ids, keys = record_ids[~gone], keys[~gone]
-    if (~known).any():
-        record_ids = np.concatenate([record_ids, changed[~known]])
-        keys = np.vstack([keys, changed_keys[~known]])
-        if len(record_ids) > 1 and (np.diff(record_ids) < 0).any():
-            order = np.argsort(record_ids, kind="stable")
-            record_ids, keys = record_ids[order], keys[order]
-    return record_ids, keys
-
-
 def compare_changes(
     engine: Engine,
     obj: str,
@@ -206,7 +178,8 @@ def compare_changes(
     frame = load_frame(engine, obj, changed)
     fresh = FEATURES[obj](frame.reset_index(drop=True))
     changed = frame["record_id"].to_numpy(dtype=np.int64)  # changed, then deleted: gone
-    record_ids, keys = _updated_keys(record_ids, keys, changed, key_hashes(fresh, rules), removed)
+    changed_keys = key_hashes(fresh, rules)
+    record_ids, keys = state.apply_change(record_ids, keys, changed, changed_keys, removed)
     shares = TermShares(model, keys)
 
     blocking = len(model.blocking_rules)
@@ -225,7 +198,7 @@ def compare_changes(
             {"gone": gone},
         )
         copy_frame(conn, f"resolve.{obj}_pair", rows, list(rows.columns))
-        state.save_block_keys(conn, obj, record_ids, keys)
+        state.save_key_change(conn, obj, changed, changed_keys, removed, record_ids, keys)
     _RUNS[_run_key(engine, obj, run_key)] = RunCache(record_ids, keys, shares, records)
     return DeltaPairs(
         changed=changed,

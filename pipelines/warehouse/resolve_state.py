@@ -81,46 +81,100 @@ def forget_state(conn: Connection, obj: str) -> None:
 # PostgreSQL's binary COPY format: the block keys travel as raw bytes, not as hex text.
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _COPY_HEADER = _COPY_SIGNATURE + struct.pack("!ii", 0, 0)
+# An incremental run appends its changes to the stored keys rather than rewriting them
+# all (a hundred megabytes at a million records, and as much for autovacuum to clean);
+# once the changes add up to this share of the records, the keys are written afresh.
+COMPACT_SHARE = 0.2
 
 
 def _cursor(conn: Connection):
     return conn.connection.dbapi_connection.cursor()
 
 
+def _fields(data: memoryview, offset: int) -> tuple[list[memoryview | None], int]:
+    """One row of a binary COPY: its fields (None for null) and where the next starts."""
+    (count,) = struct.unpack_from("!h", data, offset)
+    offset += 2
+    values: list[memoryview | None] = []
+    for _ in range(max(count, 0)):
+        (length,) = struct.unpack_from("!i", data, offset)
+        offset += 4
+        if length < 0:
+            values.append(None)
+            continue
+        values.append(data[offset : offset + length])
+        offset += length
+    return (values if count >= 0 else []), offset
+
+
+def _ints(value: memoryview | None) -> np.ndarray:
+    # The arrays' own bytes (bytea is opaque to the COPY format): no conversion.
+    return np.frombuffer(value, dtype=np.int64) if value is not None else np.empty(0, np.int64)
+
+
+def apply_change(
+    record_ids: np.ndarray,
+    keys: np.ndarray,
+    changed: np.ndarray,
+    changed_keys: np.ndarray,
+    removed: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every record's keys after a change, in record id order. Updated records are
+    overwritten in place (record ids are stable); new ones come last, as their ids do."""
+    where = np.searchsorted(record_ids, changed)
+    known = np.zeros(len(changed), dtype=bool)
+    if len(record_ids):
+        known = (where < len(record_ids)) & (
+            record_ids[np.minimum(where, len(record_ids) - 1)] == changed
+        )
+    keys[where[known]] = changed_keys[known]
+    gone = np.isin(record_ids, removed)
+    if gone.any():
+        record_ids, keys = record_ids[~gone], keys[~gone]
+    if (~known).any():
+        record_ids = np.concatenate([record_ids, changed[~known]])
+        keys = np.vstack([keys, changed_keys[~known]])
+        if len(record_ids) > 1 and (np.diff(record_ids) < 0).any():
+            order = np.argsort(record_ids, kind="stable")
+            record_ids, keys = record_ids[order], keys[order]
+    return record_ids, keys
+
+
 def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray, np.ndarray]:
-    """(record ids ascending, keys: records x rules) as the last resolution left them."""
+    """(record ids ascending, keys: records x rules) as the last resolution left them:
+    the keys a full run wrote, with every later run's changes applied in order."""
     buffer = io.BytesIO()
     cursor = _cursor(conn)
     try:
         cursor.copy_expert(
-            "COPY (SELECT record_ids, keys FROM resolve.block_key WHERE object = "
-            f"{_literal(obj)} ORDER BY part) TO STDOUT WITH (FORMAT binary)",
+            "COPY (SELECT part, record_ids, keys, removed FROM resolve.block_key WHERE "
+            f"object = {_literal(obj)} ORDER BY part < 0, abs(part)) TO STDOUT "
+            "WITH (FORMAT binary)",
             buffer,
         )
     finally:
         cursor.close()
     data = buffer.getbuffer()
-    ids, keys = [], []
     offset = len(_COPY_HEADER)
+    base_ids: list[np.ndarray] = []
+    base_keys: list[np.ndarray] = []
+    changes = []
     while True:
-        (fields,) = struct.unpack_from("!h", data, offset)
-        offset += 2
-        if fields == -1:
+        values, offset = _fields(data, offset)
+        if not values:
             break
-        values = []
-        for _ in range(fields):
-            (length,) = struct.unpack_from("!i", data, offset)
-            offset += 4
-            # The arrays' own bytes (bytea is opaque to the COPY format): no conversion.
-            values.append(np.frombuffer(data[offset : offset + length], dtype=np.int64))
-            offset += length
-        ids.append(values[0])
-        keys.append(values[1].reshape(-1, rules))
-    if not ids:
-        return np.empty(0, dtype=np.int64), np.empty((0, rules), dtype=np.int64)
-    if len(ids) == 1:
-        return ids[0].copy(), keys[0].copy()
-    return np.concatenate(ids), np.vstack(keys)
+        (part,) = struct.unpack("!i", values[0])
+        ids, keys = _ints(values[1]), _ints(values[2]).reshape(-1, rules)
+        if part >= 0:
+            base_ids.append(ids)
+            base_keys.append(keys)
+        else:
+            changes.append((ids, keys, _ints(values[3])))
+    record_ids = np.concatenate(base_ids) if base_ids else np.empty(0, np.int64)
+    all_keys = np.vstack(base_keys) if base_keys else np.empty((0, rules), np.int64)
+    for ids, keys, removed in changes:
+        record_ids, all_keys = apply_change(record_ids, all_keys, ids, keys, removed)
+    return record_ids, all_keys
 
 
 def _literal(obj: str) -> str:
@@ -129,32 +183,81 @@ def _literal(obj: str) -> str:
     return f"'{obj}'"
 
 
-def save_block_keys(conn: Connection, obj: str, record_ids: np.ndarray, keys: np.ndarray) -> None:
-    conn.execute(text("DELETE FROM resolve.block_key WHERE object = :obj"), {"obj": obj})
+def _field(value: bytes | None) -> bytes:
+    return struct.pack("!i", -1) if value is None else struct.pack("!i", len(value)) + value
 
-    def field(value: bytes) -> bytes:
-        return struct.pack("!i", len(value)) + value
 
-    parts = [_COPY_HEADER]
-    for part, start in enumerate(range(0, max(len(record_ids), 1), PART_ROWS)):
-        stop = start + PART_ROWS
-        parts += [
-            struct.pack("!h", 4),
-            field(obj.encode()),
-            field(struct.pack("!i", part)),
-            field(np.ascontiguousarray(record_ids[start:stop], dtype=np.int64).tobytes()),
-            field(np.ascontiguousarray(keys[start:stop], dtype=np.int64).tobytes()),
+def _copy_rows(conn: Connection, rows: list[tuple[str, int, bytes, bytes, bytes | None]]) -> None:
+    payload = [_COPY_HEADER]
+    for row in rows:
+        obj, part, ids, keys, removed = row
+        payload += [
+            struct.pack("!h", 5),
+            _field(obj.encode()),
+            _field(struct.pack("!i", part)),
+            _field(ids),
+            _field(keys),
+            _field(removed),
         ]
-    parts.append(struct.pack("!h", -1))
+    payload.append(struct.pack("!h", -1))
     cursor = _cursor(conn)
     try:
         cursor.copy_expert(
-            "COPY resolve.block_key (object, part, record_ids, keys) FROM STDIN "
+            "COPY resolve.block_key (object, part, record_ids, keys, removed) FROM STDIN "
             "WITH (FORMAT binary)",
-            io.BytesIO(b"".join(parts)),
+            io.BytesIO(b"".join(payload)),
         )
     finally:
         cursor.close()
+
+
+def _bytes(values: np.ndarray) -> bytes:
+    return np.ascontiguousarray(values, dtype=np.int64).tobytes()
+
+
+def save_block_keys(conn: Connection, obj: str, record_ids: np.ndarray, keys: np.ndarray) -> None:
+    """Every record's keys, written afresh (earlier changes folded in)."""
+    conn.execute(text("DELETE FROM resolve.block_key WHERE object = :obj"), {"obj": obj})
+    _copy_rows(
+        conn,
+        [
+            (
+                obj,
+                part,
+                _bytes(record_ids[start : start + PART_ROWS]),
+                _bytes(keys[start : start + PART_ROWS]),
+                None,
+            )
+            for part, start in enumerate(range(0, max(len(record_ids), 1), PART_ROWS))
+        ],
+    )
+
+
+def save_key_change(
+    conn: Connection,
+    obj: str,
+    changed: np.ndarray,
+    changed_keys: np.ndarray,
+    removed: np.ndarray,
+    record_ids: np.ndarray,
+    keys: np.ndarray,
+) -> None:
+    """Store one run's change to the keys (`record_ids`, `keys`: all of them after it):
+    appended, or everything written afresh once the changes have piled up."""
+    pending, last = conn.execute(
+        text(
+            "SELECT coalesce(sum(length(record_ids) + coalesce(length(removed), 0)) / 8, 0), "
+            "coalesce(min(part), 0) FROM resolve.block_key WHERE object = :obj AND part < 0"
+        ),
+        {"obj": obj},
+    ).one()
+    if pending + len(changed) + len(removed) > COMPACT_SHARE * max(len(record_ids), 1):
+        save_block_keys(conn, obj, record_ids, keys)
+        return
+    _copy_rows(
+        conn,
+        [(obj, int(last) - 1, _bytes(changed), _bytes(changed_keys), _bytes(removed))],
+    )
 
 
 def mark_changed(conn: Connection, obj: str, records: pd.DataFrame) -> None:

@@ -35,16 +35,20 @@ CREATE TABLE resolve.state (
     fingerprint     varchar(64) NOT NULL,
     resolved_at     timestamptz NOT NULL DEFAULT now()
 );
+-- Parts 0, 1, ... hold every record's keys as a full run wrote them; parts -1, -2, ...
+-- each incremental run's change since (new keys of changed records, removed records).
 CREATE TABLE resolve.block_key (
     object      varchar(16) NOT NULL,
     part        integer     NOT NULL,
     record_ids  bytea       NOT NULL,
     keys        bytea       NOT NULL,
+    removed     bytea       NULL,
     PRIMARY KEY (object, part)
 );
 -- Hashes do not compress: storing them as they are saves a futile compression pass.
 ALTER TABLE resolve.block_key ALTER COLUMN record_ids SET STORAGE EXTERNAL;
 ALTER TABLE resolve.block_key ALTER COLUMN keys SET STORAGE EXTERNAL;
+ALTER TABLE resolve.block_key ALTER COLUMN removed SET STORAGE EXTERNAL;
 
 -- Changes resolved but not yet published: the source records whose golden record must
 -- be rebuilt, or the whole object. Publication consumes them.
