@@ -32,6 +32,9 @@ class PublishReport:
     deleted: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     incremental: bool = False
+    # Golden ids published now and not before, and the other way round.
+    appeared: dict[str, list[str]] = field(default_factory=dict)
+    disappeared: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _columns(conn: Connection, table: str) -> list[str]:
@@ -133,11 +136,16 @@ def _diff_apply(
         on = " AND ".join(f"k.{c} = {{t}}.{c}" for c in keys)
         using = f"USING publish_keys k WHERE {on.format(t='g')} AND"
         source = f"publish_keys k JOIN golden_next.{table} n ON {on.format(t='n')}"
-    deleted = conn.execute(
-        text(
-            f"DELETE FROM golden.{table} g {using or 'WHERE'} NOT EXISTS "
-            f"(SELECT 1 FROM golden_next.{table} n WHERE {match})"
+    # Golden records that appear or disappear: the id registry issues or retires them.
+    gone = (
+        conn.execute(
+            text(
+                f"DELETE FROM golden.{table} g {using or 'WHERE'} NOT EXISTS "
+                f"(SELECT 1 FROM golden_next.{table} n WHERE {match}) RETURNING g.{keys[0]}"
+            )
         )
+        .scalars()
+        .all()
     )
     col_list = ", ".join(columns)
     changed = " OR ".join(f"golden.{table}.{c} IS DISTINCT FROM excluded.{c}" for c in values)
@@ -148,16 +156,19 @@ def _diff_apply(
                 f"INSERT INTO golden.{table} ({col_list}) "
                 f"SELECT {', '.join('n.' + c for c in columns)} FROM {source} "
                 f"ON CONFLICT ({key_list}) DO UPDATE SET {sets}, updated_at = now() "
-                f"WHERE {changed} RETURNING (xmax = 0) AS inserted"
+                f"WHERE {changed} RETURNING (xmax = 0) AS inserted, golden.{table}.{keys[0]}"
             )
         )
-        .scalars()
+        .tuples()
         .all()
     )
-    inserted = sum(1 for flag in upserted if flag)
-    report.deleted[table] = deleted.rowcount
-    report.inserted[table] = inserted
-    report.updated[table] = len(upserted) - inserted
+    inserted = [key for is_new, key in upserted if is_new]
+    report.deleted[table] = len(gone)
+    report.inserted[table] = len(inserted)
+    report.updated[table] = len(upserted) - len(inserted)
+    if keys == ("golden_id",):
+        report.appeared[table] = inserted
+        report.disappeared[table] = gone
     if scope is None:
         # Counting a million rows takes a while; an incremental publication skips it.
         report.rows[table] = conn.execute(text(f"SELECT count(*) FROM golden.{table}")).scalar_one()
@@ -175,34 +186,28 @@ def publish(engine: Engine) -> PublishReport:
             _xref_scope(conn)
         for table, keys in TABLES.items():
             _apply(conn, table, keys, report, full)
-        # The id registry: issued ids, and retired ones (no longer published).
-        published = (
-            "SELECT golden_id, 'account' FROM golden.account "
-            "UNION ALL SELECT golden_id, 'contact' FROM golden.contact"
-        )
-        if not full:
-            published = (
-                "SELECT c.golden_id, c.object FROM golden_next.changed c WHERE EXISTS "
-                "(SELECT 1 FROM golden.account a WHERE a.golden_id = c.golden_id) OR EXISTS "
-                "(SELECT 1 FROM golden.contact g WHERE g.golden_id = c.golden_id)"
+        # The id registry: every published id issued (and not retired), every id no
+        # longer published retired; only this publication's arrivals and departures
+        # can change that.
+        for obj in ("account", "contact"):
+            conn.execute(
+                text(
+                    "INSERT INTO org360.golden_id (golden_id, object) "
+                    "SELECT unnest(CAST(:ids AS text[])), :obj "
+                    "ON CONFLICT (golden_id) DO UPDATE SET retired_at = NULL "
+                    "WHERE org360.golden_id.retired_at IS NOT NULL"
+                ),
+                {"ids": report.appeared[obj], "obj": obj},
             )
-        conn.execute(
-            text(
-                f"INSERT INTO org360.golden_id (golden_id, object) {published} "
-                "ON CONFLICT (golden_id) DO UPDATE SET retired_at = NULL "
-                "WHERE org360.golden_id.retired_at IS NOT NULL"
+            conn.execute(
+                text(
+                    "UPDATE org360.golden_id SET retired_at = now() "
+                    "WHERE golden_id = ANY(:ids) AND retired_at IS NULL"
+                ),
+                {"ids": report.disappeared[obj]},
             )
-        )
         # Delivered at commit: OData services drop their cached counts.
         conn.execute(text("SELECT pg_notify('org360_publication', '')"))
-        conn.execute(
-            text(
-                "UPDATE org360.golden_id r SET retired_at = now() WHERE retired_at IS NULL "
-                + ("" if full else f"AND r.golden_id IN {_CHANGED_IDS} ")
-                + "AND NOT EXISTS (SELECT 1 FROM golden.account a WHERE a.golden_id = r.golden_id) "
-                "AND NOT EXISTS (SELECT 1 FROM golden.contact c WHERE c.golden_id = r.golden_id)"
-            )
-        )
         # Everything pending is published now.
         conn.exec_driver_sql("DELETE FROM resolve.changed")
         conn.exec_driver_sql("DELETE FROM resolve.rebuild")

@@ -6,6 +6,11 @@ disjoint pairs, see dedupe.blocking) and writes those worth keeping (matches and
 review candidates, with per-field weights) with COPY; `cluster_object` clusters
 every shard's matches and writes each record's cluster. Each step reads only the
 match keys it needs (a narrow frame) from Postgres.
+
+When few records changed since the last resolution (and the model and rules are the
+same), the fit step plans one comparison step for the changes instead, and the
+cluster step re-clusters only what they touch (`resolve_delta`); both leave the
+changed source records in `resolve.changed` for the golden builds and publication.
 """
 
 from __future__ import annotations

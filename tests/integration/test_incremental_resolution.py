@@ -51,6 +51,23 @@ def _resolved_incrementally(obj: str) -> bool:
     return bool(event.asset_materialization.metadata["incremental"].value)
 
 
+def _registry_problems(engine) -> tuple[int, int, int]:
+    """(published ids not issued or marked retired, unpublished ids not retired, retired)."""
+    published = (
+        "SELECT golden_id FROM golden.account UNION ALL SELECT golden_id FROM golden.contact"
+    )
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                f"SELECT (SELECT count(*) FROM ({published}) p LEFT JOIN org360.golden_id r "
+                "USING (golden_id) WHERE r.golden_id IS NULL OR r.retired_at IS NOT NULL), "
+                "(SELECT count(*) FROM org360.golden_id r WHERE r.retired_at IS NULL "
+                f"AND r.golden_id NOT IN ({published})), "
+                "(SELECT count(*) FROM org360.golden_id WHERE retired_at IS NOT NULL)"
+            )
+        ).one()
+
+
 def _decide(engine, decision: str, obj: str, a: tuple[str, str], b: tuple[str, str]) -> None:
     record_decision(engine, Decision(obj, *a, *b, decision=decision, decided_by="steward"))
 
@@ -84,6 +101,8 @@ def test_an_incremental_run_publishes_what_a_full_run_publishes(database_url, en
     assert _resolved_incrementally("account") and _resolved_incrementally("contact")
     published = _published(engine)
     quality = evaluate(engine)
+    wrong, unretired, retired = _registry_problems(engine)
+    assert wrong == 0 and unretired == 0 and retired > 0  # merged and deleted entities
 
     run_all(config, full=True)  # `org360 run --full`
     assert not _resolved_incrementally("contact")
