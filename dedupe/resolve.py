@@ -57,14 +57,11 @@ def resolve(
     left, right, blocking = candidate_pairs(
         features, settings.blocking_rules, settings.max_block_size
     )
-    scored = score_pairs(features, left, right, settings)
+    scored = score_pairs(features, left, right, settings, previous=previous)
     if fit_to_data and settings.learn_m:
         # m from this data's own candidate pairs, then score again with it.
         settings = estimate_m(scored, settings)
-        scored = score_pairs(features, left, right, settings)
-    if previous is not None:
-        prev = np.asarray(previous, dtype=object)
-        scored.previously_together = pd.notna(prev[left]) & (prev[left] == prev[right])
+        scored = score_pairs(features, left, right, settings, previous=previous)
     matches = scored.is_match
     # Cannot-links between records no match connects cost the clustering nothing.
     cannot = scored.is_cannot_link

@@ -216,8 +216,11 @@ def score_pairs(
     right: np.ndarray,
     settings: MatchSettings,
     coded: CodedColumns | None = None,
+    previous: np.ndarray | None = None,
 ) -> ScoredPairs:
-    """`coded` (for `frame`) may be shared by calls that score parts of the same pairs."""
+    """`coded` (for `frame`) may be shared by calls that score parts of the same pairs.
+    `previous` labels each record of `frame` with its entity last run (None: new):
+    pairs that were together then keep the hysteresis."""
     coded = coded or CodedColumns(frame)
     swapped = None
     if all(c in frame for c in _NAME_COLUMNS) and len(left):
@@ -282,4 +285,8 @@ def score_pairs(
             all_null &= levels[name] == NULL
         meets &= any_agree | all_null
 
-    return ScoredPairs(left, right, levels, weights, total, vetoed, meets, settings)
+    together = None
+    if previous is not None:
+        prev = np.asarray(previous, dtype=object)
+        together = pd.notna(prev[left]) & (prev[left] == prev[right])
+    return ScoredPairs(left, right, levels, weights, total, vetoed, meets, settings, together)

@@ -97,25 +97,21 @@ def _duplicate(conn: Connection, org: str, schema: str, obj: str, share: float, 
         f"CASE WHEN id % 2 = 0 THEN left({c}, -1) ELSE {c} END" if c == first else c for c in names
     )
     new_sfid = f"'{_PREFIX[obj]}Z' || chr(65 + {seed % 26}) || lpad(id::text, 13, '0')"
-    rows = conn.execute(
+    # One statement: the copies, and their truth (the entity of the record copied).
+    return conn.execute(
         text(
-            f"INSERT INTO {schema}.{obj} (sfid, systemmodstamp, createddate, isdeleted, "
-            f"{columns}) SELECT {new_sfid}, {_NOW}, {_NOW}, false, {values}"
-            f" FROM {schema}.{obj} WHERE {_picked(share, seed, 'dup')} "
-            f"AND NOT sfid LIKE '{_PREFIX[obj]}Z%' RETURNING sfid"
-        )
-    ).rowcount
-    conn.execute(
-        text(
-            "INSERT INTO demo.truth (object, org, sfid, entity) "
-            f"SELECT t.object, t.org, {new_sfid.replace('id::text', 's.id::text')}, t.entity "
-            f"FROM {schema}.{obj} s JOIN demo.truth t ON t.object = :obj AND t.org = :org "
-            f"AND t.sfid = s.sfid WHERE {_picked(share, seed, 'dup').replace('sfid', 's.sfid')} "
-            f"AND NOT s.sfid LIKE '{_PREFIX[obj]}Z%' ON CONFLICT DO NOTHING"
+            f"WITH picked AS (SELECT *, {new_sfid} AS copy_sfid FROM {schema}.{obj} "
+            f"WHERE {_picked(share, seed, 'dup')} AND NOT sfid LIKE '{_PREFIX[obj]}Z%'), "
+            f"copied AS (INSERT INTO {schema}.{obj} (sfid, systemmodstamp, createddate, "
+            f"isdeleted, {columns}) SELECT copy_sfid, {_NOW}, {_NOW}, false, {values} "
+            "FROM picked RETURNING sfid), "
+            "truth AS (INSERT INTO demo.truth (object, org, sfid, entity) "
+            "SELECT t.object, t.org, p.copy_sfid, t.entity FROM picked p JOIN demo.truth t "
+            "ON t.object = :obj AND t.org = :org AND t.sfid = p.sfid ON CONFLICT DO NOTHING) "
+            "SELECT count(*) FROM copied"
         ),
         {"obj": obj, "org": org},
-    )
-    return rows
+    ).scalar_one()
 
 
 def _delete(conn: Connection, schema: str, obj: str, share: float, seed: int) -> int:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from pipelines.warehouse.golden import plan_for_few_rows, rebuild_all
+from pipelines.warehouse.golden import rebuild_all
+from pipelines.warehouse.sql import plan_for_few_rows
 
 SAMPLE = 20
 
@@ -18,15 +19,10 @@ def _incremental(engine: Engine) -> bool:
         return not rebuild_all(conn)
 
 
-def _changed(obj: str, column: str) -> str:
-    """A condition: `column` holds a golden id this build changed (always true in full)."""
-    return f"{column} IN (SELECT golden_id FROM golden_next.changed WHERE object = '{obj}')"
-
-
-def _ids(engine: Engine, sql: str) -> tuple[int, list[str]]:
+def _ids(engine: Engine, sql: str, scoped: bool) -> tuple[int, list[str]]:
     """How many rows `sql` returns, and the first few (one pass over the data)."""
     with engine.connect() as conn:
-        if _incremental(engine):
+        if scoped:
             plan_for_few_rows(conn)
         rows = conn.execute(
             text(f"SELECT o.*, count(*) OVER () FROM ({sql}) AS o LIMIT {SAMPLE}")
@@ -40,7 +36,8 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
         "SELECT 'account' AS object, org, sfid FROM unified.account"
         " UNION ALL SELECT 'contact', org, sfid FROM unified.contact"
     )
-    if _incremental(engine):
+    scoped = _incremental(engine)
+    if scoped:
         records = " UNION ALL ".join(
             f"SELECT ch.object, ch.org, ch.sfid FROM resolve.changed ch JOIN unified.{obj} l "
             f"ON l.org = ch.org AND l.sfid = ch.sfid WHERE ch.object = '{obj}'"
@@ -51,6 +48,7 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
         f"SELECT u.object || '/' || u.org || '/' || u.sfid FROM ({records}) u "
         "WHERE NOT EXISTS (SELECT 1 FROM golden_next.xref x WHERE x.object = u.object "
         "AND x.org = u.org AND x.sfid = u.sfid)",
+        scoped,
     )
     if count == 0:
         # Whole-table guard: as many xref rows as live records, object by object.
@@ -62,6 +60,7 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
             "UNION ALL SELECT 'contact', (SELECT count(*) FROM unified.contact), "
             "(SELECT count(*) FROM golden_next.xref WHERE object = 'contact')) c "
             "WHERE live <> xref",
+            scoped,
         )
     return count, sample
 
@@ -69,7 +68,8 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
 def xref_orphans(engine: Engine) -> tuple[int, list[str]]:
     """Xref rows whose source record is not live (deleted or never staged)."""
     rows = "golden_next.xref"
-    if _incremental(engine):
+    scoped = _incremental(engine)
+    if scoped:
         # The rows this build rewrote: changed records, and members of changed golden ids.
         rows = (
             "(SELECT x.* FROM resolve.changed ch JOIN golden_next.xref x "
@@ -84,44 +84,57 @@ def xref_orphans(engine: Engine) -> tuple[int, list[str]]:
         "AND u.org = x.org AND u.sfid = x.sfid) "
         "AND NOT EXISTS (SELECT 1 FROM unified.contact u WHERE x.object = 'contact' "
         "AND u.org = x.org AND u.sfid = x.sfid)",
+        scoped,
     )
 
 
-def _scope(engine: Engine, obj: str, column: str) -> str:
-    return f"AND {_changed(obj, column)} " if _incremental(engine) else ""
+def _scoped_ids(engine: Engine, obj: str, sql: str, column: str) -> tuple[int, list[str]]:
+    """`_ids` of `sql` (ending in a WHERE clause), limited in an incremental build to the
+    golden ids in `column` it changed."""
+    scoped = _incremental(engine)
+    if scoped:
+        sql += (
+            f" AND {column} IN (SELECT golden_id FROM golden_next.changed WHERE object = '{obj}')"
+        )
+    return _ids(engine, sql, scoped)
 
 
 def golden_without_members(engine: Engine, obj: str) -> tuple[int, list[str]]:
-    return _ids(
+    return _scoped_ids(
         engine,
+        obj,
         f"SELECT g.golden_id FROM golden_next.{obj} g WHERE NOT EXISTS "
         f"(SELECT 1 FROM golden_next.xref x WHERE x.object = '{obj}' "
-        f"AND x.golden_id = g.golden_id) {_scope(engine, obj, 'g.golden_id')}",
+        "AND x.golden_id = g.golden_id)",
+        "g.golden_id",
     )
 
 
 def members_without_golden(engine: Engine, obj: str) -> tuple[int, list[str]]:
-    return _ids(
+    return _scoped_ids(
         engine,
+        obj,
         f"SELECT DISTINCT x.golden_id FROM golden_next.xref x WHERE x.object = '{obj}' "
-        f"AND NOT EXISTS (SELECT 1 FROM golden_next.{obj} g WHERE g.golden_id = x.golden_id) "
-        f"{_scope(engine, obj, 'x.golden_id')}",
+        f"AND NOT EXISTS (SELECT 1 FROM golden_next.{obj} g WHERE g.golden_id = x.golden_id)",
+        "x.golden_id",
     )
 
 
 def golden_without_name(engine: Engine, obj: str) -> tuple[int, list[str]]:
-    column = "name"
-    return _ids(
+    return _scoped_ids(
         engine,
-        f"SELECT golden_id FROM golden_next.{obj} WHERE ({column} IS NULL OR "
-        f"btrim({column}) = '') {_scope(engine, obj, 'golden_id')}",
+        obj,
+        f"SELECT golden_id FROM golden_next.{obj} WHERE (name IS NULL OR btrim(name) = '')",
+        "golden_id",
     )
 
 
 def contact_accounts_missing(engine: Engine) -> tuple[int, list[str]]:
-    return _ids(
+    return _scoped_ids(
         engine,
+        "contact",
         "SELECT c.golden_id FROM golden_next.contact c WHERE c.account_golden_id IS NOT NULL "
         "AND NOT EXISTS (SELECT 1 FROM golden_next.account a "
-        f"WHERE a.golden_id = c.account_golden_id) {_scope(engine, 'contact', 'c.golden_id')}",
+        "WHERE a.golden_id = c.account_golden_id)",
+        "c.golden_id",
     )

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from pipelines.warehouse.sql import copy_out, plan_for_few_rows
+
 FRAME_QUERIES = {
     "account": (
         "SELECT u.record_id, u.org, u.sfid, u.key_name, u.domain, u.phone, u.key_street, "
@@ -48,17 +50,14 @@ def load_frame(engine: Engine, obj: str, record_ids: np.ndarray | None = None) -
     buffer = io.StringIO()
     with engine.connect() as conn:
         if record_ids is not None:
-            # A few records of a million: looked up by index, not hashed whole tables.
-            conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            # The driver binds the parameters (mogrify); COPY itself takes none.
-            query = cursor.mogrify(FRAME_QUERIES[obj].format(where=where), params).decode()
-            cursor.copy_expert(
-                f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER, NULL '\\N')", buffer
-            )
-        finally:
-            cursor.close()
+            plan_for_few_rows(conn)
+        copy_out(
+            conn,
+            FRAME_QUERIES[obj].format(where=where),
+            params,
+            "FORMAT csv, HEADER, NULL '\\N'",
+            buffer,
+        )
     buffer.seek(0)
     frame = pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=["\\N"])
     # Match keys are compared as Python objects; nulls must be None, not NaN.

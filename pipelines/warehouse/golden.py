@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, text
 from dedupe.identity import assign_golden_ids
 from dedupe.settings import DEFAULT_SETTINGS
 from pipelines.settings import Settings
-from pipelines.warehouse.sql import copy_frame
+from pipelines.warehouse.sql import copy_frame, plan_for_few_rows
 
 ACCOUNT_SIMPLE_FIELDS = (
     "name",
@@ -94,13 +94,6 @@ def rebuild_all(conn: Connection) -> bool:
     )
 
 
-def plan_for_few_rows(conn: Connection) -> None:
-    """An incremental build touches a few thousand of a million rows: have the planner
-    look them up by index (random reads cost about what sequential ones do on SSDs)
-    rather than hash whole tables, for the rest of this transaction."""
-    conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
-
-
 class _IdConflict(Exception):
     """A golden id an incremental build would assign is held outside its scope."""
 
@@ -130,7 +123,11 @@ def _scope_records(conn: Connection, obj: str) -> None:
 
 
 def _member_sql(obj: str, scoped: bool) -> str:
-    scope = "WHERE {alias}.record_id IN (SELECT record_id FROM scope_records) " if scoped else ""
+    def in_scope(alias: str) -> str:
+        if not scoped:
+            return "true"
+        return f"{alias}.record_id IN (SELECT record_id FROM scope_records)"
+
     return (
         # Why each record is where it is: its strongest match within its cluster (the
         # pair, with per-field weights, is in resolve.<obj>_pair).
@@ -138,7 +135,7 @@ def _member_sql(obj: str, scoped: bool) -> str:
         f" FROM resolve.{obj}_pair p "
         f" JOIN resolve.{obj}_cluster ca ON ca.record_id = p.left_id "
         f" JOIN resolve.{obj}_cluster cb ON cb.record_id = p.right_id "
-        f" WHERE ca.cluster_id = cb.cluster_id {scope.format(alias='ca').replace('WHERE', 'AND')}),"
+        f" WHERE ca.cluster_id = cb.cluster_id AND {in_scope('ca')}),"
         f"strongest AS (SELECT record_id, max(match_weight) AS match_weight FROM ("
         f" SELECT left_id AS record_id, match_weight FROM together UNION ALL "
         f" SELECT right_id, match_weight FROM together) ends GROUP BY record_id) "
@@ -149,7 +146,7 @@ def _member_sql(obj: str, scoped: bool) -> str:
         f"LEFT JOIN strongest s USING (record_id) "
         f"LEFT JOIN golden.xref x "
         f"ON x.object = :obj AND x.org = u.org AND x.sfid = u.sfid "
-        f"{scope.format(alias='c')}"
+        f"WHERE {in_scope('c')}"
     )
 
 

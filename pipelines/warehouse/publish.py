@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from pipelines.warehouse.golden import plan_for_few_rows, rebuild_all
+from pipelines.warehouse.golden import rebuild_all
+from pipelines.warehouse.sql import plan_for_few_rows
 
 # Columns the publication manages itself rather than copying from golden_next.
 _BOOKKEEPING = ("created_at", "updated_at")

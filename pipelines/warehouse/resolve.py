@@ -27,7 +27,7 @@ from dedupe.blocking import BlockingReport, BlockKeys, block_keys, candidate_pai
 from dedupe.cluster import cluster
 from dedupe.estimate import MODEL_VERSION, fit, parameters, with_parameters
 from dedupe.features import FEATURES
-from dedupe.score import CodedColumns, ScoredPairs, score_pairs
+from dedupe.score import CodedColumns, score_pairs
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from pipelines.warehouse import resolve_state
 from pipelines.warehouse.frames import load_frame
@@ -288,23 +288,6 @@ class ShardPairs:
     delta: DeltaPairs | None = None
 
 
-def _kept_pairs(scored: ScoredPairs, ids: np.ndarray, shard: int) -> pd.DataFrame:
-    """The pairs `resolve.<obj>_pair` keeps: matches and review candidates, with the
-    per-field weights stewards see."""
-    keep = np.flatnonzero(scored.is_match | scored.is_review)
-    return pd.DataFrame(
-        {
-            "left_id": ids[scored.left[keep]],
-            "right_id": ids[scored.right[keep]],
-            "match_weight": scored.match_weight[keep].round(4),
-            "probability": scored.probability[keep].round(6),
-            "field_weights": scored.explain_json(keep),
-            "is_match": scored.is_match[keep],
-            "shard": shard,
-        }
-    )
-
-
 def _model(engine: Engine, obj: str, settings: MatchSettings) -> MatchSettings:
     params = _stored_parameters(engine, obj)
     if params is None:
@@ -315,15 +298,13 @@ def _model(engine: Engine, obj: str, settings: MatchSettings) -> MatchSettings:
 def compare_shard(
     engine: Engine,
     obj: str,
-    shard: int | Plan,
-    shards: int = 1,
+    plan: Plan,
     settings: MatchSettings | None = None,
     run_key: str = "",
 ) -> ShardPairs:
     """Score the candidate pairs this shard owns; keep matches and review candidates
     (with per-field weights) in `resolve.<obj>_pair`, return what clustering needs.
     An incremental plan scores the changed records' pairs instead."""
-    plan = shard if isinstance(shard, Plan) else Plan(shard, shards, newest=0)
     settings = settings or DEFAULT_SETTINGS[obj]
     if plan.incremental:
         with engine.connect() as conn:
@@ -334,7 +315,6 @@ def compare_shard(
             obj,
             _model(engine, obj, settings),
             last.change_seq,
-            lambda scored, ids: _kept_pairs(scored, ids, 0),
             run_key,
         )
         empty = np.empty(0, dtype=np.int64)
@@ -361,12 +341,12 @@ def compare_shard(
         shards,
         keys=prepared.block_keys(),
     )
-    scored = score_pairs(prepared.features, left, right, model, coded=prepared.columns())
-    previous = prepared.previous
-    scored.previously_together = pd.notna(previous[left]) & (previous[left] == previous[right])
+    scored = score_pairs(
+        prepared.features, left, right, model, coded=prepared.columns(), previous=prepared.previous
+    )
     ids = prepared.record_ids
     is_match = scored.is_match
-    pairs = _kept_pairs(scored, ids, shard)
+    pairs = resolve_state.kept_pairs(scored, ids, shard)
     with engine.begin() as conn:
         # A retried shard replaces what it wrote before.
         conn.execute(text(f"DELETE FROM resolve.{obj}_pair WHERE shard = :s"), {"s": shard})

@@ -17,7 +17,6 @@ frequencies then); a full run (`org360 run --full`, or a refitted model) rescore
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,10 +143,8 @@ def score(
 ) -> ScoredPairs:
     """Score pairs given by record id; positions in the result refer to `records`."""
     lp, rp = records.positions(left), records.positions(right)
-    scored = score_pairs(records.features, lp, rp, model, coded=records.coded)
     previous = records.features["previous"].to_numpy(dtype=object)
-    scored.previously_together = pd.notna(previous[lp]) & (previous[lp] == previous[rp])
-    return scored
+    return score_pairs(records.features, lp, rp, model, coded=records.coded, previous=previous)
 
 
 @dataclass
@@ -164,13 +161,9 @@ def compare_changes(
     obj: str,
     model: MatchSettings,
     since: int,
-    kept_pairs: Callable,
     run_key: str = "",
 ) -> DeltaPairs:
-    """Replace the changed and deleted records' pairs with freshly scored ones.
-
-    `kept_pairs(scored, ids)` builds the rows `resolve.<obj>_pair` keeps (as a full
-    run writes them)."""
+    """Replace the changed and deleted records' pairs with freshly scored ones."""
     rules = state.stored_rules(model)
     with engine.connect() as conn:
         changed, removed = changed_records(conn, obj, since)
@@ -187,7 +180,7 @@ def compare_changes(
     neighbours = np.setdiff1d(np.union1d(left, right), changed)
     records = load_records(engine, obj, neighbours, shares, known=fresh)
     scored = score(records, left, right, model)
-    rows = kept_pairs(scored, records.record_ids)
+    rows = state.kept_pairs(scored, records.record_ids, shard=0)
     gone = [int(i) for i in np.concatenate([changed, removed])]
     with engine.begin() as conn:
         conn.execute(

@@ -19,11 +19,29 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from dedupe.estimate import MODEL_VERSION
+from dedupe.score import ScoredPairs
 from dedupe.settings import MatchSettings
-from pipelines.warehouse.sql import copy_frame
+from pipelines.warehouse.sql import copy_frame, copy_in, copy_out
 
 # Block keys are stored in parts of this many records (a bytea value holds up to 1 GB).
 PART_ROWS = 1_000_000
+
+
+def kept_pairs(scored: ScoredPairs, ids: np.ndarray, shard: int) -> pd.DataFrame:
+    """The pairs `resolve.<obj>_pair` keeps: matches and review candidates, with the
+    per-field weights stewards see."""
+    keep = np.flatnonzero(scored.is_match | scored.is_review)
+    return pd.DataFrame(
+        {
+            "left_id": ids[scored.left[keep]],
+            "right_id": ids[scored.right[keep]],
+            "match_weight": scored.match_weight[keep].round(4),
+            "probability": scored.probability[keep].round(6),
+            "field_weights": scored.explain_json(keep),
+            "is_match": scored.is_match[keep],
+            "shard": shard,
+        }
+    )
 
 
 def stored_rules(model: MatchSettings) -> tuple[tuple[str, ...], ...]:
@@ -87,10 +105,6 @@ _COPY_HEADER = _COPY_SIGNATURE + struct.pack("!ii", 0, 0)
 COMPACT_SHARE = 0.2
 
 
-def _cursor(conn: Connection):
-    return conn.connection.dbapi_connection.cursor()
-
-
 def _fields(data: memoryview, offset: int) -> tuple[list[memoryview | None], int]:
     """One row of a binary COPY: its fields (None for null) and where the next starts."""
     (count,) = struct.unpack_from("!h", data, offset)
@@ -144,16 +158,14 @@ def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray,
     """(record ids ascending, keys: records x rules) as the last resolution left them:
     the keys a full run wrote, with every later run's changes applied in order."""
     buffer = io.BytesIO()
-    cursor = _cursor(conn)
-    try:
-        cursor.copy_expert(
-            "COPY (SELECT part, record_ids, keys, removed FROM resolve.block_key WHERE "
-            f"object = {_literal(obj)} ORDER BY part < 0, abs(part)) TO STDOUT "
-            "WITH (FORMAT binary)",
-            buffer,
-        )
-    finally:
-        cursor.close()
+    copy_out(
+        conn,
+        "SELECT part, record_ids, keys, removed FROM resolve.block_key WHERE object = %(obj)s "
+        "ORDER BY part < 0, abs(part)",
+        {"obj": obj},
+        "FORMAT binary",
+        buffer,
+    )
     data = buffer.getbuffer()
     offset = len(_COPY_HEADER)
     base_ids: list[np.ndarray] = []
@@ -177,12 +189,6 @@ def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray,
     return record_ids, all_keys
 
 
-def _literal(obj: str) -> str:
-    if not obj.isalpha():
-        raise ValueError(f"not an org360 object: {obj!r}")
-    return f"'{obj}'"
-
-
 def _field(value: bytes | None) -> bytes:
     return struct.pack("!i", -1) if value is None else struct.pack("!i", len(value)) + value
 
@@ -200,15 +206,12 @@ def _copy_rows(conn: Connection, rows: list[tuple[str, int, bytes, bytes, bytes 
             _field(removed),
         ]
     payload.append(struct.pack("!h", -1))
-    cursor = _cursor(conn)
-    try:
-        cursor.copy_expert(
-            "COPY resolve.block_key (object, part, record_ids, keys, removed) FROM STDIN "
-            "WITH (FORMAT binary)",
-            io.BytesIO(b"".join(payload)),
-        )
-    finally:
-        cursor.close()
+    copy_in(
+        conn,
+        "COPY resolve.block_key (object, part, record_ids, keys, removed) FROM STDIN "
+        "WITH (FORMAT binary)",
+        io.BytesIO(b"".join(payload)),
+    )
 
 
 def _bytes(values: np.ndarray) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from sqlalchemy import text
 
 from pipelines.database import make_engine
 from pipelines.demo.generator import DemoData, DemoGenerator
@@ -23,3 +24,15 @@ def write_config(path: Path, database_url: str, orgs: list[dict] | None = None) 
     config = {"database_url": database_url, "orgs": orgs or [dict(o) for o in DEMO_ORGS]}
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
+
+
+def golden_value(engine, obj: str, org: str, sfid: str, column: str):
+    """`column` of the published golden record that source record org/sfid belongs to."""
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                f"SELECT g.{column} FROM golden.{obj} g JOIN golden.xref x USING (golden_id) "
+                "WHERE x.object = :obj AND x.org = :org AND x.sfid = :sfid"
+            ),
+            {"obj": obj, "org": org, "sfid": sfid},
+        ).scalar_one()

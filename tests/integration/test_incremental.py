@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from pipelines.demo.seed import evaluate
 from pipelines.runner import run_all
-from tests.helpers.orgs import seed_demo, write_config
+from tests.helpers.orgs import golden_value, seed_demo, write_config
 
 
 def _xref(engine) -> pd.DataFrame:
@@ -91,15 +91,7 @@ def test_update_soft_delete_delete_and_new_duplicate(database_url, engine, tmp_p
         after.loc[new_key, "golden_id"]
         == after.loc[("account", "apac", original["sfid"]), "golden_id"]
     )
-    with engine.connect() as conn:
-        renamed = conn.execute(
-            text(
-                "SELECT g.name FROM golden.account g JOIN golden.xref x USING (golden_id) "
-                "WHERE x.object = 'account' AND x.org = 'amer' AND x.sfid = :sfid"
-            ),
-            {"sfid": single},
-        ).scalar_one()
-    assert renamed == "Renamed Holdings Zeta"
+    assert golden_value(engine, "account", "amer", single, "name") == "Renamed Holdings Zeta"
     untouched = before.index.intersection(after.index).difference(
         [("contact", "emea", soft), ("contact", "emea", hard)]
     )

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from pipelines.runner import RunFailed, run_all
-from tests.helpers.orgs import seed_demo, write_config
+from tests.helpers.orgs import golden_value, seed_demo, write_config
 
 
 def _published(engine) -> pd.DataFrame:
@@ -65,15 +65,9 @@ def test_an_incremental_run_is_refused_and_its_changes_wait_for_the_next(
     _rename(engine, sfid, "Ottilie", "Brandvold")
     run_all(config)
     with engine.connect() as conn:
-        name = conn.execute(
-            text(
-                "SELECT g.name FROM golden.contact g JOIN golden.xref x USING (golden_id) "
-                "WHERE x.object = 'contact' AND x.org = 'amer' AND x.sfid = :s"
-            ),
-            {"s": sfid},
-        ).scalar_one()
         pending = conn.execute(text("SELECT count(*) FROM resolve.changed")).scalar_one()
-    assert name == "Ottilie Brandvold" and pending == 0
+    assert golden_value(engine, "contact", "amer", sfid, "name") == "Ottilie Brandvold"
+    assert pending == 0
 
 
 def test_an_id_held_outside_the_changes_makes_the_build_whole(database_url, engine, tmp_path):
