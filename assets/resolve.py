@@ -69,7 +69,9 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
 
     @dg.op(name=f"compare_{obj}s", description=f"Score the {obj} pairs one shard owns.")
     def compare_step(context: dg.OpExecutionContext, org360: Org360Resource, plan: Plan):
-        result = compare_shard(org360.engine(), obj, plan, run_key=context.run_id)
+        result = compare_shard(
+            org360.engine(), obj, plan, run_key=context.run_id, workers=org360.compare_workers
+        )
         context.log.info(
             "resolve.%s %s: %d candidate pairs scored",
             obj,

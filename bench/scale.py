@@ -1,7 +1,9 @@
 """Scale benchmark: N generated source records across three orgs through `org360 run`.
 
-Prints wall time per asset step, end-to-end time and peak memory (RSS of this
-process, which runs every step in-process, sampled every 50 ms), then does an
+Prints wall time per asset step, end-to-end time and peak memory (of this process,
+which runs every step, and the comparison workers it forks, sampled every 50 ms: PSS,
+which counts the pages they share once, and the RSS sum, which counts them in every
+process), then does an
 incremental run after a fraction of the source rows changed (edits, new duplicates
 and deletions, `pipelines/demo/changes.py`).
 
@@ -46,29 +48,35 @@ RECORDS_PER_COMPANY = 5.6  # what the generator produces on average
 
 
 class PeakMemory:
-    """Peak resident memory of this process and its workers (normalisation and
-    comparison worker processes), summed; Postgres's own is not counted."""
+    """Peak memory of this process and its workers (the comparison steps fork workers
+    that share the parent's records copy-on-write); Postgres's own is not counted.
+
+    PSS (proportional set size) counts a page shared by several processes once, split
+    among them: what the run really holds. The RSS sum counts it in every process."""
 
     def __init__(self) -> None:
         self.process = psutil.Process()
-        self.peak = 0
+        self.peak = self.peak_rss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _rss(self) -> int:
-        total = self.process.memory_info().rss
-        for child in self.process.children(recursive=True):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += child.memory_info().rss
-        return total
+    def _measure(self) -> tuple[int, int]:
+        pss = rss = 0
+        for process in [self.process, *self.process.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                info = process.memory_full_info()
+                pss += info.pss
+                rss += info.rss
+        return pss, rss
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._rss())
+            pss, rss = self._measure()
+            self.peak, self.peak_rss = max(self.peak, pss), max(self.peak_rss, rss)
             time.sleep(0.05)
 
     def __enter__(self) -> PeakMemory:
-        self.peak = self._rss()
+        self.peak, self.peak_rss = self._measure()
         self._thread.start()
         return self
 
@@ -134,8 +142,11 @@ def compare_with_splink(url: str, org360_steps: dict[str, float]) -> None:
     )
 
 
-def report_run(label: str, summary, peak: int) -> None:
-    print(f"\n{label}: {summary.seconds:.1f} s end to end, peak RSS {peak / 2**20:.0f} MiB")
+def report_run(label: str, summary, memory: PeakMemory) -> None:
+    print(
+        f"\n{label}: {summary.seconds:.1f} s end to end, peak memory {memory.peak / 2**20:.0f} "
+        f"MiB PSS ({memory.peak_rss / 2**20:.0f} MiB RSS summed over processes)"
+    )
     for step, seconds in sorted(step_times(summary.run_ids).items(), key=lambda kv: -kv[1]):
         print(f"  {step:<40} {seconds:8.2f} s")
 
@@ -172,7 +183,7 @@ def main() -> None:
 
     with PeakMemory() as memory:
         summary = run_all(config)
-    report_run("full run", summary, memory.peak)
+    report_run("full run", summary, memory)
     for obj, quality in evaluate(engine_for(url)).items():
         print(f"  {obj:<8} {quality.line()}")
 
@@ -192,7 +203,7 @@ def main() -> None:
             f"incremental run, {label} ({changes.total} rows changed: {changes.edited} "
             f"edited, {changes.duplicated} new duplicates, {changes.deleted} deleted)",
             incremental,
-            memory.peak,
+            memory,
         )
         print(f"  incremental / full: {incremental.seconds / summary.seconds:.1%}")
         for obj, quality in evaluate(engine).items():

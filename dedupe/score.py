@@ -120,6 +120,18 @@ class CodedColumns:
                 self._codes[column] = (codes, np.asarray(uniques, dtype=object))
         return self._codes[column]
 
+    def precompute(self, settings: MatchSettings) -> CodedColumns:
+        """Factorise every column `settings` compares (and count the term frequencies)
+        now: workers forked afterwards share the results instead of each computing them."""
+        for comparison in settings.comparisons:
+            self(comparison.column)
+            if comparison.term_frequency:
+                self.frequency(comparison.column)
+                if comparison.column in _NAME_COLUMNS:
+                    for other in _NAME_COLUMNS:
+                        self.frequency(other)
+        return self
+
     def frequency(self, column: str) -> np.ndarray:
         """Each value's share of the records in `column`, by code (term frequency)."""
         if column not in self._frequencies:

@@ -8,7 +8,7 @@ import dagster as dg
 from assets import archive_assets, golden, golden_next, resolve, staging, unified
 from assets.archive_assets import ArchiveResource
 from pipelines.archive_schedule import retention_job, retention_schedule
-from pipelines.executors import executor_from_env
+from pipelines.executors import compare_workers_for, executor_from_env, executor_name
 from pipelines.jobs import consolidation_job, staging_job
 from pipelines.resources import Org360Resource
 from pipelines.schedules import consolidation_schedule
@@ -50,4 +50,9 @@ def build_definitions(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(cron=_schedule_cron(), executor=executor_from_env())
+    executor = executor_name()
+    return build_definitions(
+        Org360Resource(compare_workers=compare_workers_for(executor)),
+        cron=_schedule_cron(),
+        executor=executor_from_env(),
+    )

@@ -1,7 +1,8 @@
 """Which Dagster executor runs the steps: chosen by `$ORG360_EXECUTOR` when the code
 location loads, so the same definitions run on a laptop or on a cluster.
 
-- `in_process` (default for `org360 run`): every step in one process.
+- `in_process` (what `org360 run` uses): every step in one process, one after
+  another; each comparison step forks a worker per CPU to score its shard.
 - `multiprocess`: one process per step, up to `$ORG360_MAX_CONCURRENT` (default: CPUs).
 - `k8s`: one Kubernetes Job per step (needs `pip install org360[k8s]` and a
   `K8sRunLauncher` in the instance's dagster.yaml); image, namespace and resources
@@ -17,12 +18,23 @@ import os
 import dagster as dg
 
 from pipelines.settings import ConfigError
+from pipelines.warehouse.parallel import default_workers
 
 EXECUTORS = ("in_process", "multiprocess", "k8s", "celery")
 
 
+def executor_name() -> str:
+    return os.environ.get("ORG360_EXECUTOR", "multiprocess").strip().lower()
+
+
+def compare_workers_for(name: str) -> int:
+    """Processes a comparison step forks: the CPUs when the executor runs the steps one
+    after another in one process, else one (the executor runs the shards side by side)."""
+    return default_workers() if name == "in_process" else 1
+
+
 def executor_from_env() -> dg.ExecutorDefinition:
-    name = os.environ.get("ORG360_EXECUTOR", "multiprocess").strip().lower()
+    name = executor_name()
     if name == "in_process":
         return dg.in_process_executor
     if name == "multiprocess":

@@ -33,6 +33,10 @@ class Org360Resource(dg.ConfigurableResource):
 
     config_path: str | None = None
     database_url: str | None = None
+    # Processes each comparison step forks to score its shard. More than one pays when
+    # the steps run one after another (`org360 run`, the in-process executor); the
+    # multiprocess, Kubernetes and Celery executors run the steps side by side instead.
+    compare_workers: int = 1
 
     def settings(self) -> Settings:
         return load_settings(self.config_path or config_path_from_env())

@@ -21,6 +21,7 @@ from pipelines.embedded_postgres import home_dir
 from pipelines.partitions import org_partitions
 from pipelines.resources import Org360Resource, engine_for
 from pipelines.settings import Settings, load_settings
+from pipelines.warehouse.parallel import default_workers
 from pipelines.warehouse.resolve_state import request_full_resolution
 from pipelines.warehouse.staging import validate_source
 
@@ -109,9 +110,11 @@ def run_all(
     if missing:
         instance.add_dynamic_partitions(org_partitions.name, missing)
 
-    defs = build_definitions(
-        Org360Resource(config_path=str(config_path), database_url=url), cron=settings.schedule
+    # Every step runs in this process, one after another: comparisons fork workers.
+    org360 = Org360Resource(
+        config_path=str(config_path), database_url=url, compare_workers=default_workers()
     )
+    defs = build_definitions(org360, cron=settings.schedule)
     for org in settings.org_keys:
         step = time.perf_counter()
         result = defs.resolve_job_def("staging_job").execute_in_process(

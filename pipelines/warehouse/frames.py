@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import io
+from typing import IO
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from pipelines.warehouse.sql import copy_out, plan_for_few_rows
+from pipelines.warehouse.sql import copy_out, plan_for_few_rows, read_piped
 
 FRAME_QUERIES = {
     "account": (
@@ -40,28 +40,33 @@ _FRAME_ALIAS = {"account": "u", "contact": "c"}
 def load_frame(engine: Engine, obj: str, record_ids: np.ndarray | None = None) -> pd.DataFrame:
     """Every record's match keys, or only those of `record_ids`, in record id order.
 
-    Read with COPY and parsed by pandas' C reader: for a million rows several times
-    faster than building a Python tuple per row.
+    Read with COPY and parsed by pandas' C reader as the rows arrive: for a million
+    rows several times faster than building a Python tuple per row.
     """
     where, params = "", {}
     if record_ids is not None:
         where = f"WHERE {_FRAME_ALIAS[obj]}.record_id = ANY(%(ids)s)"
         params = {"ids": [int(i) for i in record_ids]}
-    buffer = io.StringIO()
-    with engine.connect() as conn:
-        if record_ids is not None:
-            plan_for_few_rows(conn)
-        copy_out(
-            conn,
-            FRAME_QUERIES[obj].format(where=where),
-            params,
-            "FORMAT csv, HEADER, NULL '\\N'",
-            buffer,
-        )
-    buffer.seek(0)
-    frame = pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=["\\N"])
+
+    def produce(stream: IO[bytes]) -> None:
+        with engine.connect() as conn:
+            if record_ids is not None:
+                plan_for_few_rows(conn)
+            copy_out(
+                conn,
+                FRAME_QUERIES[obj].format(where=where),
+                params,
+                "FORMAT csv, HEADER, NULL '\\N'",
+                stream,
+            )
+
+    # Postgres runs the query and sends its rows while pandas parses them.
+    frame = read_piped(
+        produce,
+        lambda stream: pd.read_csv(stream, dtype=object, keep_default_na=False, na_values=["\\N"]),
+    )
     # Match keys are compared as Python objects; nulls must be None, not NaN.
-    frame = frame.astype(object).where(frame.notna(), None)
+    frame = frame.where(frame.notna(), None)
     frame["record_id"] = frame["record_id"].astype(np.int64)
     if "account_cluster" in frame:
         frame["account_cluster"] = frame["account_cluster"].map(

@@ -31,13 +31,14 @@ from dedupe.score import CodedColumns, score_pairs
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from pipelines.warehouse import resolve_state
 from pipelines.warehouse.frames import load_frame
+from pipelines.warehouse.parallel import fork_map
 from pipelines.warehouse.resolve_delta import (
     INCREMENTAL_LIMIT,
     DeltaPairs,
     cluster_changes,
     compare_changes,
 )
-from pipelines.warehouse.sql import copy_frame
+from pipelines.warehouse.sql import copy_frame, copy_int64_columns, read_int64_column
 from pipelines.warehouse.steward import decisions_for
 
 
@@ -270,18 +271,30 @@ class Plan:
     incremental: bool = False
 
 
-@dataclass
-class ShardPairs:
-    """One shard's scored pairs that clustering needs, by record id."""
+# Fewer candidate pairs than this per worker are scored in the step's own process:
+# forking costs more than it saves.
+MIN_PAIRS_PER_WORKER = 200_000
 
-    shard: int
-    candidate_pairs: int
+
+@dataclass
+class ScoredPiece:
+    """Of some scored pairs, what clustering needs, by record id (the kept pairs are
+    in Postgres): what a worker returns, and (with more) what a shard does."""
+
     review_pairs: int
     match_left: np.ndarray
     match_right: np.ndarray
     match_weight: np.ndarray
     cannot_left: np.ndarray
     cannot_right: np.ndarray
+
+
+@dataclass
+class ShardPairs(ScoredPiece):
+    """One shard's scored pairs that clustering needs, by record id."""
+
+    shard: int
+    candidate_pairs: int
     blocking: list[BlockingReport] = field(default_factory=list)
     newest: int = 0
     # An incremental run's changes (its pairs are in Postgres, not here).
@@ -301,10 +314,12 @@ def compare_shard(
     plan: Plan,
     settings: MatchSettings | None = None,
     run_key: str = "",
+    workers: int = 1,
 ) -> ShardPairs:
     """Score the candidate pairs this shard owns; keep matches and review candidates
     (with per-field weights) in `resolve.<obj>_pair`, return what clustering needs.
-    An incremental plan scores the changed records' pairs instead."""
+    An incremental plan scores the changed records' pairs instead. Up to `workers`
+    forked processes share the scoring."""
     settings = settings or DEFAULT_SETTINGS[obj]
     if plan.incremental:
         with engine.connect() as conn:
@@ -341,38 +356,66 @@ def compare_shard(
         shards,
         keys=prepared.block_keys(),
     )
-    scored = score_pairs(
-        prepared.features, left, right, model, coded=prepared.columns(), previous=prepared.previous
-    )
-    ids = prepared.record_ids
-    is_match = scored.is_match
-    pairs = resolve_state.kept_pairs(scored, ids, shard)
+    coded, ids = prepared.columns().precompute(model), prepared.record_ids
+    # Pieces of the shard's pairs, scored on forked workers that share the features.
+    pieces = max(1, min(workers, len(left) // MIN_PAIRS_PER_WORKER))
+    bounds = np.linspace(0, len(left), pieces + 1).astype(np.int64)
+
+    def score_piece(index: int) -> ScoredPiece:
+        lo, hi = bounds[index], bounds[index + 1]
+        scored = score_pairs(
+            prepared.features,
+            left[lo:hi],
+            right[lo:hi],
+            model,
+            coded=coded,
+            previous=prepared.previous,
+        )
+        pairs = resolve_state.kept_pairs(scored, ids, shard)
+        with engine.begin() as conn:
+            copy_frame(conn, f"resolve.{obj}_pair", pairs, list(pairs.columns))
+        is_match, cannot = scored.is_match, scored.is_cannot_link
+        return ScoredPiece(
+            review_pairs=int(scored.is_review.sum()),
+            match_left=ids[scored.left[is_match]],
+            match_right=ids[scored.right[is_match]],
+            match_weight=scored.match_weight[is_match].astype(np.float32),
+            cannot_left=ids[scored.left[cannot]],
+            cannot_right=ids[scored.right[cannot]],
+        )
+
+    def save_block_keys() -> None:
+        # Every record's blocking keys, for the incremental runs that follow.
+        hashes = key_hashes(prepared.features, resolve_state.stored_rules(model), coded)
+        with engine.begin() as conn:
+            resolve_state.save_block_keys(conn, obj, ids, hashes)
+
     with engine.begin() as conn:
         # A retried shard replaces what it wrote before.
         conn.execute(text(f"DELETE FROM resolve.{obj}_pair WHERE shard = :s"), {"s": shard})
-        copy_frame(conn, f"resolve.{obj}_pair", pairs, list(pairs.columns))
-        if shard == 0:
-            # Every record's blocking keys, for the incremental runs that follow.
-            resolve_state.save_block_keys(
-                conn,
-                obj,
-                ids,
-                key_hashes(
-                    prepared.features, resolve_state.stored_rules(model), prepared.columns()
-                ),
-            )
-    cannot = scored.is_cannot_link
+    scored = fork_map(
+        score_piece,
+        pieces,
+        workers,
+        engines=[engine],
+        alongside=save_block_keys if shard == 0 else None,
+    )
     return ShardPairs(
         shard=shard,
         newest=plan.newest,
         candidate_pairs=len(left),
-        review_pairs=int(scored.is_review.sum()),
-        match_left=ids[left[is_match]],
-        match_right=ids[right[is_match]],
-        match_weight=scored.match_weight[is_match].astype(np.float32),
-        cannot_left=ids[left[cannot]],
-        cannot_right=ids[right[cannot]],
+        review_pairs=sum(p.review_pairs for p in scored),
         blocking=blocking,
+        **{
+            name: np.concatenate([getattr(p, name) for p in scored])
+            for name in (
+                "match_left",
+                "match_right",
+                "match_weight",
+                "cannot_left",
+                "cannot_right",
+            )
+        },
     )
 
 
@@ -430,19 +473,27 @@ def cluster_object(
     if len(shards) == 1 and shards[0].delta is not None:
         return _cluster_changes(engine, obj, shards[0], settings, run_key)
     decisions = decisions_for(engine, obj)
-    # Source ids only when there are steward decisions to place.
-    columns = "record_id, org, sfid" if len(decisions) else "record_id"
     with engine.connect() as conn:
-        records = pd.read_sql_query(
-            text(f"SELECT {columns} FROM unified.{obj} ORDER BY record_id"), conn
+        record_ids = read_int64_column(
+            conn, f"SELECT record_id FROM unified.{obj} ORDER BY record_id"
         )
-    record_ids = records["record_id"].to_numpy(dtype=np.int64)
+        # Source ids only when there are steward decisions to place.
+        records = (
+            pd.read_sql_query(
+                text(f"SELECT record_id, org, sfid FROM unified.{obj} ORDER BY record_id"), conn
+            )
+            if len(decisions)
+            else pd.DataFrame({"record_id": record_ids})
+        )
     report = ResolveReport(object=obj, records=len(records))
     shards = sorted(shards, key=lambda s: s.shard)
 
+    # Record id -> position, by hash: the edges' ids come in no order.
+    index = pd.Index(record_ids)
+
     def positions(name: str) -> np.ndarray:
         values = np.concatenate([getattr(s, name) for s in shards] or [np.empty(0, np.int64)])
-        return np.searchsorted(record_ids, values.astype(np.int64))
+        return index.get_indexer(values.astype(np.int64)).astype(np.int64)
 
     match_left, match_right = positions("match_left"), positions("match_right")
     weight = np.concatenate([s.match_weight for s in shards] or [np.empty(0, np.float32)])
@@ -470,11 +521,14 @@ def cluster_object(
                 report.oversized_blocks[b.rule] = (
                     report.oversized_blocks.get(b.rule, 0) + b.oversized_blocks
                 )
-    clusters = pd.DataFrame({"record_id": record_ids, "cluster_id": record_ids[labels]})
     newest = max((s.newest for s in shards), default=0)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_cluster")
-        copy_frame(conn, f"resolve.{obj}_cluster", clusters, list(clusters.columns))
+        copy_int64_columns(
+            conn,
+            f"resolve.{obj}_cluster",
+            {"record_id": record_ids, "cluster_id": record_ids[labels]},
+        )
         conn.exec_driver_sql(f"ANALYZE resolve.{obj}_pair, resolve.{obj}_cluster")
         # Publication rebuilds every golden record of the object.
         resolve_state.consume_deletions(conn, obj, newest)
@@ -498,6 +552,7 @@ def resolve_object(
     settings: MatchSettings | None = None,
     shards: int = 1,
     full: bool = False,
+    workers: int = 1,
 ) -> ResolveReport:
     """The whole resolution of one object in this process: fit, every shard (or the
     changes), cluster."""
@@ -505,7 +560,7 @@ def resolve_object(
     fitted = fit_model(engine, obj, settings, run_key, full=full)
     try:
         results = [
-            compare_shard(engine, obj, plan, settings=settings, run_key=run_key)
+            compare_shard(engine, obj, plan, settings=settings, run_key=run_key, workers=workers)
             for plan in plans(fitted, shards)
         ]
     finally:

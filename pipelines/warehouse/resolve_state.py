@@ -21,7 +21,13 @@ from sqlalchemy import Connection, Engine, text
 from dedupe.estimate import MODEL_VERSION
 from dedupe.score import ScoredPairs
 from dedupe.settings import MatchSettings
-from pipelines.warehouse.sql import copy_frame, copy_in, copy_out
+from pipelines.warehouse.sql import (
+    COPY_BINARY_HEADER,
+    COPY_BINARY_TRAILER,
+    copy_frame,
+    copy_in,
+    copy_out,
+)
 
 # Block keys are stored in parts of this many records (a bytea value holds up to 1 GB).
 PART_ROWS = 1_000_000
@@ -96,9 +102,6 @@ def forget_state(conn: Connection, obj: str) -> None:
     conn.execute(text("DELETE FROM resolve.state WHERE object = :obj"), {"obj": obj})
 
 
-# PostgreSQL's binary COPY format: the block keys travel as raw bytes, not as hex text.
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_COPY_HEADER = _COPY_SIGNATURE + struct.pack("!ii", 0, 0)
 # An incremental run appends its changes to the stored keys rather than rewriting them
 # all (a hundred megabytes at a million records, and as much for autovacuum to clean);
 # once the changes add up to this share of the records, the keys are written afresh.
@@ -156,7 +159,8 @@ def apply_change(
 
 def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray, np.ndarray]:
     """(record ids ascending, keys: records x rules) as the last resolution left them:
-    the keys a full run wrote, with every later run's changes applied in order."""
+    the keys a full run wrote, with every later run's changes applied in order. They
+    travel as raw bytes in binary COPY, not as hex text."""
     buffer = io.BytesIO()
     copy_out(
         conn,
@@ -167,7 +171,7 @@ def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray,
         buffer,
     )
     data = buffer.getbuffer()
-    offset = len(_COPY_HEADER)
+    offset = len(COPY_BINARY_HEADER)
     base_ids: list[np.ndarray] = []
     base_keys: list[np.ndarray] = []
     changes = []
@@ -194,7 +198,7 @@ def _field(value: bytes | None) -> bytes:
 
 
 def _copy_rows(conn: Connection, rows: list[tuple[str, int, bytes, bytes, bytes | None]]) -> None:
-    payload = [_COPY_HEADER]
+    payload = [COPY_BINARY_HEADER]
     for row in rows:
         obj, part, ids, keys, removed = row
         payload += [
@@ -205,7 +209,7 @@ def _copy_rows(conn: Connection, rows: list[tuple[str, int, bytes, bytes, bytes 
             _field(keys),
             _field(removed),
         ]
-    payload.append(struct.pack("!h", -1))
+    payload.append(COPY_BINARY_TRAILER)
     copy_in(
         conn,
         "COPY resolve.block_key (object, part, record_ids, keys, removed) FROM STDIN "

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
-from typing import IO
+import os
+import struct
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, TypeVar
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 from sqlalchemy.sql import quoted_name
+
+T = TypeVar("T")
 
 
 def ident(conn: Connection, *parts: str) -> str:
@@ -41,6 +47,36 @@ def copy_out(conn: Connection, query: str, params: dict, options: str, stream: I
         cursor.close()
 
 
+def read_piped(produce: Callable[[IO[bytes]], None], consume: Callable[[IO[bytes]], T]) -> T:
+    """`consume` reads what `produce` writes, as it is written: `produce` runs on a
+    thread (psycopg2 lets go of the GIL while it waits for the server), so the server's
+    work and the parsing overlap. An error on either side is raised here."""
+    read_fd, write_fd = os.pipe()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with os.fdopen(write_fd, "wb", buffering=1 << 20) as writer:
+                produce(writer)
+        except BaseException as exc:  # handed to the consuming thread below
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="org360-copy-out", daemon=True)
+    thread.start()
+    try:
+        with os.fdopen(read_fd, "rb", buffering=1 << 20) as reader:
+            result = consume(reader)
+    except BaseException:
+        thread.join()
+        if failed:
+            raise failed[0] from None
+        raise
+    thread.join()
+    if failed:
+        raise failed[0]
+    return result
+
+
 def copy_frame(conn: Connection, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> None:
     """Bulk-load `frame[columns]` into `table` (already quoted) with COPY ... CSV."""
     if frame.empty:
@@ -53,6 +89,41 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame, columns: Seque
         f"COPY {table} ({idents(conn, columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
         buffer,
     )
+
+
+# PostgreSQL's binary COPY format: a signature, flags and header extension length, then
+# rows (a field count, each field's length and bytes), then -1.
+COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+COPY_BINARY_TRAILER = struct.pack("!h", -1)
+
+
+def copy_int64_columns(conn: Connection, table: str, columns: Mapping[str, np.ndarray]) -> None:
+    """Bulk-load bigint columns into `table` (already quoted) with binary COPY, the rows
+    laid out by numpy: no text formatting on either side."""
+    names = list(columns)
+    rows = len(next(iter(columns.values()))) if columns else 0
+    if rows == 0:
+        return
+    layout = [("count", ">i2")]
+    for index in range(len(names)):
+        layout += [(f"length{index}", ">i4"), (f"value{index}", ">i8")]
+    data = np.empty(rows, dtype=np.dtype(layout))
+    data["count"] = len(names)
+    for index, name in enumerate(names):
+        data[f"length{index}"] = 8
+        data[f"value{index}"] = columns[name]
+    stream = io.BytesIO(COPY_BINARY_HEADER + data.tobytes() + COPY_BINARY_TRAILER)
+    copy_in(conn, f"COPY {table} ({idents(conn, names)}) FROM STDIN WITH (FORMAT binary)", stream)
+
+
+def read_int64_column(conn: Connection, query: str, params: dict | None = None) -> np.ndarray:
+    """The one bigint column `query` returns, read with COPY (no Python object per row)."""
+    buffer = io.StringIO()
+    copy_out(conn, query, params or {}, "FORMAT csv", buffer)
+    if buffer.tell() == 0:
+        return np.empty(0, dtype=np.int64)
+    buffer.seek(0)
+    return pd.read_csv(buffer, header=None, dtype=np.int64).iloc[:, 0].to_numpy()
 
 
 def plan_for_few_rows(conn: Connection) -> None:

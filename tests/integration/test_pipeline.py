@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 from sqlalchemy import text
 
 from dedupe.estimate import MODEL_VERSION
 from pipelines.demo.seed import evaluate
 from pipelines.runner import run_all
+from pipelines.warehouse import resolve
 from pipelines.warehouse.resolve import resolve_object
 from tests.helpers.orgs import seed_demo, write_config
 
@@ -102,16 +105,18 @@ def test_a_stored_model_is_reused_until_its_version_or_the_data_size_changes(
     assert not resolve_object(engine, "contact").refitted
 
 
-def test_sharded_comparisons_find_the_same_pairs_and_clusters(database_url, engine, tmp_path):
+def test_sharded_and_forked_comparisons_find_the_same_pairs_and_clusters(
+    database_url, engine, tmp_path, monkeypatch
+):
     seed_demo(database_url, companies=40)
     run_all(write_config(tmp_path / "org360.yaml", database_url))
 
-    def outcome(shards: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        report = resolve_object(engine, "contact", shards=shards, full=True)
+    def outcome(shards: int, workers: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+        report = resolve_object(engine, "contact", shards=shards, full=True, workers=workers)
         assert report.shards == shards
         pairs = _frame(
             engine,
-            "SELECT left_id, right_id, match_weight, field_weights::text AS weights "
+            "SELECT left_id, right_id, match_weight, is_match, field_weights::text AS weights "
             "FROM resolve.contact_pair ORDER BY left_id, right_id",
         )
         clusters = _frame(
@@ -124,6 +129,22 @@ def test_sharded_comparisons_find_the_same_pairs_and_clusters(database_url, engi
     assert len(pairs_one) > 50
     pd.testing.assert_frame_equal(pairs_one, pairs_five)
     pd.testing.assert_frame_equal(clusters_one, clusters_five)
+
+    # Each shard's pairs scored in pieces by forked workers (every shard is small here).
+    monkeypatch.setattr(resolve, "MIN_PAIRS_PER_WORKER", 1)
+    scored_in: set[int] = set()
+    real_fork_map = resolve.fork_map
+
+    def recording_fork_map(task, count, workers, **kwargs):
+        results = real_fork_map(lambda i: (os.getpid(), task(i)), count, workers, **kwargs)
+        scored_in.update(pid for pid, _ in results)
+        return [result for _, result in results]
+
+    monkeypatch.setattr(resolve, "fork_map", recording_fork_map)
+    pairs_forked, clusters_forked = outcome(2, workers=3)
+    assert len(scored_in) >= 2 and os.getpid() not in scored_in
+    pd.testing.assert_frame_equal(pairs_one, pairs_forked)
+    pd.testing.assert_frame_equal(clusters_one, clusters_forked)
 
 
 def test_the_first_publication_keeps_the_indexes_and_notifies_services(
