@@ -24,13 +24,13 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from dedupe.blocking import NO_KEY, key_hashes, pairs_with, value_hashes
-from dedupe.cluster import cluster, components
+from dedupe.cluster import cluster
 from dedupe.features import FEATURES
 from dedupe.score import CodedColumns, ScoredPairs, score_pairs
 from dedupe.settings import MatchSettings
 from pipelines.warehouse import resolve_state as state
 from pipelines.warehouse.frames import load_frame
-from pipelines.warehouse.sql import copy_frame
+from pipelines.warehouse.sql import copy_frame, plan_for_few_rows, read_int64_column, read_query
 from pipelines.warehouse.steward import decisions_for
 
 # Above this share of changed records a full resolution is cheaper than a partial one.
@@ -232,6 +232,23 @@ def _decision_ids(conn: Connection, obj: str, decisions: pd.DataFrame) -> pd.Dat
     return out.astype({"a": np.int64, "b": np.int64})
 
 
+# The records reachable from `start` over match edges, in either direction. UNION
+# drops what was reached before, so the recursion ends; each record costs two index
+# lookups.
+_REACHED_SQL = (
+    "WITH RECURSIVE reached(record_id) AS ("
+    " SELECT unnest(CAST(%(start)s AS bigint[]))"
+    " UNION"
+    " SELECT next.record_id FROM reached r CROSS JOIN LATERAL ("
+    "  SELECT p.right_id AS record_id FROM resolve.{obj}_pair p"
+    "  WHERE p.left_id = r.record_id AND p.is_match"
+    "  UNION ALL"
+    "  SELECT p.left_id FROM resolve.{obj}_pair p"
+    "  WHERE p.right_id = r.record_id AND p.is_match) next"
+    ") SELECT record_id FROM reached"
+)
+
+
 @dataclass
 class DeltaClusters:
     reclustered: int
@@ -273,22 +290,23 @@ def cluster_changes(
             .scalars()
             .all()
         )
-        edges = pd.read_sql_query(
-            text(f"SELECT left_id, right_id, match_weight FROM resolve.{obj}_pair WHERE is_match"),
+        start = np.setdiff1d(np.union1d(seeds, np.asarray(mates, dtype=np.int64)), delta.removed)
+        # Every record a match path leads to from the start (a must-link joins two
+        # seeds, so it adds nothing here), and the matches among them.
+        plan_for_few_rows(conn)
+        affected = np.unique(
+            read_int64_column(conn, _REACHED_SQL.format(obj=obj), {"start": start.tolist()})
+        )
+        edges = read_query(
             conn,
+            f"SELECT left_id, right_id, match_weight FROM resolve.{obj}_pair "
+            "WHERE is_match AND left_id = ANY(%(ids)s)",
+            {"ids": affected.tolist()},
         )
     must = decided[decided["is_match"]]
     cannot = decided[~decided["is_match"]]
-    start = np.setdiff1d(np.union1d(seeds, np.asarray(mates, dtype=np.int64)), delta.removed)
     edge_l = edges["left_id"].to_numpy(dtype=np.int64)
     edge_r = edges["right_id"].to_numpy(dtype=np.int64)
-    nodes = np.unique(np.concatenate([start, edge_l, edge_r]))
-    group = components(
-        len(nodes),
-        np.searchsorted(nodes, np.concatenate([edge_l, must["a"].to_numpy()])),
-        np.searchsorted(nodes, np.concatenate([edge_r, must["b"].to_numpy()])),
-    )
-    affected = nodes[np.isin(group, group[np.searchsorted(nodes, start)])]
 
     known = None
     if cached.records is not None:

@@ -116,14 +116,18 @@ def copy_int64_columns(conn: Connection, table: str, columns: Mapping[str, np.nd
     copy_in(conn, f"COPY {table} ({idents(conn, names)}) FROM STDIN WITH (FORMAT binary)", stream)
 
 
-def read_int64_column(conn: Connection, query: str, params: dict | None = None) -> np.ndarray:
-    """The one bigint column `query` returns, read with COPY (no Python object per row)."""
+def read_query(conn: Connection, query: str, params: dict | None = None) -> pd.DataFrame:
+    """The rows of `query`, read with COPY and parsed by pandas' C reader (no Python
+    object per row); numbers come back as numpy columns, nulls as NaN."""
     buffer = io.StringIO()
-    copy_out(conn, query, params or {}, "FORMAT csv", buffer)
-    if buffer.tell() == 0:
-        return np.empty(0, dtype=np.int64)
+    copy_out(conn, query, params or {}, "FORMAT csv, HEADER", buffer)
     buffer.seek(0)
-    return pd.read_csv(buffer, header=None, dtype=np.int64).iloc[:, 0].to_numpy()
+    return pd.read_csv(buffer)
+
+
+def read_int64_column(conn: Connection, query: str, params: dict | None = None) -> np.ndarray:
+    """The one bigint column `query` returns, read with COPY."""
+    return read_query(conn, query, params).iloc[:, 0].to_numpy(dtype=np.int64)
 
 
 def plan_for_few_rows(conn: Connection) -> None:
