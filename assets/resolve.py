@@ -53,7 +53,13 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
         "comparisons: every pair in shards, or only the changed records' pairs.",
     )
     def fit_step(context: dg.OpExecutionContext, org360: Org360Resource, config: FitConfig):
-        report = fit_model(org360.engine(), obj, run_key=context.run_id, full=config.full)
+        report = fit_model(
+            org360.engine(),
+            obj,
+            run_key=context.run_id,
+            full=config.full,
+            workers=org360.compare_workers,
+        )
         steps = plans(report, org360.settings().compare_shards)
         context.log.info(
             "resolve.%s: %d records, model %s, %s",

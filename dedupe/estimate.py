@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from dedupe.compare import COMPARATORS, EQUALITY_FIRST, NULL
+from dedupe.score import CodedColumns, on_distinct
 from dedupe.settings import Comparison, Level, MatchSettings
 
 RANDOM_PAIRS = 200_000
@@ -40,18 +41,23 @@ def estimate_u(
     settings: MatchSettings,
     pairs: int = RANDOM_PAIRS,
     match_share: float = 0.0,
+    coded: CodedColumns | None = None,
 ) -> MatchSettings:
     """u for every level, and the dependence within groups, from random pairs; about
-    `match_share` of those pairs are true matches, and their share is taken out."""
+    `match_share` of those pairs are true matches, and their share is taken out.
+    `coded` (for `frame`) shares its factorised columns with the scoring that follows."""
     n = len(frame)
     if n < 3:
         return settings
+    coded = coded or CodedColumns(frame)
     left, right = random_pairs(n, min(pairs, n * (n - 1) // 2 * 4))
     fitted = []
     sampled: dict[str, np.ndarray] = {}
     for comparison in settings.comparisons:
-        values = frame[comparison.column].to_numpy(dtype=object)
-        levels = COMPARATORS[comparison.kind](values[left], values[right])
+        codes, uniques = coded(comparison.column)
+        levels = on_distinct(
+            codes[left], codes[right], uniques, COMPARATORS[comparison.kind], NULL
+        ).astype(np.int64)
         sampled[comparison.name] = levels
         observed = levels[levels != NULL]
         if len(observed) < 100:
@@ -61,7 +67,7 @@ def estimate_u(
         if comparison.kind in EQUALITY_FIRST:
             # Counted over all pairs, not sampled: a level this rare is seen on a few dozen
             # sampled pairs at most, too few to tell its matches from its non-matches.
-            counts[0] = _equal_share(frame[comparison.column]) * len(observed)
+            counts[0] = _equal_share(codes) * len(observed)
         counts = _without_matches(counts, comparison, match_share)
         # Half a pair for a level never seen keeps its weight finite.
         u = np.maximum(counts, 0.5) / len(observed)
@@ -145,9 +151,10 @@ def _pointwise_mutual_information(
     return bits
 
 
-def _equal_share(values: pd.Series) -> float:
-    """The share of pairs of non-null values that are equal, over all pairs, exactly."""
-    counts = values.value_counts(dropna=True).to_numpy(dtype=np.float64)
+def _equal_share(codes: np.ndarray) -> float:
+    """The share of pairs of non-null values (factorised: -1 is null) that are equal,
+    over all pairs, exactly."""
+    counts = np.bincount(codes[codes >= 0]).astype(np.float64)
     present = counts.sum()
     if present < 2:
         return 0.0
@@ -171,10 +178,12 @@ def prior_weight(n: int) -> float:
     return math.log2(DUPLICATES_PER_RECORD / (n - 1))
 
 
-def fit(frame: pd.DataFrame, settings: MatchSettings) -> MatchSettings:
+def fit(
+    frame: pd.DataFrame, settings: MatchSettings, coded: CodedColumns | None = None
+) -> MatchSettings:
     # On small data the configured prior stands; large data lower it.
     prior = min(settings.prior_weight, prior_weight(len(frame)))
-    fitted = estimate_u(frame, settings, match_share=_share(prior))
+    fitted = estimate_u(frame, settings, match_share=_share(prior), coded=coded)
     return dataclasses.replace(fitted, prior_weight=prior)
 
 

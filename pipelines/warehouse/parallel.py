@@ -49,7 +49,7 @@ def fork_map(
     """`[task(0), ..., task(count - 1)]`, on up to `workers` forked processes; this
     process runs `alongside` meanwhile."""
     global _TASK
-    if workers <= 1 or count <= 1 or not can_fork():
+    if workers <= 1 or count + (alongside is not None) <= 1 or not can_fork():
         results = [task(index) for index in range(count)]
         if alongside is not None:
             alongside()

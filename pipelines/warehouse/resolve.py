@@ -38,7 +38,7 @@ from pipelines.warehouse.resolve_delta import (
     cluster_changes,
     compare_changes,
 )
-from pipelines.warehouse.sql import copy_frame, copy_int64_columns, read_int64_column
+from pipelines.warehouse.sql import copy_binary, read_int64_column
 from pipelines.warehouse.steward import decisions_for
 
 
@@ -127,6 +127,8 @@ class Prepared:
     previous: np.ndarray
     keys: BlockKeys | None = None
     coded: CodedColumns | None = None
+    # Every record's blocking keys are stored already (by the fit step of this run).
+    keys_saved: bool = False
 
     def columns(self) -> CodedColumns:
         if self.coded is None:
@@ -172,6 +174,20 @@ def _prepared(engine: Engine, obj: str, settings: MatchSettings, run_key: str) -
         features = FEATURES[obj](frame.reset_index(drop=True))
         _PREPARED[key] = _prepare(frame, features, settings, params)
     return _PREPARED[key]
+
+
+def _save_block_keys(
+    engine: Engine,
+    obj: str,
+    settings: MatchSettings,
+    features: pd.DataFrame,
+    coded: CodedColumns,
+    record_ids: np.ndarray,
+) -> None:
+    """Every record's blocking keys, for the incremental runs that follow."""
+    hashes = key_hashes(features, resolve_state.stored_rules(settings), coded)
+    with engine.begin() as conn:
+        resolve_state.save_block_keys(conn, obj, record_ids, hashes)
 
 
 @dataclass
@@ -225,6 +241,7 @@ def fit_model(
     settings: MatchSettings | None = None,
     run_key: str = "",
     full: bool = False,
+    workers: int = 1,
 ) -> FitReport:
     """Fit the model to the data, or keep the stored one while it still describes them;
     decide whether this run scores every pair or only the changed records' pairs."""
@@ -241,9 +258,28 @@ def fit_model(
     if not reuse:
         frame = load_frame(engine, obj)
         features = FEATURES[obj](frame.reset_index(drop=True))
-        stored = parameters(fit(features, settings), len(frame))
+        # Factorised once, for the fit, the stored keys and every comparison shard.
+        coded = CodedColumns(features).precompute(settings)
+        record_ids = frame["record_id"].to_numpy(dtype=np.int64)
+        # With workers to spare, the model is fitted on one while this process stores
+        # every record's blocking keys (the model does not change them); else the
+        # first comparison shard stores them, wherever it runs.
+        keys_here = workers > 1
+        (fitted,) = fork_map(
+            lambda _: fit(features, settings, coded),
+            1,
+            workers,
+            alongside=(
+                (lambda: _save_block_keys(engine, obj, settings, features, coded, record_ids))
+                if keys_here
+                else None
+            ),
+        )
+        stored = parameters(fitted, len(frame))
         _store_parameters(engine, obj, stored)
-        _PREPARED[_cache_key(engine, obj, run_key)] = _prepare(frame, features, settings, stored)
+        prepared = _prepare(frame, features, settings, stored)
+        prepared.coded, prepared.keys_saved = coded, keys_here
+        _PREPARED[_cache_key(engine, obj, run_key)] = prepared
     incremental, changed = (False, records)
     if reuse and not full:
         incremental, changed = _incremental(engine, obj, settings, stored, records)
@@ -371,9 +407,8 @@ def compare_shard(
             coded=coded,
             previous=prepared.previous,
         )
-        pairs = resolve_state.kept_pairs(scored, ids, shard)
         with engine.begin() as conn:
-            copy_frame(conn, f"resolve.{obj}_pair", pairs, list(pairs.columns))
+            resolve_state.save_pairs(conn, obj, scored, ids, shard)
         is_match, cannot = scored.is_match, scored.is_cannot_link
         return ScoredPiece(
             review_pairs=int(scored.is_review.sum()),
@@ -384,12 +419,6 @@ def compare_shard(
             cannot_right=ids[scored.right[cannot]],
         )
 
-    def save_block_keys() -> None:
-        # Every record's blocking keys, for the incremental runs that follow.
-        hashes = key_hashes(prepared.features, resolve_state.stored_rules(model), coded)
-        with engine.begin() as conn:
-            resolve_state.save_block_keys(conn, obj, ids, hashes)
-
     with engine.begin() as conn:
         # A retried shard replaces what it wrote before.
         conn.execute(text(f"DELETE FROM resolve.{obj}_pair WHERE shard = :s"), {"s": shard})
@@ -398,7 +427,11 @@ def compare_shard(
         pieces,
         workers,
         engines=[engine],
-        alongside=save_block_keys if shard == 0 else None,
+        alongside=(
+            (lambda: _save_block_keys(engine, obj, model, prepared.features, coded, ids))
+            if shard == 0 and not prepared.keys_saved
+            else None
+        ),
     )
     return ShardPairs(
         shard=shard,
@@ -524,7 +557,7 @@ def cluster_object(
     newest = max((s.newest for s in shards), default=0)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_cluster")
-        copy_int64_columns(
+        copy_binary(
             conn,
             f"resolve.{obj}_cluster",
             {"record_id": record_ids, "cluster_id": record_ids[labels]},
@@ -557,7 +590,7 @@ def resolve_object(
     """The whole resolution of one object in this process: fit, every shard (or the
     changes), cluster."""
     run_key = f"local-{uuid.uuid4().hex}"
-    fitted = fit_model(engine, obj, settings, run_key, full=full)
+    fitted = fit_model(engine, obj, settings, run_key, full=full, workers=workers)
     try:
         results = [
             compare_shard(engine, obj, plan, settings=settings, run_key=run_key, workers=workers)

@@ -30,7 +30,7 @@ from dedupe.score import CodedColumns, ScoredPairs, score_pairs
 from dedupe.settings import MatchSettings
 from pipelines.warehouse import resolve_state as state
 from pipelines.warehouse.frames import load_frame
-from pipelines.warehouse.sql import copy_frame, plan_for_few_rows, read_int64_column, read_query
+from pipelines.warehouse.sql import copy_binary, plan_for_few_rows, read_int64_column, read_query
 from pipelines.warehouse.steward import decisions_for
 
 # Above this share of changed records a full resolution is cheaper than a partial one.
@@ -180,7 +180,6 @@ def compare_changes(
     neighbours = np.setdiff1d(np.union1d(left, right), changed)
     records = load_records(engine, obj, neighbours, shares, known=fresh)
     scored = score(records, left, right, model)
-    rows = state.kept_pairs(scored, records.record_ids, shard=0)
     gone = [int(i) for i in np.concatenate([changed, removed])]
     with engine.begin() as conn:
         conn.execute(
@@ -190,7 +189,7 @@ def compare_changes(
             ),
             {"gone": gone},
         )
-        copy_frame(conn, f"resolve.{obj}_pair", rows, list(rows.columns))
+        state.save_pairs(conn, obj, scored, records.record_ids, shard=0)
         state.save_key_change(conn, obj, changed, changed_keys, removed, record_ids, keys)
     _RUNS[_run_key(engine, obj, run_key)] = RunCache(record_ids, keys, shares, records)
     return DeltaPairs(
@@ -344,7 +343,11 @@ def cluster_changes(
             conn,
             params={"ids": [int(i) for i in np.concatenate([affected, delta.removed])]},
         )
-        copy_frame(conn, f"resolve.{obj}_cluster", clusters, ["record_id", "cluster_id"])
+        copy_binary(
+            conn,
+            f"resolve.{obj}_cluster",
+            {"record_id": affected, "cluster_id": clusters["cluster_id"].to_numpy(np.int64)},
+        )
         was = clusters["record_id"].map(before.set_index("record_id")["cluster_id"])
         moved = clusters["cluster_id"].to_numpy() != was.to_numpy()
         touched = moved | np.isin(affected, seeds)

@@ -24,6 +24,7 @@ from dedupe.settings import MatchSettings
 from pipelines.warehouse.sql import (
     COPY_BINARY_HEADER,
     COPY_BINARY_TRAILER,
+    copy_binary,
     copy_frame,
     copy_in,
     copy_out,
@@ -33,21 +34,25 @@ from pipelines.warehouse.sql import (
 PART_ROWS = 1_000_000
 
 
-def kept_pairs(scored: ScoredPairs, ids: np.ndarray, shard: int) -> pd.DataFrame:
-    """The pairs `resolve.<obj>_pair` keeps: matches and review candidates, with the
-    per-field weights stewards see."""
+def save_pairs(conn: Connection, obj: str, scored: ScoredPairs, ids: np.ndarray, shard: int) -> int:
+    """Keep the pairs `resolve.<obj>_pair` holds: matches and review candidates, with
+    the per-field weights stewards see (`ids` maps the scored positions to record ids).
+    Returns how many."""
     keep = np.flatnonzero(scored.is_match | scored.is_review)
-    return pd.DataFrame(
+    copy_binary(
+        conn,
+        f"resolve.{obj}_pair",
         {
-            "left_id": ids[scored.left[keep]],
-            "right_id": ids[scored.right[keep]],
-            "match_weight": scored.match_weight[keep].round(4),
-            "probability": scored.probability[keep].round(6),
-            "field_weights": scored.explain_json(keep),
+            "left_id": ids[scored.left[keep]].astype(np.int64),
+            "right_id": ids[scored.right[keep]].astype(np.int64),
+            "match_weight": scored.match_weight[keep].round(4).astype(np.float64),
+            "probability": scored.probability[keep].round(6).astype(np.float64),
             "is_match": scored.is_match[keep],
-            "shard": shard,
-        }
+            "shard": np.full(len(keep), shard, dtype=np.int16),
+        },
+        text=("field_weights", scored.explain_json(keep)),
     )
+    return len(keep)
 
 
 def stored_rules(model: MatchSettings) -> tuple[tuple[str, ...], ...]:

@@ -97,22 +97,43 @@ COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 COPY_BINARY_TRAILER = struct.pack("!h", -1)
 
 
-def copy_int64_columns(conn: Connection, table: str, columns: Mapping[str, np.ndarray]) -> None:
-    """Bulk-load bigint columns into `table` (already quoted) with binary COPY, the rows
-    laid out by numpy: no text formatting on either side."""
-    names = list(columns)
-    rows = len(next(iter(columns.values()))) if columns else 0
+def copy_binary(
+    conn: Connection,
+    table: str,
+    columns: Mapping[str, np.ndarray],
+    text: tuple[str, Sequence[str]] | None = None,
+) -> None:
+    """Bulk-load fixed-width columns (numpy integers, floats or booleans, each of its
+    column's exact width: int64 for bigint, int16 for smallint) and optionally one
+    text or json column, last, into `table` (already quoted) with binary COPY.
+
+    The fixed part of every row is laid out by numpy; only the text is joined per
+    row. Nothing is formatted or parsed as text on either side."""
+    names = list(columns) + ([text[0]] if text else [])
+    rows = len(next(iter(columns.values())))
     if rows == 0:
         return
-    layout = [("count", ">i2")]
-    for index in range(len(names)):
-        layout += [(f"length{index}", ">i4"), (f"value{index}", ">i8")]
+    layout: list[tuple[str, str | np.dtype]] = [("count", ">i2")]
+    for index, values in enumerate(columns.values()):
+        kind = values.dtype
+        layout += [(f"length{index}", ">i4"), (f"value{index}", kind.newbyteorder(">"))]
+    if text:
+        layout.append(("text_length", ">i4"))
     data = np.empty(rows, dtype=np.dtype(layout))
     data["count"] = len(names)
-    for index, name in enumerate(names):
-        data[f"length{index}"] = 8
-        data[f"value{index}"] = columns[name]
-    stream = io.BytesIO(COPY_BINARY_HEADER + data.tobytes() + COPY_BINARY_TRAILER)
+    for index, values in enumerate(columns.values()):
+        data[f"length{index}"] = values.dtype.itemsize
+        data[f"value{index}"] = values
+    if text is None:
+        payload = [data.tobytes()]
+    else:
+        encoded = [value.encode() for value in text[1]]
+        data["text_length"] = [len(value) for value in encoded]
+        fixed, size = memoryview(data.tobytes()), data.dtype.itemsize
+        payload = [
+            part for i in range(rows) for part in (fixed[i * size : (i + 1) * size], encoded[i])
+        ]
+    stream = io.BytesIO(b"".join([COPY_BINARY_HEADER, *payload, COPY_BINARY_TRAILER]))
     copy_in(conn, f"COPY {table} ({idents(conn, names)}) FROM STDIN WITH (FORMAT binary)", stream)
 
 
