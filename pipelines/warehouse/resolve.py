@@ -472,10 +472,11 @@ def _cluster_changes(
     )
     _finish(engine, obj, settings, pairs.newest)
     with engine.connect() as conn:
+        # One row per live record; a cluster is named after its smallest record id.
         records, clusters = conn.execute(
             text(
-                f"SELECT (SELECT count(*) FROM unified.{obj}), "
-                f"(SELECT count(DISTINCT cluster_id) FROM resolve.{obj}_cluster)"
+                "SELECT count(*), count(*) FILTER (WHERE record_id = cluster_id) "
+                f"FROM resolve.{obj}_cluster"
             )
         ).one()
     return ResolveReport(

@@ -44,13 +44,17 @@ def _published(engine) -> dict[str, pd.DataFrame]:
         }
 
 
-def _resolved_incrementally(obj: str) -> bool:
+def _reported(obj: str, asset: str, name: str):
     """What the latest resolution of `obj` told Dagster about itself."""
     event = dg.DagsterInstance.get().get_latest_materialization_event(
-        dg.AssetKey(["resolve", f"{obj}_pair"])
+        dg.AssetKey(["resolve", f"{obj}_{asset}"])
     )
     assert event is not None and event.asset_materialization is not None
-    return bool(event.asset_materialization.metadata["incremental"].value)
+    return event.asset_materialization.metadata[name].value
+
+
+def _resolved_incrementally(obj: str) -> bool:
+    return bool(_reported(obj, "pair", "incremental"))
 
 
 def _registry_problems(engine) -> tuple[int, int, int]:
@@ -101,6 +105,13 @@ def test_an_incremental_run_publishes_what_a_full_run_publishes(database_url, en
 
     run_all(config)
     assert _resolved_incrementally("account") and _resolved_incrementally("contact")
+    with engine.connect() as conn:
+        for obj in ("account", "contact"):
+            records, clusters = conn.execute(
+                text(f"SELECT count(*), count(DISTINCT cluster_id) FROM resolve.{obj}_cluster")
+            ).one()
+            assert _reported(obj, "cluster", "dagster/row_count") == records
+            assert _reported(obj, "cluster", "clusters") == clusters
     published = _published(engine)
     quality = evaluate(engine)
     wrong, unretired, retired = _registry_problems(engine)
