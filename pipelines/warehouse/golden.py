@@ -215,16 +215,26 @@ def _xref_rows(
 
 
 def _xref_changes(conn: Connection, obj: str, settings: Settings, report: XrefReport) -> None:
-    """Rewrite the scope's xref rows and note every golden id they held or now hold."""
+    """Rewrite the scope's xref rows and note every golden id they held or now hold.
+    The rows as they were stay in `xref_before` for the rest of the transaction."""
     _scope_records(conn, obj)
-    before = conn.execute(
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS xref_before "
+        "(LIKE golden_next.xref INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    conn.exec_driver_sql("TRUNCATE xref_before")
+    conn.execute(
         text(
-            "DELETE FROM golden_next.xref x WHERE x.object = :obj AND ("
+            "WITH gone AS (DELETE FROM golden_next.xref x WHERE x.object = :obj AND ("
             "(x.org, x.sfid) IN (SELECT org, sfid FROM resolve.changed WHERE object = :obj) "
             f"OR (x.org, x.sfid) IN (SELECT u.org, u.sfid FROM unified.{obj} u "
-            "JOIN scope_records USING (record_id))) RETURNING x.golden_id"
+            "JOIN scope_records USING (record_id))) RETURNING x.*) "
+            "INSERT INTO xref_before SELECT * FROM gone"
         ),
         {"obj": obj},
+    )
+    before = conn.execute(
+        text("SELECT DISTINCT golden_id FROM xref_before WHERE object = :obj"), {"obj": obj}
     ).scalars()
     touched = set(before) | _xref_rows(conn, obj, settings, True, report)
     conn.execute(
@@ -237,21 +247,24 @@ def _xref_changes(conn: Connection, obj: str, settings: Settings, report: XrefRe
     conn.exec_driver_sql("ANALYZE golden_next.changed")
 
 
-def _contacts_of_changed_accounts(conn: Connection) -> None:
-    """Golden contacts whose golden account may have changed are rebuilt too."""
+def _contacts_of_moved_accounts(conn: Connection) -> None:
+    """A golden contact names the golden account of its best-ranked member whose
+    account resolved: it is rebuilt when such an account got, lost or changed its
+    golden id in this build (right after the accounts' xref rows were rewritten)."""
     conn.exec_driver_sql(
         "INSERT INTO golden_next.changed (object, golden_id) "
-        "SELECT 'contact', g.golden_id FROM golden_next.contact g WHERE g.account_golden_id IN "
-        "(SELECT golden_id FROM golden_next.changed WHERE object = 'account') "
-        "UNION SELECT 'contact', x.golden_id FROM resolve.changed ch "
-        "JOIN unified.contact c ON c.org = ch.org AND c.account_sfid = ch.sfid "
-        "JOIN golden_next.xref x ON x.object = 'contact' AND x.org = c.org AND x.sfid = c.sfid "
-        "WHERE ch.object = 'account' "
-        "UNION SELECT 'contact', x.golden_id FROM golden_next.xref ax "
-        "JOIN unified.contact c ON c.org = ax.org AND c.account_sfid = ax.sfid "
-        "JOIN golden_next.xref x ON x.object = 'contact' AND x.org = c.org AND x.sfid = c.sfid "
-        "WHERE ax.object = 'account' AND ax.golden_id IN "
-        "(SELECT golden_id FROM golden_next.changed WHERE object = 'account') "
+        "SELECT DISTINCT 'contact', cx.golden_id FROM ("
+        " SELECT b.org, b.sfid FROM xref_before b LEFT JOIN golden_next.xref n "
+        " ON n.object = 'account' AND n.org = b.org AND n.sfid = b.sfid "
+        " WHERE b.object = 'account' AND n.golden_id IS DISTINCT FROM b.golden_id "
+        " UNION SELECT n.org, n.sfid FROM scope_records s "
+        " JOIN unified.account u USING (record_id) "
+        " JOIN golden_next.xref n ON n.object = 'account' AND n.org = u.org AND n.sfid = u.sfid "
+        " WHERE NOT EXISTS (SELECT 1 FROM xref_before b WHERE b.object = 'account' "
+        " AND b.org = n.org AND b.sfid = n.sfid)) moved "
+        "JOIN unified.contact c ON c.org = moved.org AND c.account_sfid = moved.sfid "
+        "JOIN golden_next.xref cx ON cx.object = 'contact' AND cx.org = c.org "
+        "AND cx.sfid = c.sfid "
         "ON CONFLICT DO NOTHING"
     )
 
@@ -264,9 +277,9 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
             plan_for_few_rows(conn)
             savepoint = conn.begin_nested()
             try:
-                for obj in ("account", "contact"):
-                    _xref_changes(conn, obj, settings, report)
-                _contacts_of_changed_accounts(conn)
+                _xref_changes(conn, "account", settings, report)
+                _contacts_of_moved_accounts(conn)
+                _xref_changes(conn, "contact", settings, report)
                 savepoint.commit()
             except _IdConflict:
                 # Ids moved in a way a partial build cannot see whole: build it all.
