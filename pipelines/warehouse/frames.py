@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from pipelines.warehouse.sql import copy_out, plan_for_few_rows, read_piped
+from pipelines.warehouse.sql import copy_out, join_by_index_lookups, plan_for_few_rows, read_piped
 
 FRAME_QUERIES = {
     "account": (
@@ -35,6 +35,8 @@ FRAME_QUERIES = {
     ),
 }
 _FRAME_ALIAS = {"account": "u", "contact": "c"}
+# Up to this many records are looked up row by row (index lookups for every join).
+FEW_ROWS = 200_000
 
 
 def load_frame(engine: Engine, obj: str, record_ids: np.ndarray | None = None) -> pd.DataFrame:
@@ -52,6 +54,8 @@ def load_frame(engine: Engine, obj: str, record_ids: np.ndarray | None = None) -
         with engine.connect() as conn:
             if record_ids is not None:
                 plan_for_few_rows(conn)
+                if len(record_ids) <= FEW_ROWS:
+                    join_by_index_lookups(conn)
             copy_out(
                 conn,
                 FRAME_QUERIES[obj].format(where=where),

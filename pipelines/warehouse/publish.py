@@ -124,7 +124,6 @@ def _diff_apply(
     """Make golden.<table> equal golden_next.<table>: everywhere, or for the rows whose
     keys `scope` (a query) returns."""
     columns = _columns(conn, table)
-    key_list = ", ".join(keys)
     values = [c for c in columns if c not in keys]
     match = " AND ".join(f"g.{k} = n.{k}" for k in keys)
     source = f"golden_next.{table} n"
@@ -149,24 +148,37 @@ def _diff_apply(
         .all()
     )
     col_list = ", ".join(columns)
-    changed = " OR ".join(f"golden.{table}.{c} IS DISTINCT FROM excluded.{c}" for c in values)
-    sets = ", ".join(f"{c} = excluded.{c}" for c in values)
-    upserted = (
+    differs = " OR ".join(f"g.{c} IS DISTINCT FROM n.{c}" for c in values)
+    sets = ", ".join(f"{c} = n.{c}" for c in values)
+    # An UPDATE that skips unchanged rows, then an INSERT of the new ones: unlike
+    # INSERT ... ON CONFLICT DO UPDATE, an unchanged row is not even locked.
+    updated = (
+        conn.execute(
+            text(
+                f"UPDATE golden.{table} g SET {sets}, updated_at = now() FROM {source} "
+                f"WHERE {match} AND ({differs}) RETURNING g.{keys[0]}"
+            )
+        )
+        .scalars()
+        .all()
+        if values
+        else []
+    )
+    inserted = (
         conn.execute(
             text(
                 f"INSERT INTO golden.{table} ({col_list}) "
                 f"SELECT {', '.join('n.' + c for c in columns)} FROM {source} "
-                f"ON CONFLICT ({key_list}) DO UPDATE SET {sets}, updated_at = now() "
-                f"WHERE {changed} RETURNING (xmax = 0) AS inserted, golden.{table}.{keys[0]}"
+                f"WHERE NOT EXISTS (SELECT 1 FROM golden.{table} g WHERE {match}) "
+                f"RETURNING {keys[0]}"
             )
         )
-        .tuples()
+        .scalars()
         .all()
     )
-    inserted = [key for is_new, key in upserted if is_new]
     report.deleted[table] = len(gone)
     report.inserted[table] = len(inserted)
-    report.updated[table] = len(upserted) - len(inserted)
+    report.updated[table] = len(updated)
     if keys == ("golden_id",):
         report.appeared[table] = inserted
         report.disappeared[table] = gone

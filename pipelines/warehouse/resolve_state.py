@@ -134,6 +134,14 @@ def _ints(value: memoryview | None) -> np.ndarray:
     return np.frombuffer(value, dtype=np.int64) if value is not None else np.empty(0, np.int64)
 
 
+def _find(record_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `ids` is in the ascending `record_ids`, and whether it is there."""
+    where = np.searchsorted(record_ids, ids)
+    found = where < len(record_ids)
+    found[found] = record_ids[where[found]] == ids[found]
+    return where, found
+
+
 def apply_change(
     record_ids: np.ndarray,
     keys: np.ndarray,
@@ -142,24 +150,53 @@ def apply_change(
     removed: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every record's keys after a change, in record id order. Updated records are
-    overwritten in place (record ids are stable); new ones come last, as their ids do."""
-    where = np.searchsorted(record_ids, changed)
-    known = np.zeros(len(changed), dtype=bool)
-    if len(record_ids):
-        known = (where < len(record_ids)) & (
-            record_ids[np.minimum(where, len(record_ids) - 1)] == changed
-        )
+    overwritten in place (record ids are stable); the rest is copied once, with the
+    removed records left out and the new ones added (last, as their ids come)."""
+    where, known = _find(record_ids, changed)
     keys[where[known]] = changed_keys[known]
-    gone = np.isin(record_ids, removed)
-    if gone.any():
-        record_ids, keys = record_ids[~gone], keys[~gone]
-    if (~known).any():
-        record_ids = np.concatenate([record_ids, changed[~known]])
-        keys = np.vstack([keys, changed_keys[~known]])
-        if len(record_ids) > 1 and (np.diff(record_ids) < 0).any():
-            order = np.argsort(record_ids, kind="stable")
-            record_ids, keys = record_ids[order], keys[order]
-    return record_ids, keys
+    at, gone = _find(record_ids, removed)
+    new = ~known
+    if not gone.any() and not new.any():
+        return record_ids, keys
+    keep = np.ones(len(record_ids), dtype=bool)
+    keep[at[gone]] = False
+    kept = int(keep.sum())
+    out_ids = np.empty(kept + int(new.sum()), dtype=np.int64)
+    out_keys = np.empty((len(out_ids), keys.shape[1]), dtype=np.int64)
+    np.compress(keep, record_ids, out=out_ids[:kept])
+    np.compress(keep, keys, axis=0, out=out_keys[:kept])
+    out_ids[kept:], out_keys[kept:] = changed[new], changed_keys[new]
+    if (np.diff(out_ids[max(kept - 1, 0) :]) < 0).any():
+        order = np.argsort(out_ids, kind="stable")
+        out_ids, out_keys = out_ids[order], out_keys[order]
+    return out_ids, out_keys
+
+
+def merge_changes(
+    changes: list[tuple[np.ndarray, np.ndarray, np.ndarray]], rules: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Several runs' changes (changed ids, their keys, removed ids; oldest first) as
+    one: each record's last event wins, a change or a removal. Applying the merged
+    change once copies the stored keys once, however many runs appended theirs."""
+    if len(changes) == 1:
+        return changes[0]
+    ids = np.concatenate([i for c in changes for i in (c[0], c[2])])
+    runs = np.concatenate(
+        [np.full(len(c[0]) + len(c[2]), n, dtype=np.int64) for n, c in enumerate(changes)]
+    )
+    is_change = np.concatenate(
+        [np.r_[np.ones(len(c[0]), bool), np.zeros(len(c[2]), bool)] for c in changes]
+    )
+    rows = np.concatenate(
+        [np.r_[np.arange(len(c[0])), np.full(len(c[2]), -1)] for c in changes]
+    ).astype(np.int64)
+    order = np.lexsort((runs, ids))  # by id, then run
+    last = order[np.r_[ids[order][1:] != ids[order][:-1], True]]
+    kept_changes = last[is_change[last]]
+    keys = np.vstack([c[1] for c in changes] or [np.empty((0, rules), np.int64)])
+    offsets = np.cumsum([0] + [len(c[0]) for c in changes])[:-1]
+    key_rows = offsets[runs[kept_changes]] + rows[kept_changes]
+    return ids[kept_changes], keys[key_rows], ids[last[~is_change[last]]]
 
 
 def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray, np.ndarray]:
@@ -193,8 +230,8 @@ def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray,
             changes.append((ids, keys, _ints(values[3])))
     record_ids = np.concatenate(base_ids) if base_ids else np.empty(0, np.int64)
     all_keys = np.vstack(base_keys) if base_keys else np.empty((0, rules), np.int64)
-    for ids, keys, removed in changes:
-        record_ids, all_keys = apply_change(record_ids, all_keys, ids, keys, removed)
+    if changes:
+        record_ids, all_keys = apply_change(record_ids, all_keys, *merge_changes(changes, rules))
     return record_ids, all_keys
 
 

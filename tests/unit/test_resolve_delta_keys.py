@@ -1,6 +1,6 @@
 import numpy as np
 
-from pipelines.warehouse.resolve_state import apply_change
+from pipelines.warehouse.resolve_state import apply_change, merge_changes
 
 
 def test_keys_after_a_change_are_every_live_records_in_id_order():
@@ -20,3 +20,27 @@ def test_keys_of_the_first_records():
         empty_ids, empty_keys, np.array([3], np.int64), fresh, np.empty(0, np.int64)
     )
     assert out_ids.tolist() == [3] and out_keys.tolist() == [[1, 2]]
+
+
+def test_merged_changes_applied_once_equal_the_changes_applied_in_turn():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        ids = np.sort(rng.choice(np.arange(1, 60), size=30, replace=False)).astype(np.int64)
+        keys = rng.integers(-99, 99, size=(len(ids), 3)).astype(np.int64)
+        changes = []
+        next_id = 60
+        for _ in range(int(rng.integers(1, 5))):
+            # Updates and removals of any id seen so far (a removed one may come back),
+            # and new records with ids never used before.
+            known = rng.choice(np.arange(1, next_id), size=6, replace=False)
+            new = np.arange(next_id, next_id + int(rng.integers(0, 4)))
+            next_id += len(new)
+            changed = np.concatenate([known[:3], new]).astype(np.int64)
+            removed = known[3:].astype(np.int64)
+            changes.append((changed, rng.integers(-99, 99, size=(len(changed), 3)), removed))
+        one_by_one = (ids.copy(), keys.copy())
+        for change in changes:
+            one_by_one = apply_change(*one_by_one, *change)
+        merged = apply_change(ids.copy(), keys.copy(), *merge_changes(changes, 3))
+        np.testing.assert_array_equal(merged[0], one_by_one[0])
+        np.testing.assert_array_equal(merged[1], one_by_one[1])
