@@ -14,7 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TypeVar
 
 from sqlalchemy import Engine
@@ -77,3 +77,12 @@ def _own_connections(engines: tuple[Engine, ...]) -> None:
     # inherited without closing the parent's connections, and opens its own.
     for engine in engines:
         engine.dispose(close=False)
+
+
+def in_background(task: Callable[[], T]) -> Future[T]:
+    """`task` on a thread of its own, for work that mostly waits on Postgres (psycopg2
+    lets go of the GIL meanwhile): this thread carries on with its own work."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="org360-background")
+    future = pool.submit(task)
+    pool.shutdown(wait=False)  # the thread ends with the task
+    return future

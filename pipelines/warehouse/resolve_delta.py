@@ -30,6 +30,7 @@ from dedupe.score import CodedColumns, ScoredPairs, score_pairs
 from dedupe.settings import MatchSettings
 from pipelines.warehouse import resolve_state as state
 from pipelines.warehouse.frames import load_frame
+from pipelines.warehouse.parallel import in_background
 from pipelines.warehouse.sql import copy_binary, plan_for_few_rows, read_int64_column, read_query
 from pipelines.warehouse.steward import decisions_for
 
@@ -165,11 +166,17 @@ def compare_changes(
 ) -> DeltaPairs:
     """Replace the changed and deleted records' pairs with freshly scored ones."""
     rules = state.stored_rules(model)
+
+    def stored_keys() -> tuple[np.ndarray, np.ndarray]:
+        with engine.connect() as conn:
+            return state.load_block_keys(conn, obj, len(rules))
+
+    stored = in_background(stored_keys)
     with engine.connect() as conn:
         changed, removed = changed_records(conn, obj, since)
-        record_ids, keys = state.load_block_keys(conn, obj, len(rules))
     frame = load_frame(engine, obj, changed)
     fresh = FEATURES[obj](frame.reset_index(drop=True))
+    record_ids, keys = stored.result()
     changed = frame["record_id"].to_numpy(dtype=np.int64)  # changed, then deleted: gone
     changed_keys = key_hashes(fresh, rules)
     record_ids, keys = state.apply_change(record_ids, keys, changed, changed_keys, removed)
@@ -311,12 +318,13 @@ def cluster_changes(
     if cached.records is not None:
         kept = np.isin(cached.records.record_ids, affected)
         known = cached.records.features[kept].reset_index(drop=True)
-    records = load_records(engine, obj, affected, cached.shares, known)
-    affected = records.record_ids  # live records only
-    inside = np.isin(edge_l, affected) & np.isin(edge_r, affected)
+    loading = in_background(lambda: load_records(engine, obj, affected, cached.shares, known))
     # Cannot-links among the affected records, scored as a full run scores them.
     blocking = cached.keys[:, : len(model.blocking_rules)]
     left, right = pairs_with(cached.record_ids, blocking, affected, model.max_block_size)
+    records = loading.result()
+    affected = records.record_ids  # live records only
+    inside = np.isin(edge_l, affected) & np.isin(edge_r, affected)
     both = np.isin(left, affected) & np.isin(right, affected)
     scored = score(records, left[both], right[both], model)
     no = scored.is_cannot_link
