@@ -10,7 +10,7 @@ from sqlalchemy import text
 from dedupe.estimate import MODEL_VERSION
 from pipelines.demo.seed import evaluate
 from pipelines.runner import run_all
-from pipelines.warehouse import resolve
+from pipelines.warehouse import frames, resolve
 from pipelines.warehouse.resolve import resolve_object
 from tests.helpers.orgs import seed_demo, write_config
 
@@ -171,3 +171,17 @@ def test_the_first_publication_keeps_the_indexes_and_notifies_services(
     finally:
         listener.close()
     pd.testing.assert_frame_equal(before, indexes())
+
+
+def test_records_looked_up_in_halves_come_back_whole_and_in_order(
+    database_url, engine, tmp_path, monkeypatch
+):
+    seed_demo(database_url, companies=20)
+    run_all(write_config(tmp_path / "org360.yaml", database_url))
+    ids = _frame(engine, "SELECT record_id FROM unified.contact")["record_id"].to_numpy()
+    wanted = ids[::2][::-1]  # every other record, in no particular order
+    whole = frames.load_frame(engine, "contact", wanted)
+    monkeypatch.setattr(frames, "SPLIT_ROWS", 2)
+    halves = frames.load_frame(engine, "contact", wanted)
+    assert len(whole) == len(wanted) and whole["record_id"].is_monotonic_increasing
+    pd.testing.assert_frame_equal(whole, halves)
