@@ -161,8 +161,6 @@ def _diff_apply(
         )
         .scalars()
         .all()
-        if values
-        else []
     )
     inserted = (
         conn.execute(

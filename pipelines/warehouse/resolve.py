@@ -38,7 +38,7 @@ from pipelines.warehouse.resolve_delta import (
     cluster_changes,
     compare_changes,
 )
-from pipelines.warehouse.sql import copy_binary, read_int64_column
+from pipelines.warehouse.sql import copy_binary, read_query
 from pipelines.warehouse.steward import decisions_for
 
 
@@ -508,17 +508,14 @@ def cluster_object(
         return _cluster_changes(engine, obj, shards[0], settings, run_key)
     decisions = decisions_for(engine, obj)
     with engine.connect() as conn:
-        record_ids = read_int64_column(
-            conn, f"SELECT record_id FROM unified.{obj} ORDER BY record_id"
-        )
         # Source ids only when there are steward decisions to place.
-        records = (
-            pd.read_sql_query(
-                text(f"SELECT record_id, org, sfid FROM unified.{obj} ORDER BY record_id"), conn
-            )
-            if len(decisions)
-            else pd.DataFrame({"record_id": record_ids})
+        columns = "record_id, org, sfid" if len(decisions) else "record_id"
+        records = read_query(
+            conn,
+            f"SELECT {columns} FROM unified.{obj} ORDER BY record_id",
+            text=("org", "sfid") if len(decisions) else (),
         )
+    record_ids = records["record_id"].to_numpy(dtype=np.int64)
     report = ResolveReport(object=obj, records=len(records))
     shards = sorted(shards, key=lambda s: s.shard)
 

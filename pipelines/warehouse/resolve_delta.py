@@ -340,7 +340,7 @@ def cluster_changes(
         records.positions(steward_must["a"].to_numpy()),
         records.positions(steward_must["b"].to_numpy()),
     )
-    clusters = pd.DataFrame({"record_id": affected, "cluster_id": affected[labels]})
+    cluster_ids = affected[labels]
 
     with engine.begin() as conn:
         before = pd.read_sql_query(
@@ -352,12 +352,10 @@ def cluster_changes(
             params={"ids": [int(i) for i in np.concatenate([affected, delta.removed])]},
         )
         copy_binary(
-            conn,
-            f"resolve.{obj}_cluster",
-            {"record_id": affected, "cluster_id": clusters["cluster_id"].to_numpy(np.int64)},
+            conn, f"resolve.{obj}_cluster", {"record_id": affected, "cluster_id": cluster_ids}
         )
-        was = clusters["record_id"].map(before.set_index("record_id")["cluster_id"])
-        moved = clusters["cluster_id"].to_numpy() != was.to_numpy()
+        was = before.set_index("record_id")["cluster_id"].reindex(affected).to_numpy()
+        moved = cluster_ids != was
         touched = moved | np.isin(affected, seeds)
         frame = records.features.assign(moved=moved)
         state.mark_changed(conn, obj, frame.loc[touched, ["org", "sfid", "moved"]])

@@ -137,13 +137,16 @@ def copy_binary(
     copy_in(conn, f"COPY {table} ({idents(conn, names)}) FROM STDIN WITH (FORMAT binary)", stream)
 
 
-def read_query(conn: Connection, query: str, params: dict | None = None) -> pd.DataFrame:
+def read_query(
+    conn: Connection, query: str, params: dict | None = None, text: Sequence[str] = ()
+) -> pd.DataFrame:
     """The rows of `query`, read with COPY and parsed by pandas' C reader (no Python
-    object per row); numbers come back as numpy columns, nulls as NaN."""
+    object per row); numbers come back as numpy columns, nulls as NaN, and the `text`
+    columns as strings whatever they look like."""
     buffer = io.StringIO()
     copy_out(conn, query, params or {}, "FORMAT csv, HEADER", buffer)
     buffer.seek(0)
-    return pd.read_csv(buffer)
+    return pd.read_csv(buffer, dtype={column: str for column in text})
 
 
 def read_int64_column(conn: Connection, query: str, params: dict | None = None) -> np.ndarray:
