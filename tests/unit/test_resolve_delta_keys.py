@@ -22,6 +22,15 @@ def test_keys_of_the_first_records():
     assert out_ids.tolist() == [3] and out_keys.tolist() == [[1, 2]]
 
 
+def test_runs_that_changed_nothing_merge_into_no_change():
+    empty = (np.empty(0, np.int64), np.empty((0, 2), np.int64), np.empty(0, np.int64))
+    changed, keys, removed = merge_changes([empty, empty, empty], 2)
+    assert len(changed) == 0 and keys.shape == (0, 2) and len(removed) == 0
+    ids, stored = np.array([1, 2], np.int64), np.array([[1, 2], [3, 4]], np.int64)
+    out_ids, out_keys = apply_change(ids, stored, changed, keys, removed)
+    assert out_ids.tolist() == [1, 2] and out_keys.tolist() == [[1, 2], [3, 4]]
+
+
 def test_merged_changes_applied_once_equal_the_changes_applied_in_turn():
     rng = np.random.default_rng(7)
     for _ in range(50):
@@ -37,6 +46,8 @@ def test_merged_changes_applied_once_equal_the_changes_applied_in_turn():
             next_id += len(new)
             changed = np.concatenate([known[:3], new]).astype(np.int64)
             removed = known[3:].astype(np.int64)
+            if rng.random() < 0.25:  # a run where nothing changed appends an empty change
+                changed, removed = changed[:0], removed[:0]
             changes.append((changed, rng.integers(-99, 99, size=(len(changed), 3)), removed))
         one_by_one = (ids.copy(), keys.copy())
         for change in changes:
