@@ -108,7 +108,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from pipelines.database import resolve_database_url
-    from pipelines.runner import dagster_home
+    from pipelines.instance import STORAGE_URL_ENV, prepare_storage
     from pipelines.settings import load_settings
 
     path = _config_path(args).resolve()
@@ -124,7 +124,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     # Resolve (and start the embedded server) once, so the webserver, the daemon and
     # every run share one database.
     env["DATABASE_URL"] = resolve_database_url(configured)
-    env["DAGSTER_HOME"] = str(dagster_home())
+    env["DAGSTER_HOME"] = str(prepare_storage(env["DATABASE_URL"]))
+    if STORAGE_URL_ENV in os.environ:  # set by prepare_storage unless dagster.yaml is yours
+        env[STORAGE_URL_ENV] = os.environ[STORAGE_URL_ENV]
     command = [
         sys.executable,
         "-m",

@@ -1,14 +1,13 @@
 """Run every org360 asset in this process: stage each org, then consolidate and publish.
 
 This is what `org360 run` and `org360 demo` do. Runs go to the same Dagster
-instance the UI reads (`$DAGSTER_HOME`, default `.org360/dagster`), so their history,
-metadata and check results show up there.
+instance the UI reads (see `pipelines.instance`), so their history, metadata and
+check results show up there.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ import dagster as dg
 
 from pipelines.database import resolve_database_url
 from pipelines.definitions import build_definitions
-from pipelines.embedded_postgres import home_dir
+from pipelines.instance import open_instance
 from pipelines.partitions import org_partitions
 from pipelines.resources import Org360Resource, engine_for
 from pipelines.settings import Settings, load_settings
@@ -42,17 +41,6 @@ class RunSummary:
     seconds: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)
     run_ids: list[str] = field(default_factory=list)
-
-
-def dagster_home() -> Path:
-    home = Path(os.environ.get("DAGSTER_HOME") or home_dir() / "dagster").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    instance_yaml = home / "dagster.yaml"
-    if not instance_yaml.exists():
-        # Dagster's defaults (SQLite run and event storage in this folder); no telemetry.
-        instance_yaml.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
 
 
 def preflight(settings: Settings, database_url: str) -> None:
@@ -103,8 +91,7 @@ def run_all(
         request_full_resolution(engine_for(url))
     summary = RunSummary(database_url=url, settings=settings)
 
-    dagster_home()
-    instance = dg.DagsterInstance.get()
+    instance = open_instance(url)
     known = set(instance.get_dynamic_partitions(org_partitions.name))
     missing = [k for k in settings.org_keys if k not in known]
     if missing:

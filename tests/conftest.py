@@ -11,10 +11,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from dagster_postgres import DagsterPostgresStorage
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import warehouse_sql
+from pipelines import instance
 from pipelines.database import make_engine, resolve_database_url
 
 
@@ -50,7 +52,11 @@ def template_database(pg_admin_url: str) -> Iterator[str]:
     url = _create_database(pg_admin_url, name)
     engine = make_engine(url)
     warehouse_sql.migrate(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{instance.SCHEMA}"')
     engine.dispose()
+    # Dagster's tables are created once here, and every test's clone has them.
+    DagsterPostgresStorage(instance.storage_url(url))  # NullPool: no connection is kept
     yield name
     _drop_database(pg_admin_url, name)
 

@@ -1,9 +1,16 @@
 """The CLI as a user runs it, in a subprocess."""
 
+import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+
+from sqlalchemy import create_engine
 
 
 def _org360(*args, env, timeout=300):
@@ -32,6 +39,54 @@ def test_demo_runs_the_pipeline_and_reports_quality(database_url, tmp_path):
     rerun = _org360("run", "--config", str(tmp_path / "demo.yaml"), env=env)
     assert rerun.returncode == 0, rerun.stderr
     assert "golden.account:" in rerun.stderr and "0 new, 0 changed, 0 removed" in rerun.stderr
+
+    # Both commands' runs are in Dagster's storage in org360's database, schema
+    # dagster, and the UI (webserver and daemon) reads them from there.
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT status, count(*) FROM dagster.runs GROUP BY 1")
+        assert dict(stored.all()) == {"SUCCESS": 8}  # 3 orgs' staging + consolidation, twice
+    engine.dispose()
+    assert "env: ORG360_DAGSTER_STORAGE_URL" in (tmp_path / "dagster_home/dagster.yaml").read_text()
+    runs = _runs_seen_by_the_ui(tmp_path / "demo.yaml", env)
+    assert len(runs) == 8 and {r["status"] for r in runs} == {"SUCCESS"}
+    assert {r["jobName"] for r in runs} == {"staging_job", "consolidation_job"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _runs_seen_by_the_ui(config, env) -> list[dict]:
+    port = _free_port()
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "ui", "--config", str(config), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # `dagster dev` starts a webserver and a daemon: stop them all
+    )
+    query = json.dumps({"query": "{runsOrError {... on Runs {results {jobName status}}}}"})
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql",
+                    data=query.encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return json.load(response)["data"]["runsOrError"]["results"]
+            except OSError:
+                assert ui.poll() is None, "org360 ui exited"
+                assert time.monotonic() < deadline, "the Dagster UI did not answer in 120 s"
+                time.sleep(1)
+    finally:
+        os.killpg(ui.pid, signal.SIGTERM)
+        ui.wait(timeout=60)
 
 
 def test_db_url_and_config_errors(database_url, tmp_path):
