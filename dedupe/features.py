@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from dedupe.normalize import acronym, fold, phonetic
@@ -28,17 +29,23 @@ def account_features(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _sorted_pair(first: pd.Series, last: pd.Series) -> pd.Series:
+    """ "a b" from two columns, the smaller first (so swapped names agree); None where
+    either is missing."""
+    both = (first.notna() & last.notna()).to_numpy()
+    a = first.to_numpy(dtype=object)[both]
+    b = last.to_numpy(dtype=object)[both]
+    out = np.full(len(first), None, dtype=object)
+    out[both] = np.where(a <= b, a + " " + b, b + " " + a)
+    return pd.Series(out, index=first.index, dtype=object)
+
+
 def contact_features(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["first_initial"] = _map(out["key_first"], lambda k: k[0])
     out["first_phonetic"] = _map(out["key_first"], phonetic)
     out["last_phonetic"] = _map(out["key_last"], phonetic)
-    both = out["key_first"].notna() & out["key_last"].notna()
-    sorted_names = [
-        " ".join(sorted((f, last))) if ok else None
-        for f, last, ok in zip(out["key_first"], out["key_last"], both, strict=True)
-    ]
-    out["name_sorted"] = pd.Series(sorted_names, index=out.index, dtype=object)
+    out["name_sorted"] = _sorted_pair(out["key_first"], out["key_last"])
     out["mailing_city_key"] = _map(out["mailing_city"], lambda v: fold(v) or None)
     return out
 

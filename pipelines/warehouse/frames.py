@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime
-from typing import IO
+import io
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
 from pipelines.warehouse.parallel import in_background
-from pipelines.warehouse.sql import copy_out, join_by_index_lookups, plan_for_few_rows, read_piped
+from pipelines.warehouse.sql import copy_out, join_by_index_lookups, plan_for_few_rows
 
 FRAME_QUERIES = {
     "account": (
@@ -36,6 +36,7 @@ FRAME_QUERIES = {
     ),
 }
 _FRAME_ALIAS = {"account": "u", "contact": "c"}
+_CSV = "FORMAT csv, HEADER, NULL '\\N'"
 # Up to this many records are looked up row by row (index lookups for every join).
 FEW_ROWS = 200_000
 # From this many records on, the lookups are split over two connections.
@@ -45,8 +46,8 @@ SPLIT_ROWS = 20_000
 def load_frame(engine: Engine, obj: str, record_ids: np.ndarray | None = None) -> pd.DataFrame:
     """Every record's match keys, or only those of `record_ids`, in record id order.
 
-    Read with COPY and parsed by pandas' C reader as the rows arrive: for a million
-    rows several times faster than building a Python tuple per row.
+    Read with COPY and parsed by pandas' C reader: for a million rows several times
+    faster than building a Python tuple per row.
     """
     if record_ids is not None and len(record_ids) >= SPLIT_ROWS:
         # Two halves on two connections: Postgres looks each half up on a core of its
@@ -79,22 +80,15 @@ def _read(engine: Engine, obj: str, record_ids: np.ndarray | None) -> pd.DataFra
         where = f"WHERE {_FRAME_ALIAS[obj]}.record_id = ANY(%(ids)s)"
         params = {"ids": [int(i) for i in record_ids]}
 
-    def produce(stream: IO[bytes]) -> None:
-        with engine.connect() as conn:
-            if record_ids is not None:
-                plan_for_few_rows(conn)
-                if len(record_ids) <= FEW_ROWS:
-                    join_by_index_lookups(conn)
-            copy_out(
-                conn,
-                FRAME_QUERIES[obj].format(where=where),
-                params,
-                "FORMAT csv, HEADER, NULL '\\N'",
-                stream,
-            )
-
-    # Postgres runs the query and sends its rows while pandas parses them.
-    return read_piped(
-        produce,
-        lambda stream: pd.read_csv(stream, dtype=object, keep_default_na=False, na_values=["\\N"]),
-    )
+    buffer = io.BytesIO()
+    with engine.connect() as conn:
+        if record_ids is not None:
+            plan_for_few_rows(conn)
+            if len(record_ids) <= FEW_ROWS:
+                join_by_index_lookups(conn)
+        copy_out(conn, FRAME_QUERIES[obj].format(where=where), params, _CSV, buffer)
+    # Parsed once whole, not as it arrives: psycopg2 hands COPY's rows to Python one
+    # write per row, and on a second thread those writes fight the parser for the GIL
+    # (measured: 5.0-5.5 s piped against 4.3 s whole for 760,000 contacts).
+    buffer.seek(0)
+    return pd.read_csv(buffer, dtype=object, keep_default_na=False, na_values=["\\N"])

@@ -310,6 +310,9 @@ class Plan:
 # Fewer candidate pairs than this per worker are scored in the step's own process:
 # forking costs more than it saves.
 MIN_PAIRS_PER_WORKER = 200_000
+# More than this in one scoring call holds too much memory at once (levels and weights
+# per comparison and pair): a shard's pairs are scored in pieces of at most this many.
+MAX_PAIRS_PER_PIECE = 1_500_000
 
 
 @dataclass
@@ -394,7 +397,9 @@ def compare_shard(
     )
     coded, ids = prepared.columns().precompute(model), prepared.record_ids
     # Pieces of the shard's pairs, scored on forked workers that share the features.
-    pieces = max(1, min(workers, len(left) // MIN_PAIRS_PER_WORKER))
+    pieces = max(
+        1, min(workers, len(left) // MIN_PAIRS_PER_WORKER), -(-len(left) // MAX_PAIRS_PER_PIECE)
+    )
     bounds = np.linspace(0, len(left), pieces + 1).astype(np.int64)
 
     def score_piece(index: int) -> ScoredPiece:

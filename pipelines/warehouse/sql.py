@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import io
-import os
 import struct
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import IO, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 from sqlalchemy.sql import quoted_name
-
-T = TypeVar("T")
 
 
 def ident(conn: Connection, *parts: str) -> str:
@@ -45,36 +41,6 @@ def copy_out(conn: Connection, query: str, params: dict, options: str, stream: I
         cursor.copy_expert(f"COPY ({bound}) TO STDOUT WITH ({options})", stream)
     finally:
         cursor.close()
-
-
-def read_piped(produce: Callable[[IO[bytes]], None], consume: Callable[[IO[bytes]], T]) -> T:
-    """`consume` reads what `produce` writes, as it is written: `produce` runs on a
-    thread (psycopg2 lets go of the GIL while it waits for the server), so the server's
-    work and the parsing overlap. An error on either side is raised here."""
-    read_fd, write_fd = os.pipe()
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with os.fdopen(write_fd, "wb", buffering=1 << 20) as writer:
-                produce(writer)
-        except BaseException as exc:  # handed to the consuming thread below
-            failed.append(exc)
-
-    thread = threading.Thread(target=run, name="org360-copy-out", daemon=True)
-    thread.start()
-    try:
-        with os.fdopen(read_fd, "rb", buffering=1 << 20) as reader:
-            result = consume(reader)
-    except BaseException:
-        thread.join()
-        if failed:
-            raise failed[0] from None
-        raise
-    thread.join()
-    if failed:
-        raise failed[0]
-    return result
 
 
 def copy_frame(conn: Connection, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> None:
