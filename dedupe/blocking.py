@@ -230,7 +230,7 @@ def pairs_with(
         members = np.flatnonzero(column.isin(wanted).to_numpy())
         if len(members) == 0:
             continue
-        sizes = column.iloc[members].map(column.iloc[members].value_counts()).to_numpy()
+        sizes = column.iloc[members].map(column.iloc[members].value_counts(sort=False)).to_numpy()
         members = members[(sizes >= 2) & (sizes <= max_block_size)]
         block = pd.DataFrame({"key": column.to_numpy()[members], "id": record_ids[members]})
         mine = block[is_changed[members]]
@@ -241,5 +241,9 @@ def pairs_with(
     if not lefts:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    unique = np.unique(np.stack([np.concatenate(lefts), np.concatenate(rights)]), axis=1)
-    return unique[0].astype(np.int64), unique[1].astype(np.int64)
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    # Sorted by (left, right) without repeats; np.unique(axis=1) is several times slower.
+    order = np.lexsort((right, left))
+    left, right = left[order], right[order]
+    first = np.r_[True, (left[1:] != left[:-1]) | (right[1:] != right[:-1])][: len(left)]
+    return left[first].astype(np.int64), right[first].astype(np.int64)

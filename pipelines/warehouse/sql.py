@@ -128,6 +128,12 @@ def join_by_index_lookups(conn: Connection) -> None:
     conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
 
 
+def allow_hash_joins(conn: Connection) -> None:
+    """Undo `join_by_index_lookups` for the rest of this transaction."""
+    conn.exec_driver_sql("RESET enable_hashjoin")
+    conn.exec_driver_sql("RESET enable_mergejoin")
+
+
 def plan_for_few_rows(conn: Connection) -> None:
     """An incremental build touches a few thousand of a million rows: have the planner
     look them up by index (random reads cost about what sequential ones do on SSDs)

@@ -78,3 +78,12 @@ def test_key_hashes_are_stable_and_rule_specific():
     assert (keys[[2, 0, 1]] == again).all()  # a record's keys do not depend on the others
     assert keys[0, 0] == keys[1, 0] and keys[0, 0] != keys[0, 1]  # same value, other rule
     assert keys[2, 1] == 0 and keys[2, 2] == 0
+
+
+def test_a_changed_record_that_shares_no_block_has_no_pairs():
+    record_ids = np.arange(1, 6, dtype=np.int64)
+    keys = np.array([[11, 0], [12, 0], [13, 7], [14, 7], [15, 0]], dtype=np.int64)
+    left, right = pairs_with(record_ids, keys, np.array([1], dtype=np.int64), 25)
+    assert len(left) == 0 and len(right) == 0
+    left, right = pairs_with(record_ids, keys, np.array([3, 4], dtype=np.int64), 25)
+    assert left.tolist() == [3] and right.tolist() == [4]
