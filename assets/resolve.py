@@ -60,7 +60,7 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
             full=config.full,
             workers=org360.compare_workers,
         )
-        steps = plans(report, org360.settings().compare_shards)
+        steps = plans(report, org360.compare_shards or org360.settings().compare_shards)
         context.log.info(
             "resolve.%s: %d records, model %s, %s",
             obj,

@@ -70,21 +70,29 @@ class ScoredPairs:
         return out
 
     def explain_json(self, indexes: np.ndarray) -> list[str]:
-        """`explain` of many pairs as JSON text, built column by column: the kept pairs
-        of a million records number hundreds of thousands."""
-        text: np.ndarray | None = None
+        """`explain` of many pairs as JSON text: the kept pairs of a million records
+        number hundreds of thousands. Each comparison's distinct (level, weight) pieces
+        are formatted once; a row is then one join of ready pieces."""
+        columns: list[list[str]] = []
         for comparison in self.settings.comparisons:
             name = comparison.name
-            level_names = np.array(["null", *(lvl.name for lvl in comparison.levels)], dtype=object)
-            levels = level_names[self.levels[name][indexes].astype(np.int64) + 1]
-            weights, distinct = pd.factorize(np.round(self.weights[name][indexes], 2))
-            # Each distinct weight formatted once, as json.dumps writes a float.
-            numbers = np.array([json.dumps(float(w)) for w in distinct], dtype=object)
-            piece = f'"{name}":{{"level":"' + levels + '","weight":' + numbers[weights] + "}"
-            text = piece if text is None else text + "," + piece
-        if text is None:
+            level_names = ["null", *(lvl.name for lvl in comparison.levels)]
+            levels = self.levels[name][indexes].astype(np.int64) + 1
+            weight_codes, weights = pd.factorize(np.round(self.weights[name][indexes], 2))
+            codes, pieces = pd.factorize(levels * max(len(weights), 1) + weight_codes)
+            # json.dumps writes each weight as json would; one string per distinct piece.
+            text = np.array(
+                [
+                    f'"{name}":{{"level":"{level_names[piece // max(len(weights), 1)]}",'
+                    f'"weight":{json.dumps(float(weights[piece % max(len(weights), 1)]))}}}'
+                    for piece in pieces
+                ],
+                dtype=object,
+            )
+            columns.append(text[codes].tolist() if len(pieces) else [])
+        if not columns:
             return ["{}"] * len(indexes)
-        return ("{" + text + "}").tolist()
+        return ["{" + ",".join(row) + "}" for row in zip(*columns, strict=True)]
 
 
 class CodedColumns:

@@ -8,7 +8,12 @@ import dagster as dg
 from assets import archive_assets, golden, golden_next, resolve, staging, unified
 from assets.archive_assets import ArchiveResource
 from pipelines.archive_schedule import retention_job, retention_schedule
-from pipelines.executors import compare_workers_for, executor_from_env, executor_name
+from pipelines.executors import (
+    compare_shards_for,
+    compare_workers_for,
+    executor_from_env,
+    executor_name,
+)
 from pipelines.jobs import consolidation_job, staging_job
 from pipelines.resources import Org360Resource
 from pipelines.schedules import consolidation_schedule
@@ -52,7 +57,10 @@ def build_definitions(
 def defs() -> dg.Definitions:
     executor = executor_name()
     return build_definitions(
-        Org360Resource(compare_workers=compare_workers_for(executor)),
+        Org360Resource(
+            compare_workers=compare_workers_for(executor),
+            compare_shards=compare_shards_for(executor),
+        ),
         cron=_schedule_cron(),
         executor=executor_from_env(),
     )

@@ -33,6 +33,12 @@ def compare_workers_for(name: str) -> int:
     return default_workers() if name == "in_process" else 1
 
 
+def compare_shards_for(name: str) -> int:
+    """Comparison steps per object: one when the executor runs steps one after another
+    in one process (its workers share the pieces), else the config's (0)."""
+    return 1 if name == "in_process" else 0
+
+
 def executor_from_env() -> dg.ExecutorDefinition:
     name = executor_name()
     if name == "in_process":

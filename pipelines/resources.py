@@ -37,6 +37,10 @@ class Org360Resource(dg.ConfigurableResource):
     # the steps run one after another (`org360 run`, the in-process executor); the
     # multiprocess, Kubernetes and Celery executors run the steps side by side instead.
     compare_workers: int = 1
+    # Comparison steps per object in a full run; 0: the config's `compare_shards`. Shards
+    # let executors run comparisons side by side; where steps run one after another
+    # (`org360 run`), one step whose forked workers share the pieces does less work.
+    compare_shards: int = 0
 
     def settings(self) -> Settings:
         return load_settings(self.config_path or config_path_from_env())

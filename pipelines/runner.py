@@ -97,9 +97,13 @@ def run_all(
     if missing:
         instance.add_dynamic_partitions(org_partitions.name, missing)
 
-    # Every step runs in this process, one after another: comparisons fork workers.
+    # Every step runs in this process, one after another: one comparison step per
+    # object, whose forked workers score its pieces.
     org360 = Org360Resource(
-        config_path=str(config_path), database_url=url, compare_workers=default_workers()
+        config_path=str(config_path),
+        database_url=url,
+        compare_workers=default_workers(),
+        compare_shards=1,
     )
     defs = build_definitions(org360, cron=settings.schedule)
     for org in settings.org_keys:
