@@ -165,7 +165,9 @@ _MIX = np.uint64(0x100000001B3)
 
 def _column_hashes(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each value's text, computed once per distinct value; 0 for null."""
-    hashed = pd.util.hash_array(np.array([str(u) for u in uniques], dtype=object))
+    # The values are distinct already: hashing them without pandas' categorizing pass
+    # gives the same hashes, sooner.
+    hashed = pd.util.hash_array(np.array([str(u) for u in uniques], dtype=object), categorize=False)
     out = np.zeros(len(codes), dtype=np.uint64)
     present = codes >= 0
     out[present] = hashed[codes[present]]

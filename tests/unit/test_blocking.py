@@ -78,6 +78,8 @@ def test_key_hashes_are_stable_and_rule_specific():
     assert (keys[[2, 0, 1]] == again).all()  # a record's keys do not depend on the others
     assert keys[0, 0] == keys[1, 0] and keys[0, 0] != keys[0, 1]  # same value, other rule
     assert keys[2, 1] == 0 and keys[2, 2] == 0
+    # Stored keys must stay valid across versions of org360: the hashes are pinned.
+    assert keys[0].tolist() == [3721633091417616760, -2770543799526831979, -1906431208603893087]
 
 
 def test_a_changed_record_that_shares_no_block_has_no_pairs():
