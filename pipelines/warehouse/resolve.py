@@ -312,7 +312,7 @@ class Plan:
 MIN_PAIRS_PER_WORKER = 200_000
 # More than this in one scoring call holds too much memory at once (levels and weights
 # per comparison and pair): a shard's pairs are scored in pieces of at most this many.
-MAX_PAIRS_PER_PIECE = 1_500_000
+MAX_PAIRS_PER_PIECE = 750_000
 
 
 @dataclass
