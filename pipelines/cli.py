@@ -154,6 +154,12 @@ def cmd_db(args: argparse.Namespace) -> int:
     elif args.action == "stop":
         stopped = embedded_postgres.stop()
         print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    elif args.action == "dagster-url":
+        # For running `dagster dev -w workspace.yaml` (or a deployment) yourself:
+        # export ORG360_DAGSTER_STORAGE_URL="$(org360 db dagster-url)".
+        from pipelines.instance import create_schema
+
+        print(create_schema(resolve_database_url(_configured_url(args))))
     elif args.action == "migrate":
         import warehouse_sql
         from pipelines.database import make_engine
@@ -286,8 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
 
-    db = sub.add_parser("db", help="the database: url, start, stop (embedded), migrate")
-    db.add_argument("action", choices=["url", "start", "stop", "migrate"])
+    db = sub.add_parser(
+        "db", help="the database: url, dagster-url (Dagster's storage), start, stop, migrate"
+    )
+    db.add_argument("action", choices=["url", "dagster-url", "start", "stop", "migrate"])
     _config_arg(db)
     db.set_defaults(func=cmd_db)
 

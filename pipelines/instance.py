@@ -78,21 +78,27 @@ def prepare_storage(database_url: str) -> Path:
     home = dagster_home()
     if not uses_org360_storage(home):
         return home
+    os.environ[STORAGE_URL_ENV] = create_schema(database_url, home)
+    return home
+
+
+def create_schema(database_url: str, home: Path | None = None) -> str:
+    """Schema `dagster` where Dagster's storage goes, created if needed; its URL."""
     url = storage_url(database_url)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"')
     except SQLAlchemyError as error:
+        own = home / "dagster.yaml" if home else "$DAGSTER_HOME/dagster.yaml"
         raise ConfigError(
             f"Dagster's run history goes to schema {SCHEMA!r} of {redact(url)}, which could "
             f"not be created: {getattr(error, 'orig', error)}. Grant CREATE on that database, "
-            f"set ${DATABASE_URL_ENV} to another one, or write your own {home / 'dagster.yaml'}"
+            f"set ${DATABASE_URL_ENV} to another one, or write your own {own}"
         ) from None
     finally:
         engine.dispose()
-    os.environ[STORAGE_URL_ENV] = url
-    return home
+    return url
 
 
 def open_instance(database_url: str) -> dg.DagsterInstance:

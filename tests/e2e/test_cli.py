@@ -93,6 +93,14 @@ def test_db_url_and_config_errors(database_url, tmp_path):
     env = {**os.environ, "DATABASE_URL": database_url, "ORG360_HOME": str(tmp_path)}
     url = _org360("db", "url", "--config", str(tmp_path / "none.yaml"), env=env)
     assert url.returncode == 0 and url.stdout.strip().startswith("postgresql+psycopg2://")
+    # Dagster's storage for running `dagster dev` yourself: schema dagster, created.
+    storage = _org360("db", "dagster-url", "--config", str(tmp_path / "none.yaml"), env=env)
+    assert storage.returncode == 0, storage.stderr
+    assert "search_path%3Ddagster" in storage.stdout or "search_path=dagster" in storage.stdout
+    engine = create_engine(storage.stdout.strip())
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT current_schema()").scalar() == "dagster"
+    engine.dispose()
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("orgs:\n  - {key: amer, schema: sf_nowhere}\n")
