@@ -88,7 +88,14 @@ def create_schema(database_url: str, home: Path | None = None) -> str:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"')
+            # Looked up first: CREATE SCHEMA IF NOT EXISTS still needs CREATE on the
+            # database, which a role given a schema made for it may not have.
+            exists = conn.exec_driver_sql(
+                "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %(schema)s)",
+                {"schema": SCHEMA},
+            ).scalar()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE SCHEMA "{SCHEMA}"')
     except SQLAlchemyError as error:
         own = home / "dagster.yaml" if home else "$DAGSTER_HOME/dagster.yaml"
         raise ConfigError(

@@ -80,3 +80,15 @@ def test_a_database_where_schema_dagster_cannot_be_created_is_named(role_without
     assert instance.DATABASE_URL_ENV in message and "dagster.yaml" in message
     assert "permission denied" in message
     assert os.environ.get(instance.STORAGE_URL_ENV) == before  # nothing pointed at it
+
+
+def test_a_schema_made_for_a_role_without_create_on_the_database_is_used(
+    role_without_create, engine
+):
+    role = role_without_create.username
+    with engine.begin() as conn:  # what a DBA does: the schema, and rights on it only
+        conn.exec_driver_sql(f'CREATE SCHEMA dagster AUTHORIZATION "{role}"')
+    url = role_without_create.render_as_string(hide_password=False)
+    assert make_url(instance.create_schema(url)).username == role
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA dagster CASCADE")  # the role can be dropped
