@@ -247,5 +247,6 @@ def pairs_with(
     # Sorted by (left, right) without repeats; np.unique(axis=1) is several times slower.
     order = np.lexsort((right, left))
     left, right = left[order], right[order]
-    first = np.r_[True, (left[1:] != left[:-1]) | (right[1:] != right[:-1])][: len(left)]
+    first = np.ones(len(left), dtype=bool)
+    first[1:] = (left[1:] != left[:-1]) | (right[1:] != right[:-1])
     return left[first].astype(np.int64), right[first].astype(np.int64)

@@ -79,17 +79,18 @@ class ScoredPairs:
             level_names = ["null", *(lvl.name for lvl in comparison.levels)]
             levels = self.levels[name][indexes].astype(np.int64) + 1
             weight_codes, weights = pd.factorize(np.round(self.weights[name][indexes], 2))
-            codes, pieces = pd.factorize(levels * max(len(weights), 1) + weight_codes)
+            stride = max(len(weights), 1)
+            codes, pieces = pd.factorize(levels * stride + weight_codes)
             # json.dumps writes each weight as json would; one string per distinct piece.
             text = np.array(
                 [
-                    f'"{name}":{{"level":"{level_names[piece // max(len(weights), 1)]}",'
-                    f'"weight":{json.dumps(float(weights[piece % max(len(weights), 1)]))}}}'
+                    f'"{name}":{{"level":"{level_names[piece // stride]}",'
+                    f'"weight":{json.dumps(float(weights[piece % stride]))}}}'
                     for piece in pieces
                 ],
                 dtype=object,
             )
-            columns.append(text[codes].tolist() if len(pieces) else [])
+            columns.append(text[codes].tolist())
         if not columns:
             return ["{}"] * len(indexes)
         return ["{" + ",".join(row) + "}" for row in zip(*columns, strict=True)]

@@ -2,7 +2,7 @@
 location loads, so the same definitions run on a laptop or on a cluster.
 
 - `in_process` (what `org360 run` uses): every step in one process, one after
-  another; each comparison step forks a worker per CPU to score its shard.
+  another; one comparison step per object, which forks a worker per CPU.
 - `multiprocess`: one process per step, up to `$ORG360_MAX_CONCURRENT` (default: CPUs).
 - `k8s`: one Kubernetes Job per step (needs `pip install org360[k8s]` and a
   `K8sRunLauncher` in the instance's dagster.yaml); image, namespace and resources

@@ -16,11 +16,11 @@ import dagster as dg
 
 from pipelines.database import resolve_database_url
 from pipelines.definitions import build_definitions
+from pipelines.executors import compare_shards_for, compare_workers_for
 from pipelines.instance import open_instance
 from pipelines.partitions import org_partitions
 from pipelines.resources import Org360Resource, engine_for
 from pipelines.settings import Settings, load_settings
-from pipelines.warehouse.parallel import default_workers
 from pipelines.warehouse.resolve_state import request_full_resolution
 from pipelines.warehouse.staging import validate_source
 
@@ -102,8 +102,8 @@ def run_all(
     org360 = Org360Resource(
         config_path=str(config_path),
         database_url=url,
-        compare_workers=default_workers(),
-        compare_shards=1,
+        compare_workers=compare_workers_for("in_process"),
+        compare_shards=compare_shards_for("in_process"),
     )
     defs = build_definitions(org360, cron=settings.schedule)
     for org in settings.org_keys:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, inspect, text
 
 from pipelines.warehouse.golden import rebuild_all
-from pipelines.warehouse.sql import allow_hash_joins, join_by_index_lookups, plan_for_few_rows
+from pipelines.warehouse.sql import index_lookups_only, plan_for_few_rows
 
 # Columns the publication manages itself rather than copying from golden_next.
 _BOOKKEEPING = ("created_at", "updated_at")
@@ -131,60 +131,40 @@ def _diff_apply(
     col_list = ", ".join(columns)
     new_values = ", ".join("n." + c for c in columns)
     if scope is None:
-        gone = (
-            f"DELETE FROM golden.{table} g "
-            f"WHERE NOT EXISTS (SELECT 1 FROM golden_next.{table} n WHERE {match})"
-        )
         # An UPDATE that skips unchanged rows, then an INSERT of the new ones: unlike
         # INSERT ... ON CONFLICT DO UPDATE, an unchanged row is not even locked.
-        update = (
+        deleted, updated, inserted = _write(
+            conn,
+            keys[0],
+            f"DELETE FROM golden.{table} g "
+            f"WHERE NOT EXISTS (SELECT 1 FROM golden_next.{table} n WHERE {match})",
             f"UPDATE golden.{table} g SET {sets}, updated_at = now() "
-            f"FROM golden_next.{table} n WHERE {match} AND ({differs})"
-        )
-        insert = (
+            f"FROM golden_next.{table} n WHERE {match} AND ({differs})",
             f"INSERT INTO golden.{table} ({col_list}) SELECT {new_values} "
             f"FROM golden_next.{table} n "
-            f"WHERE NOT EXISTS (SELECT 1 FROM golden.{table} g WHERE {match})"
+            f"WHERE NOT EXISTS (SELECT 1 FROM golden.{table} g WHERE {match})",
         )
     else:
-        # Each key of the scope is looked up once in either table; the statements then
-        # reach the published row by its address (ctid), which only this transaction,
-        # holding the publisher's lock, can change meanwhile.
-        on = " AND ".join(f"k.{c} = {{t}}.{c}" for c in keys)
+        # The scope query may hash (the review queue's has no index to use); what
+        # follows is index lookups, a few for each key in scope.
         conn.exec_driver_sql("DROP TABLE IF EXISTS publish_keys, publish_rows")
         conn.exec_driver_sql(f"CREATE TEMP TABLE publish_keys ON COMMIT DROP AS {scope}")
         conn.exec_driver_sql("ANALYZE publish_keys")
-        join_by_index_lookups(conn)
-        conn.exec_driver_sql(
-            "CREATE TEMP TABLE publish_rows ON COMMIT DROP AS "
-            f"SELECT {', '.join('k.' + c for c in keys)}, g.ctid AS published, "
-            f"n.{keys[0]} IS NOT NULL AS wanted, "
-            f"g.{keys[0]} IS NOT NULL AND n.{keys[0]} IS NOT NULL AND ({differs}) AS differs "
-            f"FROM publish_keys k LEFT JOIN golden.{table} g ON {on.format(t='g')} "
-            f"LEFT JOIN golden_next.{table} n ON {on.format(t='n')}"
-        )
-        conn.exec_driver_sql("ANALYZE publish_rows")
         to_next = " AND ".join(f"n.{c} = r.{c}" for c in keys)
-        gone = (
-            f"DELETE FROM golden.{table} g USING publish_rows r "
-            "WHERE g.ctid = r.published AND NOT r.wanted"
-        )
-        update = (
-            f"UPDATE golden.{table} g SET {sets}, updated_at = now() "
-            f"FROM publish_rows r JOIN golden_next.{table} n ON {to_next} "
-            "WHERE g.ctid = r.published AND r.differs"
-        )
-        insert = (
-            f"INSERT INTO golden.{table} ({col_list}) SELECT {new_values} "
-            f"FROM publish_rows r JOIN golden_next.{table} n ON {to_next} "
-            "WHERE r.published IS NULL AND r.wanted"
-        )
-    # Golden records that appear or disappear: the id registry issues or retires them.
-    deleted = conn.execute(text(f"{gone} RETURNING g.{keys[0]}")).scalars().all()
-    updated = conn.execute(text(f"{update} RETURNING g.{keys[0]}")).scalars().all()
-    inserted = conn.execute(text(f"{insert} RETURNING {keys[0]}")).scalars().all()
-    if scope is not None:
-        allow_hash_joins(conn)  # the next table's scope query wants them
+        with index_lookups_only(conn):
+            _scoped_rows(conn, table, keys, differs)
+            deleted, updated, inserted = _write(
+                conn,
+                keys[0],
+                f"DELETE FROM golden.{table} g USING publish_rows r "
+                "WHERE g.ctid = r.published AND NOT r.wanted",
+                f"UPDATE golden.{table} g SET {sets}, updated_at = now() "
+                f"FROM publish_rows r JOIN golden_next.{table} n ON {to_next} "
+                "WHERE g.ctid = r.published AND r.differs",
+                f"INSERT INTO golden.{table} ({col_list}) SELECT {new_values} "
+                f"FROM publish_rows r JOIN golden_next.{table} n ON {to_next} "
+                "WHERE r.published IS NULL AND r.wanted",
+            )
     report.deleted[table] = len(deleted)
     report.inserted[table] = len(inserted)
     report.updated[table] = len(updated)
@@ -194,6 +174,34 @@ def _diff_apply(
     if scope is None:
         # Counting a million rows takes a while; an incremental publication skips it.
         report.rows[table] = conn.execute(text(f"SELECT count(*) FROM golden.{table}")).scalar_one()
+
+
+def _write(
+    conn: Connection, key: str, delete: str, update: str, insert: str
+) -> tuple[list, list, list]:
+    """Run the three statements; the keys each deleted, updated and inserted.
+    Golden records that appear or disappear: the id registry issues or retires them."""
+    return (
+        conn.execute(text(f"{delete} RETURNING g.{key}")).scalars().all(),
+        conn.execute(text(f"{update} RETURNING g.{key}")).scalars().all(),
+        conn.execute(text(f"{insert} RETURNING {key}")).scalars().all(),
+    )
+
+
+def _scoped_rows(conn: Connection, table: str, keys: tuple[str, ...], differs: str) -> None:
+    """`publish_rows`: each key of `publish_keys` looked up once in either table. The
+    statements then reach the published row by its address (ctid), which only this
+    transaction, holding the publisher's lock, can change meanwhile."""
+    on = " AND ".join(f"k.{c} = {{t}}.{c}" for c in keys)
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE publish_rows ON COMMIT DROP AS "
+        f"SELECT {', '.join('k.' + c for c in keys)}, g.ctid AS published, "
+        f"n.{keys[0]} IS NOT NULL AS wanted, "
+        f"g.{keys[0]} IS NOT NULL AND n.{keys[0]} IS NOT NULL AND ({differs}) AS differs "
+        f"FROM publish_keys k LEFT JOIN golden.{table} g ON {on.format(t='g')} "
+        f"LEFT JOIN golden_next.{table} n ON {on.format(t='n')}"
+    )
+    conn.exec_driver_sql("ANALYZE publish_rows")
 
 
 def publish(engine: Engine) -> PublishReport:

@@ -191,8 +191,10 @@ def merge_changes(
         [np.r_[np.arange(len(c[0])), np.full(len(c[2]), -1)] for c in changes]
     ).astype(np.int64)
     order = np.lexsort((runs, ids))  # by id, then run
-    # Runs where nothing changed append empty changes; with no id at all there is no last.
-    last = order[np.r_[ids[order][1:] != ids[order][:-1], True]] if len(ids) else order
+    in_order = ids[order]
+    is_last = np.ones(len(order), dtype=bool)  # each id's latest event
+    is_last[:-1] = in_order[1:] != in_order[:-1]
+    last = order[is_last]
     kept_changes = last[is_change[last]]
     keys = np.vstack([c[1] for c in changes] or [np.empty((0, rules), np.int64)])
     offsets = np.cumsum([0] + [len(c[0]) for c in changes])[:-1]

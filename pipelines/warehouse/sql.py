@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import IO
 
 import numpy as np
@@ -128,10 +129,20 @@ def join_by_index_lookups(conn: Connection) -> None:
     conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
 
 
-def allow_hash_joins(conn: Connection) -> None:
-    """Undo `join_by_index_lookups` for the rest of this transaction."""
-    conn.exec_driver_sql("RESET enable_hashjoin")
-    conn.exec_driver_sql("RESET enable_mergejoin")
+@contextmanager
+def index_lookups_only(conn: Connection) -> Iterator[None]:
+    """`join_by_index_lookups` for the statements inside only: afterwards the planner's
+    settings are as they were (for the rest of the transaction)."""
+    before = conn.exec_driver_sql(
+        "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
+    ).one()
+    join_by_index_lookups(conn)
+    yield
+    conn.exec_driver_sql(
+        "SELECT set_config('enable_hashjoin', %(hash)s, true), "
+        "set_config('enable_mergejoin', %(merge)s, true)",
+        {"hash": before[0], "merge": before[1]},
+    )
 
 
 def plan_for_few_rows(conn: Connection) -> None:

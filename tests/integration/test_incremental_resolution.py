@@ -44,6 +44,11 @@ def _published(engine) -> dict[str, pd.DataFrame]:
         }
 
 
+def _assert_published_equal(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]):
+    for name in _TABLES:
+        pd.testing.assert_frame_equal(left[name], right[name], obj=name)
+
+
 def _reported(obj: str, asset: str, name: str):
     """What the latest resolution of `obj` told Dagster about itself."""
     event = dg.DagsterInstance.get().get_latest_materialization_event(
@@ -121,8 +126,7 @@ def test_an_incremental_run_publishes_what_a_full_run_publishes(database_url, en
     assert not _resolved_incrementally("contact")
     full = _published(engine)
 
-    for name in _TABLES:
-        pd.testing.assert_frame_equal(published[name], full[name], obj=name)
+    _assert_published_equal(published, full)
     xref = published["xref"].set_index(["object", "org", "sfid"])["golden_id"]
     assert xref[("contact", *merged[0])] != xref[("contact", *merged[1])]
     assert xref[("account", *apart[0])] == xref[("account", *apart[1])]
@@ -139,18 +143,14 @@ def test_runs_that_change_nothing_publish_the_same_and_the_next_change_still_lan
     for _ in range(2):  # each appends an empty change to the stored blocking keys
         run_all(config)
         assert _resolved_incrementally("contact")
-        after = _published(engine)
-        for name in _TABLES:
-            pd.testing.assert_frame_equal(after[name], before[name], obj=name)
+        _assert_published_equal(_published(engine), before)
 
     apply_changes(engine, fraction=0.05, seed=9)
     run_all(config)
     assert _resolved_incrementally("contact")
     incremental = _published(engine)
     run_all(config, full=True)
-    full = _published(engine)
-    for name in _TABLES:
-        pd.testing.assert_frame_equal(incremental[name], full[name], obj=name)
+    _assert_published_equal(incremental, _published(engine))
 
 
 class _NeverKept(dict):
