@@ -71,7 +71,8 @@ def identifier(left: np.ndarray, right: np.ndarray) -> np.ndarray:
             scorer=distance.DamerauLevenshtein.distance,
             workers=-1,
         )
-    return _assign(mask, [same, mask & (edits <= 1), mask & (edits <= 2) & _long(left, mask, 6)])
+    long = _lengths(left, mask) >= 6
+    return _assign(mask, [same, mask & (edits <= 1), mask & (edits <= 2) & long])
 
 
 def company(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -106,18 +107,13 @@ def name_groups(name: str) -> tuple[str, ...]:
     return tuple(sorted(groups))
 
 
-def _variants(a: str, b: str) -> bool:
-    if len(a) == 1 or len(b) == 1:
-        return a[0] == b[0]
-    return not set(name_groups(a)).isdisjoint(name_groups(b))
-
-
 def _nickname_or_initial(left: np.ndarray, right: np.ndarray, todo: np.ndarray) -> np.ndarray:
-    """Over pairs `todo`: one name is the other's initial, or they are variants.
+    """Over pairs `todo`: one name is the other's initial, or they are variants (they
+    stand for a canonical name in common).
 
-    Worked out per distinct name, then compared as integer codes: most names stand
-    for one canonical name or none; only pairs with a name that stands for several
-    are checked one by one.
+    Worked out per distinct name, then compared as integer codes: each name's
+    canonical names are one run of a flat array, and a pair shares one when a
+    (pair, canonical) key of its left name is among those of its right.
     """
     codes, names = pd.factorize(np.concatenate([left[todo], right[todo]]))
     lc, rc = codes[: len(todo)], codes[len(todo) :]
@@ -125,17 +121,33 @@ def _nickname_or_initial(left: np.ndarray, right: np.ndarray, todo: np.ndarray) 
     initial = np.fromiter((len(n) == 1 for n in names), dtype=bool, count=len(names))
     first = pd.factorize(np.array([n[0] for n in names], dtype=object))[0]
     groups = [name_groups(n) for n in names]
-    group_codes, _ = pd.factorize(np.array([g[0] if g else None for g in groups], dtype=object))
-    several = np.fromiter((len(g) > 1 for g in groups), dtype=bool, count=len(names))
+    counts = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(names))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    flat, _ = pd.factorize(np.array([c for g in groups for c in g], dtype=object))
     out = np.zeros(len(todo), dtype=bool)
     by_initial = initial[lc] | initial[rc]
     out[by_initial] = first[lc[by_initial]] == first[rc[by_initial]]
-    simple = ~by_initial & ~several[lc] & ~several[rc]
-    gl, gr = group_codes[lc[simple]], group_codes[rc[simple]]
-    out[simple] = (gl >= 0) & (gl == gr)
-    for i in np.flatnonzero(~by_initial & ~simple):
-        out[i] = _variants(names[lc[i]], names[rc[i]])
+    pairs = np.flatnonzero(~by_initial & (counts[lc] > 0) & (counts[rc] > 0))
+    stride = np.int64(len(flat) + 1)
+    keys_left = _canonical_keys(pairs, lc[pairs], counts, starts, flat, stride)
+    keys_right = _canonical_keys(pairs, rc[pairs], counts, starts, flat, stride)
+    out[keys_left[np.isin(keys_left, keys_right)] // stride] = True
     return out
+
+
+def _canonical_keys(
+    pairs: np.ndarray,
+    names: np.ndarray,
+    counts: np.ndarray,
+    starts: np.ndarray,
+    flat: np.ndarray,
+    stride: np.int64,
+) -> np.ndarray:
+    """pair * stride + canonical code, for every canonical name of each pair's name."""
+    repeats = counts[names]
+    owner = np.repeat(pairs, repeats)
+    offsets = np.arange(repeats.sum()) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    return owner.astype(np.int64) * stride + flat[np.repeat(starts[names], repeats) + offsets]
 
 
 def _typos(left, right, mask) -> tuple[np.ndarray, np.ndarray]:
@@ -152,9 +164,10 @@ def _typos(left, right, mask) -> tuple[np.ndarray, np.ndarray]:
     return jaro, edits
 
 
-def _long(values: np.ndarray, mask: np.ndarray, length: int) -> np.ndarray:
-    out = np.zeros(len(values), dtype=bool)
-    out[mask] = np.char.str_len(values[mask].astype(str)) >= length
+def _lengths(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Each value's length (0 where `mask` is false)."""
+    out = np.zeros(len(values), dtype=np.int64)
+    out[mask] = np.fromiter(map(len, values[mask]), dtype=np.int64, count=int(mask.sum()))
     return out
 
 
@@ -166,8 +179,9 @@ def first_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     todo = np.flatnonzero(mask & ~same)
     if len(todo):
         nick[todo] = _nickname_or_initial(left, right, todo)
-    close = mask & ((jaro >= 0.92) | ((edits <= 1) & _long(left, mask, 4)))
-    similar = mask & ((jaro >= 0.85) | ((edits <= 2) & _long(left, mask, 5)))
+    length = _lengths(left, mask)
+    close = mask & ((jaro >= 0.92) | ((edits <= 1) & (length >= 4)))
+    similar = mask & ((jaro >= 0.85) | ((edits <= 2) & (length >= 5)))
     return _assign(mask, [same, nick, close, similar])
 
 
@@ -179,8 +193,9 @@ def last_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     todo = np.flatnonzero(mask & ~same & (jaro >= 0.80))
     if len(todo):
         sounds[todo] = [phonetic(left[i]) == phonetic(right[i]) for i in todo]
-    close = mask & ((jaro >= 0.92) | sounds | ((edits <= 1) & _long(left, mask, 4)))
-    similar = mask & ((jaro >= 0.85) | ((edits <= 2) & _long(left, mask, 5)))
+    length = _lengths(left, mask)
+    close = mask & ((jaro >= 0.92) | sounds | ((edits <= 1) & (length >= 4)))
+    similar = mask & ((jaro >= 0.85) | ((edits <= 2) & (length >= 5)))
     return _assign(mask, [same, close, similar])
 
 
@@ -197,20 +212,25 @@ def phone(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 def date(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     mask = _present(left, right)
     same = _equal(left, right, mask)
-
-    def one_off(a, b) -> bool:
-        # A typed date: day and month swapped, or one digit wrong.
-        if a.year == b.year and a.month == b.day and a.day == b.month:
-            return True
-        sa, sb = a.isoformat(), b.isoformat()
-        return sum(x != y for x, y in zip(sa, sb, strict=True)) == 1
-
-    near = mask & ~same
-    todo = np.flatnonzero(near)
+    todo = np.flatnonzero(mask & ~same)
     near = np.zeros(len(left), dtype=bool)
     if len(todo):
-        near[todo] = [one_off(left[i], right[i]) for i in todo]
+        near[todo] = _typed_date(left[todo], right[todo])
     return _assign(mask, [same, near])
+
+
+def _typed_date(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """A typed date: day and month swapped, or one digit of the ISO form wrong. Worked
+    out per distinct date (birthdates repeat), then compared as digit arrays."""
+    codes, dates = pd.factorize(np.concatenate([left, right]))
+    lc, rc = codes[: len(left)], codes[len(left) :]
+    iso = np.array([d.isoformat() for d in dates], dtype="U10")
+    digits = iso.view(np.uint32).reshape(len(iso), 10)
+    year = np.fromiter((d.year for d in dates), dtype=np.int64, count=len(dates))
+    month = np.fromiter((d.month for d in dates), dtype=np.int64, count=len(dates))
+    day = np.fromiter((d.day for d in dates), dtype=np.int64, count=len(dates))
+    swapped = (year[lc] == year[rc]) & (month[lc] == day[rc]) & (day[lc] == month[rc])
+    return swapped | ((digits[lc] != digits[rc]).sum(axis=1) == 1)
 
 
 def _house_numbers(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import distance, process
 
-from dedupe.compare import COMPARATORS, NULL
+from dedupe.compare import COMPARATORS, EQUALITY_FIRST, NULL
 from dedupe.settings import MatchSettings
 
 # A value seen once in a million records still is not proof: u never drops below this.
@@ -157,20 +157,38 @@ _NAME_COLUMNS = ("key_first", "key_last")
 
 
 def on_distinct(
-    left_codes: np.ndarray, right_codes: np.ndarray, uniques: np.ndarray, fn, fill
+    left_codes: np.ndarray,
+    right_codes: np.ndarray,
+    uniques: np.ndarray,
+    fn,
+    fill,
+    same=None,
 ) -> np.ndarray:
     """`fn(left values, right values)` over pairs of codes, computed once per distinct
-    pair of present values; `fill` where either is null (code -1)."""
+    pair of present values; `fill` where either is null (code -1). `same`, when given,
+    is what `fn` gives a value and itself: pairs of one value get it without a call
+    (blocking makes most candidate pairs agree on the blocked columns)."""
     present = (left_codes >= 0) & (right_codes >= 0)
-    if not present.any():
-        return np.full(len(left_codes), fill)
+    todo = present if same is None else present & (left_codes != right_codes)
+    if not todo.any():
+        out = np.full(len(left_codes), fill, dtype=np.result_type(fill, same))
+        if same is not None:
+            out[present] = same
+        return out
     k = np.int64(max(len(uniques), 1))
-    pairs = left_codes[present].astype(np.int64) * k + right_codes[present]
+    pairs = left_codes[todo].astype(np.int64) * k + right_codes[todo]
     inverse, distinct = pd.factorize(pairs)
     values = np.asarray(fn(uniques[distinct // k], uniques[distinct % k]))
     out = np.full(len(left_codes), fill, dtype=values.dtype)
-    out[present] = values[inverse]
+    if same is not None:
+        out[present] = same
+    out[todo] = values[inverse]
     return out
+
+
+def _same_level(comparison) -> int | None:
+    """The level of a value compared with itself, where it is known without comparing."""
+    return 0 if comparison.kind in EQUALITY_FIRST else None
 
 
 def _jaro(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -184,16 +202,23 @@ def _swap_reversed_names(coded: CodedColumns, left: np.ndarray, right: np.ndarra
     first, uniques = coded("key_first")
     last, _ = coded("key_last")
     fl, ll, fr, lr = first[left], last[left], first[right], last[right]
-    # Swapped when the names line up crosswise clearly better than straight (either may
-    # carry a typo or be a nickname).
-    cross_a = on_distinct(fl, lr, uniques, _jaro, 0.0)
-    cross_b = on_distinct(ll, fr, uniques, _jaro, 0.0)
-    straight_a = on_distinct(fl, fr, uniques, _jaro, 0.0)
-    straight_b = on_distinct(ll, lr, uniques, _jaro, 0.0)
-    low, high = np.minimum(cross_a, cross_b), np.maximum(cross_a, cross_b)
-    crosswise = (low >= 0.85) | ((high >= 0.95) & (low >= 0.7))
     present = (fl >= 0) & (ll >= 0) & (fr >= 0) & (lr >= 0)
-    return present & crosswise & (cross_a + cross_b > straight_a + straight_b + 0.3)
+    out = np.zeros(len(left), dtype=bool)
+    # Swapped when the names line up crosswise clearly better than straight (either may
+    # carry a typo or be a nickname). Each test runs on the pairs the ones before let
+    # through: nearly all candidate pairs fail the first crosswise one.
+    todo = np.flatnonzero(present & ((fl != fr) | (ll != lr)))
+    cross_a = on_distinct(fl[todo], lr[todo], uniques, _jaro, 0.0, same=1.0)
+    keep = cross_a >= 0.7
+    todo, cross_a = todo[keep], cross_a[keep]
+    cross_b = on_distinct(ll[todo], fr[todo], uniques, _jaro, 0.0, same=1.0)
+    low, high = np.minimum(cross_a, cross_b), np.maximum(cross_a, cross_b)
+    keep = (low >= 0.85) | ((high >= 0.95) & (low >= 0.7))
+    todo, cross = todo[keep], (cross_a + cross_b)[keep]
+    straight_a = on_distinct(fl[todo], fr[todo], uniques, _jaro, 0.0, same=1.0)
+    straight_b = on_distinct(ll[todo], lr[todo], uniques, _jaro, 0.0, same=1.0)
+    out[todo] = cross > straight_a + straight_b + 0.3
+    return out
 
 
 def _dependence_matrix(names: list[str], settings: MatchSettings) -> np.ndarray:
@@ -231,6 +256,34 @@ def group_weight(stacked: np.ndarray, names: list[str], settings: MatchSettings)
     return counted + np.clip(stacked, None, 0).sum(axis=0)
 
 
+def _group_weight_of(
+    names: list[str],
+    levels: dict[str, np.ndarray],
+    weights: dict[str, np.ndarray],
+    settings: MatchSettings,
+) -> np.ndarray:
+    """`group_weight` of every pair. Without term frequencies a comparison's weight is
+    its level's, so the group's weight depends on the levels alone: it is worked out
+    once per distinct combination of levels (a few hundred) and looked up."""
+    stacked = np.vstack([weights[n] for n in names])
+    comparisons = [settings.comparison(n) for n in names]
+    # A level and NULL: each comparison's level is one digit of the combination.
+    base = max(len(c.levels) for c in comparisons) + 1
+    if (
+        any(c.term_frequency for c in comparisons)
+        or base ** len(names) >= 2**62
+        or stacked.shape[1] == 0
+    ):
+        return group_weight(stacked, names, settings)
+    combination = np.zeros(stacked.shape[1], dtype=np.int64)
+    for name in names:
+        combination = combination * base + (levels[name].astype(np.int64) - NULL)
+    codes, distinct = pd.factorize(combination)
+    example = np.empty(len(distinct), dtype=np.int64)
+    example[codes] = np.arange(len(codes))
+    return group_weight(stacked[:, example], names, settings)[codes]
+
+
 def score_pairs(
     frame: pd.DataFrame,
     left: np.ndarray,
@@ -256,7 +309,9 @@ def score_pairs(
             other = "key_last" if comparison.column == "key_first" else "key_first"
             rc = rc.copy()
             rc[swapped] = coded(other)[0][right[swapped]]
-        level = on_distinct(lc, rc, uniques, COMPARATORS[comparison.kind], NULL).astype(np.int8)
+        level = on_distinct(
+            lc, rc, uniques, COMPARATORS[comparison.kind], NULL, same=_same_level(comparison)
+        ).astype(np.int8)
         table = np.array([lvl.weight for lvl in comparison.levels] + [0.0])
         weight = table[np.where(level == NULL, len(comparison.levels), level)]
         if comparison.term_frequency and len(left):
@@ -281,7 +336,7 @@ def score_pairs(
         else:
             total += weights[comparison.name]
     for names in groups.values():
-        total += group_weight(np.vstack([weights[n] for n in names]), names, settings)
+        total += _group_weight_of(names, levels, weights, settings)
 
     vetoed = np.zeros(len(left), dtype=bool)
     for comparison in settings.comparisons:

@@ -28,6 +28,14 @@ def test_first_name_levels():
     ) == [0, 1, 1, 2, 3, 4, compare.NULL]
 
 
+def test_names_that_stand_for_several_are_variants_when_they_share_one():
+    # 'ed' and 'ted' both stand for edward (and 'ed' for seven more names).
+    assert _levels(
+        compare.first_name,
+        [("ed", "ted"), ("teddy", "theodore"), ("al", "ted"), ("ted", "t"), ("ted", "e")],
+    ) == [1, 1, 4, 1, 4]
+
+
 def test_last_name_levels():
     assert _levels(
         compare.last_name,
@@ -69,8 +77,11 @@ def test_phone_and_date_levels():
             (dt.date(1980, 3, 4), dt.date(1980, 4, 3)),
             (dt.date(1980, 3, 4), dt.date(1981, 3, 4)),
             (dt.date(1980, 3, 4), dt.date(1990, 7, 9)),
+            (dt.date(1980, 3, 4), dt.date(1980, 3, 14)),
+            (dt.date(1980, 3, 4), dt.date(1980, 3, 15)),
+            (dt.date(1980, 3, 4), dt.date(1981, 4, 3)),
         ],
-    ) == [0, 1, 1, 2]
+    ) == [0, 1, 1, 2, 1, 2, 2]
 
 
 def test_empty_input():
