@@ -205,7 +205,10 @@ def phone(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     last = np.zeros(len(left), dtype=bool)
     todo = np.flatnonzero(mask & ~same)
     if len(todo):
-        last[todo] = [a[-7:] == b[-7:] for a, b in zip(left[todo], right[todo], strict=True)]
+        # The last seven digits, per distinct number, compared as codes.
+        codes, numbers = pd.factorize(np.concatenate([left[todo], right[todo]]))
+        ends = pd.factorize(np.array([n[-7:] for n in numbers], dtype=object))[0][codes]
+        last[todo] = ends[: len(todo)] == ends[len(todo) :]
     return _assign(mask, [same, last])
 
 

@@ -186,6 +186,10 @@ def on_distinct(
     return out
 
 
+# Comparators with two levels, equal and not: decided by the codes alone.
+_EQUALITY_ONLY = frozenset({"exact", "same_account"})
+
+
 def _same_level(comparison) -> int | None:
     """The level of a value compared with itself, where it is known without comparing."""
     return 0 if comparison.kind in EQUALITY_FIRST else None
@@ -265,23 +269,29 @@ def _group_weight_of(
     """`group_weight` of every pair. Without term frequencies a comparison's weight is
     its level's, so the group's weight depends on the levels alone: it is worked out
     once per distinct combination of levels (a few hundred) and looked up."""
-    stacked = np.vstack([weights[n] for n in names])
     comparisons = [settings.comparison(n) for n in names]
     # A level and NULL: each comparison's level is one digit of the combination.
     base = max(len(c.levels) for c in comparisons) + 1
-    if (
-        any(c.term_frequency for c in comparisons)
-        or base ** len(names) >= 2**62
-        or stacked.shape[1] == 0
-    ):
-        return group_weight(stacked, names, settings)
-    combination = np.zeros(stacked.shape[1], dtype=np.int64)
+    pairs = len(weights[names[0]])
+    if any(c.term_frequency for c in comparisons) or base ** len(names) >= 2**62 or not pairs:
+        return group_weight(np.vstack([weights[n] for n in names]), names, settings)
+    combination = np.zeros(pairs, dtype=np.int64)
     for name in names:
         combination = combination * base + (levels[name].astype(np.int64) - NULL)
     codes, distinct = pd.factorize(combination)
     example = np.empty(len(distinct), dtype=np.int64)
     example[codes] = np.arange(len(codes))
-    return group_weight(stacked[:, example], names, settings)[codes]
+    stacked = np.vstack([weights[n][example] for n in names])
+    return group_weight(stacked, names, settings)[codes]
+
+
+def entity_codes(labels: np.ndarray) -> np.ndarray:
+    """Labels (None: none) as integer codes (-1: none), which compare faster; integer
+    input is taken to be codes already."""
+    labels = np.asarray(labels)
+    if np.issubdtype(labels.dtype, np.integer):
+        return labels
+    return pd.factorize(labels, use_na_sentinel=True)[0]
 
 
 def score_pairs(
@@ -293,8 +303,9 @@ def score_pairs(
     previous: np.ndarray | None = None,
 ) -> ScoredPairs:
     """`coded` (for `frame`) may be shared by calls that score parts of the same pairs.
-    `previous` labels each record of `frame` with its entity last run (None: new):
-    pairs that were together then keep the hysteresis."""
+    `previous` labels each record of `frame` with its entity last run (None: new), or
+    is `entity_codes` of such labels: pairs that were together then keep the
+    hysteresis."""
     coded = coded or CodedColumns(frame)
     swapped = None
     if all(c in frame for c in _NAME_COLUMNS) and len(left):
@@ -309,9 +320,14 @@ def score_pairs(
             other = "key_last" if comparison.column == "key_first" else "key_first"
             rc = rc.copy()
             rc[swapped] = coded(other)[0][right[swapped]]
-        level = on_distinct(
-            lc, rc, uniques, COMPARATORS[comparison.kind], NULL, same=_same_level(comparison)
-        ).astype(np.int8)
+        if comparison.kind in _EQUALITY_ONLY:
+            # Equal codes are equal values: nothing to compare.
+            level = np.where((lc >= 0) & (rc >= 0), (lc != rc).astype(np.int8), NULL)
+            level = level.astype(np.int8)
+        else:
+            level = on_distinct(
+                lc, rc, uniques, COMPARATORS[comparison.kind], NULL, same=_same_level(comparison)
+            ).astype(np.int8)
         table = np.array([lvl.weight for lvl in comparison.levels] + [0.0])
         weight = table[np.where(level == NULL, len(comparison.levels), level)]
         if comparison.term_frequency and len(left):
@@ -363,6 +379,6 @@ def score_pairs(
 
     together = None
     if previous is not None:
-        prev = np.asarray(previous, dtype=object)
-        together = pd.notna(prev[left]) & (prev[left] == prev[right])
+        labels = entity_codes(previous)
+        together = (labels[left] >= 0) & (labels[left] == labels[right])
     return ScoredPairs(left, right, levels, weights, total, vetoed, meets, settings, together)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, inspect, text
 
 from pipelines.warehouse.golden import rebuild_all
-from pipelines.warehouse.sql import index_lookups_only, plan_for_few_rows
+from pipelines.warehouse.sql import index_lookups_only, indexes_built_after, plan_for_few_rows
 
 # Columns the publication manages itself rather than copying from golden_next.
 _BOOKKEEPING = ("created_at", "updated_at")
@@ -41,23 +41,6 @@ class PublishReport:
 def _columns(conn: Connection, table: str) -> list[str]:
     cols = [c["name"] for c in inspect(conn).get_columns(table, schema="golden")]
     return [c for c in cols if c not in _BOOKKEEPING]
-
-
-def _secondary_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
-    """(name, definition) of the table's indexes that back no constraint."""
-    return [
-        (row.indexname, row.indexdef)
-        for row in conn.execute(
-            text(
-                "SELECT i.indexname, i.indexdef FROM pg_indexes i "
-                "WHERE i.schemaname = 'golden' AND i.tablename = :table "
-                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-                "WHERE c.conindid = to_regclass(quote_ident(i.schemaname) || '.' || "
-                "quote_ident(i.indexname)))"
-            ),
-            {"table": table},
-        )
-    ]
 
 
 _CHANGED_IDS = "(SELECT golden_id FROM golden_next.changed)"
@@ -96,22 +79,19 @@ def _apply(
         _diff_apply(conn, table, keys, report, _SCOPES[table])
         return
     first = not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM golden.{table})")).scalar()
-    indexes = _secondary_indexes(conn, table) if first else []
-    if indexes:
-        # The first publication fills empty tables: building the (trigram) indexes
-        # once afterwards is several times faster than updating them row by row, and
-        # nobody can be reading rows that are not there yet.
-        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-        for name, _ in indexes:
-            conn.exec_driver_sql(f'DROP INDEX golden."{name}"')
-    _diff_apply(conn, table, keys, report)
-    if indexes:
+    if not first:
+        _diff_apply(conn, table, keys, report)
+        return
+    # The first publication fills empty tables: building the (trigram) indexes once
+    # afterwards is several times faster than updating them row by row, and nobody
+    # can be reading rows that are not there yet.
+    conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+    with indexes_built_after(conn, "golden", table):
+        _diff_apply(conn, table, keys, report)
         # An index cannot be built under pending (deferred) foreign-key checks: run
         # them now; every table they refer to is already published.
         conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
-        for _, definition in indexes:
-            conn.exec_driver_sql(definition)
-        conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
+    conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _diff_apply(

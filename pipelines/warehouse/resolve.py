@@ -27,7 +27,7 @@ from dedupe.blocking import BlockingReport, BlockKeys, block_keys, candidate_pai
 from dedupe.cluster import cluster
 from dedupe.estimate import MODEL_VERSION, fit, parameters, with_parameters
 from dedupe.features import FEATURES
-from dedupe.score import CodedColumns, score_pairs
+from dedupe.score import CodedColumns, entity_codes, score_pairs
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from pipelines.warehouse import resolve_state
 from pipelines.warehouse.frames import load_frame
@@ -38,7 +38,7 @@ from pipelines.warehouse.resolve_delta import (
     cluster_changes,
     compare_changes,
 )
-from pipelines.warehouse.sql import copy_binary, read_query
+from pipelines.warehouse.sql import copy_binary, indexes_built_after, read_query
 from pipelines.warehouse.steward import decisions_for
 
 
@@ -160,7 +160,7 @@ def _prepare(
         features=features,
         settings=with_parameters(settings, params),
         record_ids=frame["record_id"].to_numpy(dtype=np.int64),
-        previous=frame["previous"].to_numpy(dtype=object),
+        previous=entity_codes(frame["previous"].to_numpy(dtype=object)),
     )
 
 
@@ -548,7 +548,8 @@ def cluster_object(
     report.candidate_pairs = sum(s.candidate_pairs for s in shards)
     report.matched_pairs = len(weight)
     report.review_pairs = sum(s.review_pairs for s in shards)
-    report.clusters = len(np.unique(labels))
+    # Labels are positions of records: count the distinct ones without sorting.
+    report.clusters = int(np.count_nonzero(np.bincount(labels, minlength=1)))
     report.shards = len(shards)
     for s in shards:
         for b in s.blocking:
@@ -560,11 +561,12 @@ def cluster_object(
     newest = max((s.newest for s in shards), default=0)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_cluster")
-        copy_binary(
-            conn,
-            f"resolve.{obj}_cluster",
-            {"record_id": record_ids, "cluster_id": record_ids[labels]},
-        )
+        with indexes_built_after(conn, "resolve", f"{obj}_cluster"):
+            copy_binary(
+                conn,
+                f"resolve.{obj}_cluster",
+                {"record_id": record_ids, "cluster_id": record_ids[labels]},
+            )
         conn.exec_driver_sql(f"ANALYZE resolve.{obj}_pair, resolve.{obj}_cluster")
         # Publication rebuilds every golden record of the object.
         resolve_state.consume_deletions(conn, obj, newest)

@@ -39,12 +39,17 @@ def save_pairs(conn: Connection, obj: str, scored: ScoredPairs, ids: np.ndarray,
     the per-field weights stewards see (`ids` maps the scored positions to record ids).
     Returns how many."""
     keep = np.flatnonzero(scored.is_match | scored.is_review)
+    left, right = ids[scored.left[keep]].astype(np.int64), ids[scored.right[keep]].astype(np.int64)
+    # In key order: the primary key's index then takes the rows page by page, not each
+    # at a random place (measured: about half the server's time for the COPY).
+    order = np.lexsort((right, left))
+    keep, left, right = keep[order], left[order], right[order]
     copy_binary(
         conn,
         f"resolve.{obj}_pair",
         {
-            "left_id": ids[scored.left[keep]].astype(np.int64),
-            "right_id": ids[scored.right[keep]].astype(np.int64),
+            "left_id": left,
+            "right_id": right,
             "match_weight": scored.match_weight[keep].round(4).astype(np.float64),
             "probability": scored.probability[keep].round(6).astype(np.float64),
             "is_match": scored.is_match[keep],

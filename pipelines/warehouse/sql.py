@@ -11,6 +11,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
+from sqlalchemy import text as sql_text
 from sqlalchemy.sql import quoted_name
 
 
@@ -143,6 +144,36 @@ def index_lookups_only(conn: Connection) -> Iterator[None]:
         "set_config('enable_mergejoin', %(merge)s, true)",
         {"hash": before[0], "merge": before[1]},
     )
+
+
+def secondary_indexes(conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, definition) of the table's indexes that back no constraint."""
+    return [
+        (row.indexname, row.indexdef)
+        for row in conn.execute(
+            sql_text(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+                "WHERE i.schemaname = :schema AND i.tablename = :table "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                "WHERE c.conindid = to_regclass(quote_ident(i.schemaname) || '.' || "
+                "quote_ident(i.indexname)))"
+            ),
+            {"schema": schema, "table": table},
+        )
+    ]
+
+
+@contextmanager
+def indexes_built_after(conn: Connection, schema: str, table: str) -> Iterator[None]:
+    """Bulk-load the table inside without its secondary indexes, then build them
+    again: one sorted build costs a fraction of inserting every row into them in
+    random order. In the caller's transaction; nobody sees the table without them."""
+    indexes = secondary_indexes(conn, schema, table)
+    for name, _ in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {ident(conn, schema, name)}")
+    yield
+    for _, definition in indexes:
+        conn.exec_driver_sql(definition)
 
 
 def plan_for_few_rows(conn: Connection) -> None:
