@@ -63,9 +63,8 @@ def load_frame(engine: Engine, obj: str, record_ids: np.ndarray | None = None) -
     frame = frame.where(frame.notna(), None)
     frame["record_id"] = frame["record_id"].astype(np.int64)
     if "account_cluster" in frame:
-        frame["account_cluster"] = frame["account_cluster"].map(
-            lambda v: int(v) if v is not None else None
-        )
+        # Compared as codes: a float column (NaN for none) factorises fastest.
+        frame["account_cluster"] = pd.to_numeric(frame["account_cluster"]).astype(np.float64)
     if "birthdate" in frame:
         frame["birthdate"] = frame["birthdate"].map(
             lambda v: datetime.date.fromisoformat(v) if v is not None else None

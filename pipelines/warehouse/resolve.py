@@ -400,6 +400,9 @@ def compare_shard(
     pieces = max(
         1, min(workers, len(left) // MIN_PAIRS_PER_WORKER), -(-len(left) // MAX_PAIRS_PER_PIECE)
     )
+    if pieces > workers > 1:
+        # A multiple of the workers, so none is left scoring the last piece alone.
+        pieces = -(-pieces // workers) * workers
     bounds = np.linspace(0, len(left), pieces + 1).astype(np.int64)
 
     def score_piece(index: int) -> ScoredPiece:
