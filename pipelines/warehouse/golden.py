@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, text
 from dedupe.identity import assign_golden_ids
 from dedupe.settings import DEFAULT_SETTINGS
 from pipelines.settings import Settings
-from pipelines.warehouse.sql import copy_frame, plan_for_few_rows
+from pipelines.warehouse.sql import copy_frame, index_lookups_only, plan_for_few_rows
 
 ACCOUNT_SIMPLE_FIELDS = (
     "name",
@@ -223,16 +223,20 @@ def _xref_changes(conn: Connection, obj: str, settings: Settings, report: XrefRe
         "(LIKE golden_next.xref INCLUDING DEFAULTS) ON COMMIT DROP"
     )
     conn.exec_driver_sql("TRUNCATE xref_before")
-    conn.execute(
-        text(
-            "WITH gone AS (DELETE FROM golden_next.xref x WHERE x.object = :obj AND ("
-            "(x.org, x.sfid) IN (SELECT org, sfid FROM resolve.changed WHERE object = :obj) "
-            f"OR (x.org, x.sfid) IN (SELECT u.org, u.sfid FROM unified.{obj} u "
-            "JOIN scope_records USING (record_id))) RETURNING x.*) "
-            "INSERT INTO xref_before SELECT * FROM gone"
-        ),
-        {"obj": obj},
-    )
+    with index_lookups_only(conn):
+        # The rows are looked up by key (a few thousand of a million), not found by
+        # scanning them all.
+        conn.execute(
+            text(
+                "WITH scope AS (SELECT org, sfid FROM resolve.changed WHERE object = :obj "
+                f"UNION SELECT u.org, u.sfid FROM unified.{obj} u "
+                "JOIN scope_records USING (record_id)), "
+                "gone AS (DELETE FROM golden_next.xref x USING scope s WHERE x.object = :obj "
+                "AND x.org = s.org AND x.sfid = s.sfid RETURNING x.*) "
+                "INSERT INTO xref_before SELECT * FROM gone"
+            ),
+            {"obj": obj},
+        )
     before = conn.execute(
         text("SELECT DISTINCT golden_id FROM xref_before WHERE object = :obj"), {"obj": obj}
     ).scalars()

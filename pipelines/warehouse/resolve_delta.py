@@ -167,19 +167,26 @@ def compare_changes(
     """Replace the changed and deleted records' pairs with freshly scored ones."""
     rules = state.stored_rules(model)
 
-    def stored_keys() -> tuple[np.ndarray, np.ndarray]:
+    def stored_keys() -> tuple[np.ndarray, np.ndarray, list[state.Change]]:
         with engine.connect() as conn:
-            return state.load_block_keys(conn, obj, len(rules))
+            return state.read_block_keys(conn, obj, len(rules))
 
-    stored = in_background(stored_keys)
     with engine.connect() as conn:
         changed, removed = changed_records(conn, obj, since)
+    if not len(changed) and not len(removed):
+        # Nothing to score: the stored keys (a hundred MB at a million records) stay put.
+        return DeltaPairs(changed, removed, candidate_pairs=0, review_pairs=0, matched_pairs=0)
+    stored = in_background(stored_keys)
     frame = load_frame(engine, obj, changed)
     fresh = FEATURES[obj](frame.reset_index(drop=True))
-    record_ids, keys = stored.result()
     changed = frame["record_id"].to_numpy(dtype=np.int64)  # changed, then deleted: gone
     changed_keys = key_hashes(fresh, rules)
-    record_ids, keys = state.apply_change(record_ids, keys, changed, changed_keys, removed)
+    record_ids, keys, changes = stored.result()
+    # This run's change goes in with the stored ones: the keys are copied once.
+    changes.append((changed, changed_keys, removed))
+    record_ids, keys = state.apply_change(
+        record_ids, keys, *state.merge_changes(changes, len(rules))
+    )
     shares = TermShares(model, keys)
 
     blocking = len(model.blocking_rules)
@@ -274,10 +281,6 @@ def cluster_changes(
     """Re-cluster the match groups the change touches; record what publication must
     rebuild."""
     cached = _RUNS.pop(_run_key(engine, obj, run_key), None)
-    if cached is None:  # the comparison ran in another process
-        with engine.connect() as conn:
-            record_ids, keys = state.load_block_keys(conn, obj, len(state.stored_rules(model)))
-        cached = RunCache(record_ids, keys, TermShares(model, keys))
     decisions = decisions_for(engine, obj)
     with engine.connect() as conn:
         decided = _decision_ids(conn, obj, decisions)
@@ -309,6 +312,21 @@ def cluster_changes(
             "WHERE is_match AND left_id = ANY(%(ids)s)",
             {"ids": affected.tolist()},
         )
+    if not len(affected):
+        # Nothing changed, and no steward decision: the clusters stand as they are.
+        with engine.begin() as conn:
+            conn.execute(
+                text(f"DELETE FROM resolve.{obj}_cluster WHERE record_id = ANY(:ids)"),
+                {"ids": [int(i) for i in delta.removed]},
+            )
+            state.mark_changed(
+                conn, obj, state.consume_deletions(conn, obj, newest)[["org", "sfid"]]
+            )
+        return DeltaClusters(reclustered=0, moved=0, must_links=0, cannot_links=0)
+    if cached is None:  # the comparison ran in another process, or had nothing to score
+        with engine.connect() as conn:
+            record_ids, keys = state.load_block_keys(conn, obj, len(state.stored_rules(model)))
+        cached = RunCache(record_ids, keys, TermShares(model, keys))
     must = decided[decided["is_match"]]
     cannot = decided[~decided["is_match"]]
     edge_l = edges["left_id"].to_numpy(dtype=np.int64)

@@ -207,10 +207,15 @@ def merge_changes(
     return ids[kept_changes], keys[key_rows], ids[last[~is_change[last]]]
 
 
-def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray, np.ndarray]:
-    """(record ids ascending, keys: records x rules) as the last resolution left them:
-    the keys a full run wrote, with every later run's changes applied in order. They
-    travel as raw bytes in binary COPY, not as hex text."""
+Change = tuple[np.ndarray, np.ndarray, np.ndarray]  # changed ids, their keys, removed ids
+
+
+def read_block_keys(
+    conn: Connection, obj: str, rules: int
+) -> tuple[np.ndarray, np.ndarray, list[Change]]:
+    """What `load_block_keys` reads, before it applies the stored changes: the keys a
+    full run wrote (record ids ascending, records x rules) and every later run's change,
+    oldest first. They travel as raw bytes in binary COPY, not as hex text."""
     buffer = io.BytesIO()
     copy_out(
         conn,
@@ -224,7 +229,7 @@ def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray,
     offset = len(COPY_BINARY_HEADER)
     base_ids: list[np.ndarray] = []
     base_keys: list[np.ndarray] = []
-    changes = []
+    changes: list[Change] = []
     while True:
         values, offset = _fields(data, offset)
         if not values:
@@ -236,11 +241,28 @@ def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray,
             base_keys.append(keys)
         else:
             changes.append((ids, keys, _ints(values[3])))
+    # One part (up to a million records) is used where it lies in the buffer: the keys
+    # of a million records are a hundred MB, and every copy of them costs.
     record_ids = np.concatenate(base_ids) if base_ids else np.empty(0, np.int64)
-    all_keys = np.vstack(base_keys) if base_keys else np.empty((0, rules), np.int64)
+    if len(base_keys) == 1:
+        all_keys = base_keys[0]
+    else:
+        all_keys = np.vstack(base_keys) if base_keys else np.empty((0, rules), np.int64)
+    return record_ids, all_keys, changes
+
+
+def load_block_keys(
+    conn: Connection, obj: str, rules: int, then: Change | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(record ids ascending, keys: records x rules) as the last resolution left them:
+    the keys a full run wrote, with every later run's changes applied in order, and
+    `then` after them (all merged first, so the keys are copied once)."""
+    record_ids, keys, changes = read_block_keys(conn, obj, rules)
+    if then is not None:
+        changes.append(then)
     if changes:
-        record_ids, all_keys = apply_change(record_ids, all_keys, *merge_changes(changes, rules))
-    return record_ids, all_keys
+        record_ids, keys = apply_change(record_ids, keys, *merge_changes(changes, rules))
+    return record_ids, keys
 
 
 def _field(value: bytes | None) -> bytes:
