@@ -130,6 +130,18 @@ def cluster(
 Pairs = tuple[np.ndarray, np.ndarray]
 
 
+def strongest_inside(
+    labels: np.ndarray, left: np.ndarray, right: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """Each record's strongest pair (of `left`/`right` positions, with `weight`) whose
+    records share its cluster label; NaN for a record without one."""
+    out = np.full(len(labels), np.nan)
+    inside = labels[left] == labels[right]
+    for ends in (left, right):
+        np.fmax.at(out, ends[inside], weight[inside])
+    return out
+
+
 def _greedy(
     n: int, matches: tuple[np.ndarray, np.ndarray, np.ndarray], cannot: Pairs, must: Pairs
 ) -> np.ndarray:

@@ -129,21 +129,13 @@ def _member_sql(obj: str, scoped: bool) -> str:
         return f"{alias}.record_id IN (SELECT record_id FROM scope_records)"
 
     return (
-        # Why each record is where it is: its strongest match within its cluster (the
-        # pair, with per-field weights, is in resolve.<obj>_pair).
-        f"WITH together AS (SELECT p.left_id, p.right_id, p.match_weight "
-        f" FROM resolve.{obj}_pair p "
-        f" JOIN resolve.{obj}_cluster ca ON ca.record_id = p.left_id "
-        f" JOIN resolve.{obj}_cluster cb ON cb.record_id = p.right_id "
-        f" WHERE ca.cluster_id = cb.cluster_id AND {in_scope('ca')}),"
-        f"strongest AS (SELECT record_id, max(match_weight) AS match_weight FROM ("
-        f" SELECT left_id AS record_id, match_weight FROM together UNION ALL "
-        f" SELECT right_id, match_weight FROM together) ends GROUP BY record_id) "
+        # Why each record is where it is: its strongest kept pair inside its cluster
+        # (written by clustering; the pair, with per-field weights, is in
+        # resolve.<obj>_pair). NaN there means none.
         f"SELECT c.cluster_id AS cluster, u.org, u.sfid, "
         f"u.org || '/' || u.sfid AS member_key, x.golden_id AS previous_id, "
-        f"u.hc_failed, u.systemmodstamp, s.match_weight "
+        f"u.hc_failed, u.systemmodstamp, NULLIF(c.match_weight, 'NaN') AS match_weight "
         f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
-        f"LEFT JOIN strongest s USING (record_id) "
         f"LEFT JOIN golden.xref x "
         f"ON x.object = :obj AND x.org = u.org AND x.sfid = u.sfid "
         f"WHERE {in_scope('c')}"

@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from dedupe.blocking import BlockingReport, BlockKeys, block_keys, candidate_pairs, key_hashes
-from dedupe.cluster import cluster
+from dedupe.cluster import cluster, strongest_inside
 from dedupe.estimate import MODEL_VERSION, fit, parameters, with_parameters
 from dedupe.features import FEATURES
 from dedupe.score import CodedColumns, entity_codes, score_pairs
@@ -326,6 +326,11 @@ class ScoredPiece:
     match_weight: np.ndarray
     cannot_left: np.ndarray
     cannot_right: np.ndarray
+    # Every kept pair (matches and review candidates) with its weight as stored: each
+    # record's strongest one inside its cluster is written with the cluster.
+    kept_left: np.ndarray
+    kept_right: np.ndarray
+    kept_weight: np.ndarray
 
 
 @dataclass
@@ -381,6 +386,9 @@ def compare_shard(
             match_weight=np.empty(0, dtype=np.float32),
             cannot_left=empty,
             cannot_right=empty,
+            kept_left=empty,
+            kept_right=empty,
+            kept_weight=np.empty(0, dtype=np.float64),
             newest=plan.newest,
             delta=delta,
         )
@@ -418,6 +426,7 @@ def compare_shard(
         with engine.begin() as conn:
             resolve_state.save_pairs(conn, obj, scored, ids, shard)
         is_match, cannot = scored.is_match, scored.is_cannot_link
+        kept = is_match | scored.is_review
         return ScoredPiece(
             review_pairs=int(scored.is_review.sum()),
             match_left=ids[scored.left[is_match]],
@@ -425,6 +434,9 @@ def compare_shard(
             match_weight=scored.match_weight[is_match].astype(np.float32),
             cannot_left=ids[scored.left[cannot]],
             cannot_right=ids[scored.right[cannot]],
+            kept_left=ids[scored.left[kept]],
+            kept_right=ids[scored.right[kept]],
+            kept_weight=resolve_state.stored_weights(scored.match_weight[kept]),
         )
 
     with engine.begin() as conn:
@@ -455,6 +467,9 @@ def compare_shard(
                 "match_weight",
                 "cannot_left",
                 "cannot_right",
+                "kept_left",
+                "kept_right",
+                "kept_weight",
             )
         },
     )
@@ -562,13 +577,21 @@ def cluster_object(
                     report.oversized_blocks.get(b.rule, 0) + b.oversized_blocks
                 )
     newest = max((s.newest for s in shards), default=0)
+    kept_weight = np.concatenate([s.kept_weight for s in shards] or [np.empty(0)])
+    strongest = strongest_inside(
+        labels, positions("kept_left"), positions("kept_right"), kept_weight
+    )
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_cluster")
         with indexes_built_after(conn, "resolve", f"{obj}_cluster"):
             copy_binary(
                 conn,
                 f"resolve.{obj}_cluster",
-                {"record_id": record_ids, "cluster_id": record_ids[labels]},
+                {
+                    "record_id": record_ids,
+                    "cluster_id": record_ids[labels],
+                    "match_weight": strongest,
+                },
             )
         conn.exec_driver_sql(f"ANALYZE resolve.{obj}_pair, resolve.{obj}_cluster")
         # Publication rebuilds every golden record of the object.

@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from dedupe.blocking import NO_KEY, key_hashes, pairs_with, value_hashes
-from dedupe.cluster import cluster
+from dedupe.cluster import cluster, strongest_inside
 from dedupe.features import FEATURES
 from dedupe.score import CodedColumns, ScoredPairs, score_pairs
 from dedupe.settings import MatchSettings
@@ -306,10 +306,13 @@ def cluster_changes(
         affected = np.unique(
             read_int64_column(conn, _REACHED_SQL.format(obj=obj), {"start": start.tolist()})
         )
+        # The kept pairs among them: matches cluster, every kept pair may be a record's
+        # strongest inside its cluster.
         edges = read_query(
             conn,
-            f"SELECT left_id, right_id, match_weight FROM resolve.{obj}_pair "
-            "WHERE is_match AND left_id = ANY(%(ids)s)",
+            "SELECT left_id, right_id, match_weight, CAST(is_match AS int) AS is_match "
+            f"FROM resolve.{obj}_pair "
+            "WHERE left_id = ANY(%(ids)s)",
             {"ids": affected.tolist()},
         )
     if not len(affected):
@@ -331,6 +334,8 @@ def cluster_changes(
     cannot = decided[~decided["is_match"]]
     edge_l = edges["left_id"].to_numpy(dtype=np.int64)
     edge_r = edges["right_id"].to_numpy(dtype=np.int64)
+    edge_w = edges["match_weight"].to_numpy(dtype=np.float64)
+    edge_match = edges["is_match"].to_numpy() == 1
 
     known = None
     if cached.records is not None:
@@ -342,7 +347,8 @@ def cluster_changes(
     left, right = pairs_with(cached.record_ids, blocking, affected, model.max_block_size)
     records = loading.result()
     affected = records.record_ids  # live records only
-    inside = np.isin(edge_l, affected) & np.isin(edge_r, affected)
+    kept = np.isin(edge_l, affected) & np.isin(edge_r, affected)
+    inside = kept & edge_match
     both = np.isin(left, affected) & np.isin(right, affected)
     scored = score(records, left[both], right[both], model)
     no = scored.is_cannot_link
@@ -352,13 +358,16 @@ def cluster_changes(
         len(affected),
         records.positions(edge_l[inside]),
         records.positions(edge_r[inside]),
-        edges["match_weight"].to_numpy()[inside],
+        edge_w[inside],
         np.concatenate([scored.left[no], records.positions(steward_no["a"].to_numpy())]),
         np.concatenate([scored.right[no], records.positions(steward_no["b"].to_numpy())]),
         records.positions(steward_must["a"].to_numpy()),
         records.positions(steward_must["b"].to_numpy()),
     )
     cluster_ids = affected[labels]
+    strongest = strongest_inside(
+        labels, records.positions(edge_l[kept]), records.positions(edge_r[kept]), edge_w[kept]
+    )
 
     with engine.begin() as conn:
         before = pd.read_sql_query(
@@ -370,7 +379,9 @@ def cluster_changes(
             params={"ids": [int(i) for i in np.concatenate([affected, delta.removed])]},
         )
         copy_binary(
-            conn, f"resolve.{obj}_cluster", {"record_id": affected, "cluster_id": cluster_ids}
+            conn,
+            f"resolve.{obj}_cluster",
+            {"record_id": affected, "cluster_id": cluster_ids, "match_weight": strongest},
         )
         was = before.set_index("record_id")["cluster_id"].reindex(affected).to_numpy()
         moved = cluster_ids != was

@@ -34,6 +34,11 @@ from pipelines.warehouse.sql import (
 PART_ROWS = 1_000_000
 
 
+def stored_weights(match_weight: np.ndarray) -> np.ndarray:
+    """Match weights as `resolve.<obj>_pair` holds them."""
+    return np.asarray(match_weight, dtype=np.float64).round(4)
+
+
 def save_pairs(conn: Connection, obj: str, scored: ScoredPairs, ids: np.ndarray, shard: int) -> int:
     """Keep the pairs `resolve.<obj>_pair` holds: matches and review candidates, with
     the per-field weights stewards see (`ids` maps the scored positions to record ids).
@@ -50,7 +55,7 @@ def save_pairs(conn: Connection, obj: str, scored: ScoredPairs, ids: np.ndarray,
         {
             "left_id": left,
             "right_id": right,
-            "match_weight": scored.match_weight[keep].round(4).astype(np.float64),
+            "match_weight": stored_weights(scored.match_weight[keep]),
             "probability": scored.probability[keep].round(6).astype(np.float64),
             "is_match": scored.is_match[keep],
             "shard": np.full(len(keep), shard, dtype=np.int16),

@@ -16,6 +16,7 @@ from pipelines.warehouse.steward import Decision, record_decision
 from tests.helpers.orgs import golden_value, seed_demo, write_config
 
 _TABLES = {
+    # Not the match weights: pairs between unchanged records keep the scores they had.
     "xref": "SELECT object, org, sfid, golden_id, source_schema, hc_failed FROM golden.xref",
     "account": (
         "SELECT golden_id, name, website, domain, phone, billing_street, billing_city, "
@@ -56,6 +57,33 @@ def _reported(obj: str, asset: str, name: str):
     )
     assert event is not None and event.asset_materialization is not None
     return event.asset_materialization.metadata[name].value
+
+
+def _assert_strongest_pairs_published(engine) -> None:
+    """golden.xref.match_weight is each record's strongest kept pair inside its
+    cluster, as the pairs and clusters in Postgres say now."""
+    strongest = " UNION ALL ".join(
+        f"SELECT '{obj}' AS object, u.org, u.sfid, s.weight FROM unified.{obj} u "
+        f"LEFT JOIN (SELECT ends.record_id, max(p.match_weight) AS weight "
+        f"FROM resolve.{obj}_pair p "
+        f"JOIN resolve.{obj}_cluster a ON a.record_id = p.left_id "
+        f"JOIN resolve.{obj}_cluster b ON b.record_id = p.right_id "
+        "CROSS JOIN LATERAL (VALUES (p.left_id), (p.right_id)) AS ends(record_id) "
+        "WHERE a.cluster_id = b.cluster_id GROUP BY ends.record_id) s USING (record_id)"
+        for obj in ("account", "contact")
+    )
+    with engine.connect() as conn:
+        differ = conn.execute(
+            text(
+                f"SELECT count(*), count(s.weight) FROM ({strongest}) s JOIN golden.xref x "
+                "USING (object, org, sfid) WHERE x.match_weight IS DISTINCT FROM s.weight"
+            )
+        ).one()
+        together = conn.execute(
+            text("SELECT count(*) FROM golden.xref WHERE match_weight IS NOT NULL")
+        ).scalar_one()
+    assert differ == (0, 0)
+    assert together > 0
 
 
 def _resolved_incrementally(obj: str) -> bool:
@@ -118,6 +146,7 @@ def test_an_incremental_run_publishes_what_a_full_run_publishes(database_url, en
             assert _reported(obj, "cluster", "dagster/row_count") == records
             assert _reported(obj, "cluster", "clusters") == clusters
     published = _published(engine)
+    _assert_strongest_pairs_published(engine)
     quality = evaluate(engine)
     wrong, unretired, retired = _registry_problems(engine)
     assert wrong == 0 and unretired == 0 and retired > 0  # merged and deleted entities
@@ -125,6 +154,7 @@ def test_an_incremental_run_publishes_what_a_full_run_publishes(database_url, en
     run_all(config, full=True)  # `org360 run --full`
     assert not _resolved_incrementally("contact")
     full = _published(engine)
+    _assert_strongest_pairs_published(engine)
 
     _assert_published_equal(published, full)
     xref = published["xref"].set_index(["object", "org", "sfid"])["golden_id"]
@@ -140,7 +170,7 @@ def test_runs_that_change_nothing_publish_the_same_and_the_next_change_still_lan
     config = write_config(tmp_path / "org360.yaml", database_url)
     run_all(config)
     before = _published(engine)
-    for _ in range(2):  # each appends an empty change to the stored blocking keys
+    for _ in range(2):  # each finds nothing to score
         run_all(config)
         assert _resolved_incrementally("contact")
         _assert_published_equal(_published(engine), before)

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from dedupe.cluster import _greedy, cluster, components
+from dedupe.cluster import _greedy, cluster, components, strongest_inside
 from dedupe.estimate import fit
 from dedupe.resolve import resolve
 from dedupe.score import group_weight
@@ -210,3 +210,11 @@ def test_clustering_by_contested_groups_equals_the_greedy_merge_over_everything(
 def test_components_label_each_group_by_its_smallest_node():
     labels = components(7, np.array([4, 1, 6]), np.array([1, 2, 5]))
     assert labels.tolist() == [0, 1, 1, 3, 1, 5, 5]
+
+
+def test_each_record_gets_its_strongest_pair_inside_its_own_cluster():
+    labels = np.array([0, 0, 0, 3, 3, 5])
+    left, right = np.array([0, 1, 0, 3]), np.array([1, 2, 3, 4])
+    weight = np.array([5.0, 7.0, 9.0, 2.0])  # 0-3 crosses clusters: not counted
+    strongest = strongest_inside(labels, left, right, weight)
+    np.testing.assert_array_equal(strongest, [5.0, 7.0, 7.0, 2.0, 2.0, np.nan])
