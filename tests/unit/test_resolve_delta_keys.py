@@ -55,3 +55,18 @@ def test_merged_changes_applied_once_equal_the_changes_applied_in_turn():
         merged = apply_change(ids.copy(), keys.copy(), *merge_changes(changes, 3))
         np.testing.assert_array_equal(merged[0], one_by_one[0])
         np.testing.assert_array_equal(merged[1], one_by_one[1])
+
+
+def test_removing_records_keeps_every_other_row_whichever_rows_go():
+    rng = np.random.default_rng(11)
+    ids = np.arange(1, 41, dtype=np.int64)
+    keys = np.arange(80, dtype=np.int64).reshape(40, 2)
+    # The first and last rows, neighbours, an unknown id and a repeated one among them.
+    for removed in ([1], [40], [1, 2, 3], [39, 40], [5, 5, 99], rng.choice(ids, 20).tolist()):
+        gone = np.asarray(removed, dtype=np.int64)
+        out_ids, out_keys = apply_change(
+            ids, keys.copy(), np.empty(0, np.int64), np.empty((0, 2), np.int64), gone
+        )
+        live = ~np.isin(ids, gone)
+        assert out_ids.tolist() == ids[live].tolist()
+        assert out_keys.tolist() == keys[live].tolist()
