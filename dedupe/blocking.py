@@ -196,7 +196,8 @@ def key_hashes(
     rule exactly when they share its hash; `NO_KEY` where a key column is null."""
     factorize = factorize or _factorizer(frame)
     by_column: dict[str, np.ndarray] = {}
-    out = np.zeros((len(frame), len(rules)), dtype=np.int64)
+    # Rule by rule in memory: each rule's hashes are written, stored and read together.
+    out = np.zeros((len(frame), len(rules)), dtype=np.int64, order="F")
     for index, rule in enumerate(rules):
         for column in rule:
             if column not in by_column:

@@ -80,7 +80,7 @@ class ResolveState:
 
 # Bumped when what is stored per record (the keys, how they are hashed or laid out)
 # changes.
-KEYS_VERSION = 2
+KEYS_VERSION = 3
 
 
 def fingerprint(settings: MatchSettings, params: dict) -> str:
@@ -183,7 +183,8 @@ def apply_change(
     drop = np.unique(at[gone])
     kept = len(record_ids) - len(drop)
     out_ids = np.empty(kept + int(new.sum()), dtype=np.int64)
-    out_keys = np.empty((len(out_ids), keys.shape[1]), dtype=np.int64)
+    # Rule by rule, as stored: blocking reads a rule's keys at a time.
+    out_keys = np.empty((len(out_ids), keys.shape[1]), dtype=np.int64, order="F")
     _copy_without(record_ids, drop, out_ids[:kept])
     _copy_without(keys, drop, out_keys[:kept])
     out_ids[kept:], out_keys[kept:] = changed[new], changed_keys[new]
@@ -251,7 +252,7 @@ def read_block_keys(
         if not values:
             break
         (part,) = struct.unpack("!i", values[0])
-        ids, keys = _ints(values[1]), _ints(values[2]).reshape(-1, rules)
+        ids, keys = _ints(values[1]), _keys_from(values[2], rules)
         if part >= 0:
             base_ids.append(ids)
             base_keys.append(keys)
@@ -263,7 +264,9 @@ def read_block_keys(
     if len(base_keys) == 1:
         all_keys = base_keys[0]
     else:
-        all_keys = np.vstack(base_keys) if base_keys else np.empty((0, rules), np.int64)
+        all_keys = np.empty((len(record_ids), rules), dtype=np.int64, order="F")
+        if base_keys:
+            np.concatenate(base_keys, out=all_keys)
     return record_ids, all_keys, changes
 
 
@@ -310,6 +313,18 @@ def _bytes(values: np.ndarray) -> bytes:
     return np.ascontiguousarray(values, dtype=np.int64).tobytes()
 
 
+def _key_bytes(keys: np.ndarray) -> bytes:
+    """Keys (records x rules) stored rule by rule: read back, each rule's keys lie
+    together in memory, and blocking reads them a rule at a time."""
+    return _bytes(np.asarray(keys, dtype=np.int64).T)
+
+
+def _keys_from(value: memoryview | None, rules: int) -> np.ndarray:
+    """Stored keys as a (records x rules) array laid out rule by rule (Fortran order),
+    in the buffer they arrived in."""
+    return _ints(value).reshape(rules, -1).T
+
+
 def save_block_keys(conn: Connection, obj: str, record_ids: np.ndarray, keys: np.ndarray) -> None:
     """Every record's keys, written afresh (earlier changes folded in)."""
     conn.execute(text("DELETE FROM resolve.block_key WHERE object = :obj"), {"obj": obj})
@@ -320,7 +335,7 @@ def save_block_keys(conn: Connection, obj: str, record_ids: np.ndarray, keys: np
                 obj,
                 part,
                 _bytes(record_ids[start : start + PART_ROWS]),
-                _bytes(keys[start : start + PART_ROWS]),
+                _key_bytes(keys[start : start + PART_ROWS]),
                 None,
             )
             for part, start in enumerate(range(0, max(len(record_ids), 1), PART_ROWS))
@@ -351,7 +366,7 @@ def save_key_change(
         return
     _copy_rows(
         conn,
-        [(obj, int(last) - 1, _bytes(changed), _bytes(changed_keys), _bytes(removed))],
+        [(obj, int(last) - 1, _bytes(changed), _key_bytes(changed_keys), _bytes(removed))],
     )
 
 
