@@ -1,5 +1,6 @@
 """The CLI as a user runs it, in a subprocess."""
 
+import contextlib
 import json
 import os
 import re
@@ -85,8 +86,24 @@ def _runs_seen_by_the_ui(config, env) -> list[dict]:
                 assert time.monotonic() < deadline, "the Dagster UI did not answer in 120 s"
                 time.sleep(1)
     finally:
-        os.killpg(ui.pid, signal.SIGTERM)
-        ui.wait(timeout=60)
+        _stop_group(ui)
+
+
+def _stop_group(process: subprocess.Popen, grace: float = 20.0) -> None:
+    """Stop `process` and everything it started (its own session): `dagster dev` once
+    left its webserver, daemon and code servers running after SIGTERM, so what has not
+    gone after `grace` seconds is killed."""
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=60)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_db_url_and_config_errors(database_url, tmp_path):
