@@ -278,6 +278,8 @@ def same_account(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 EQUALITY_FIRST = frozenset(
     {"exact", "identifier", "company", "first_name", "last_name", "phone", "date", "same_account"}
 )
+# Of those, the ones with no other level short of disagreement: equal or not.
+EQUALITY_ONLY = frozenset({"exact", "same_account"})
 
 COMPARATORS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "exact": exact,

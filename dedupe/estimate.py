@@ -19,8 +19,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from dedupe.compare import COMPARATORS, EQUALITY_FIRST, NULL
-from dedupe.score import CodedColumns, on_distinct
+from dedupe.compare import EQUALITY_FIRST, NULL
+from dedupe.score import CodedColumns, comparison_levels
 from dedupe.settings import Comparison, Level, MatchSettings
 
 RANDOM_PAIRS = 200_000
@@ -55,9 +55,7 @@ def estimate_u(
     sampled: dict[str, np.ndarray] = {}
     for comparison in settings.comparisons:
         codes, uniques = coded(comparison.column)
-        levels = on_distinct(
-            codes[left], codes[right], uniques, COMPARATORS[comparison.kind], NULL
-        ).astype(np.int64)
+        levels = comparison_levels(comparison, codes[left], codes[right], uniques).astype(np.int64)
         sampled[comparison.name] = levels
         observed = levels[levels != NULL]
         if len(observed) < 100:

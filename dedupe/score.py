@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import distance, process
 
-from dedupe.compare import COMPARATORS, EQUALITY_FIRST, NULL
-from dedupe.settings import MatchSettings
+from dedupe.compare import COMPARATORS, EQUALITY_FIRST, EQUALITY_ONLY, NULL
+from dedupe.settings import Comparison, MatchSettings
 
 # A value seen once in a million records still is not proof: u never drops below this.
 _TF_FLOOR = 1e-6
@@ -186,13 +186,19 @@ def on_distinct(
     return out
 
 
-# Comparators with two levels, equal and not: decided by the codes alone.
-_EQUALITY_ONLY = frozenset({"exact", "same_account"})
-
-
-def _same_level(comparison) -> int | None:
-    """The level of a value compared with itself, where it is known without comparing."""
-    return 0 if comparison.kind in EQUALITY_FIRST else None
+def comparison_levels(
+    comparison: Comparison, left_codes: np.ndarray, right_codes: np.ndarray, uniques: np.ndarray
+) -> np.ndarray:
+    """Each pair's level (int8) for `comparison`, from the codes of its values. Equal
+    codes are equal values: an equality-only comparison needs no comparator at all, and
+    the others give equal values level 0 without a call."""
+    if comparison.kind in EQUALITY_ONLY:
+        present = (left_codes >= 0) & (right_codes >= 0)
+        return np.where(present, (left_codes != right_codes).astype(np.int8), NULL).astype(np.int8)
+    same = 0 if comparison.kind in EQUALITY_FIRST else None
+    return on_distinct(
+        left_codes, right_codes, uniques, COMPARATORS[comparison.kind], NULL, same=same
+    ).astype(np.int8)
 
 
 def _jaro(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -320,14 +326,7 @@ def score_pairs(
             other = "key_last" if comparison.column == "key_first" else "key_first"
             rc = rc.copy()
             rc[swapped] = coded(other)[0][right[swapped]]
-        if comparison.kind in _EQUALITY_ONLY:
-            # Equal codes are equal values: nothing to compare.
-            level = np.where((lc >= 0) & (rc >= 0), (lc != rc).astype(np.int8), NULL)
-            level = level.astype(np.int8)
-        else:
-            level = on_distinct(
-                lc, rc, uniques, COMPARATORS[comparison.kind], NULL, same=_same_level(comparison)
-            ).astype(np.int8)
+        level = comparison_levels(comparison, lc, rc, uniques)
         table = np.array([lvl.weight for lvl in comparison.levels] + [0.0])
         weight = table[np.where(level == NULL, len(comparison.levels), level)]
         if comparison.term_frequency and len(left):
