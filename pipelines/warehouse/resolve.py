@@ -321,16 +321,15 @@ class ScoredPiece:
     in Postgres): what a worker returns, and (with more) what a shard does."""
 
     review_pairs: int
-    match_left: np.ndarray
-    match_right: np.ndarray
-    match_weight: np.ndarray
-    cannot_left: np.ndarray
-    cannot_right: np.ndarray
-    # Every kept pair (matches and review candidates) with its weight as stored: each
-    # record's strongest one inside its cluster is written with the cluster.
+    # Every kept pair (matches and review candidates) with its weight as stored: the
+    # matches cluster (as in an incremental run, which reads them back), and each
+    # record's strongest kept pair inside its cluster is written with the cluster.
     kept_left: np.ndarray
     kept_right: np.ndarray
     kept_weight: np.ndarray
+    kept_is_match: np.ndarray
+    cannot_left: np.ndarray
+    cannot_right: np.ndarray
 
 
 @dataclass
@@ -381,14 +380,12 @@ def compare_shard(
             shard=0,
             candidate_pairs=delta.candidate_pairs,
             review_pairs=delta.review_pairs,
-            match_left=empty,
-            match_right=empty,
-            match_weight=np.empty(0, dtype=np.float32),
-            cannot_left=empty,
-            cannot_right=empty,
             kept_left=empty,
             kept_right=empty,
             kept_weight=np.empty(0, dtype=np.float64),
+            kept_is_match=np.empty(0, dtype=bool),
+            cannot_left=empty,
+            cannot_right=empty,
             newest=plan.newest,
             delta=delta,
         )
@@ -425,18 +422,16 @@ def compare_shard(
         )
         with engine.begin() as conn:
             resolve_state.save_pairs(conn, obj, scored, ids, shard)
-        is_match, cannot = scored.is_match, scored.is_cannot_link
-        kept = is_match | scored.is_review
+        cannot = scored.is_cannot_link
+        kept = scored.is_match | scored.is_review
         return ScoredPiece(
             review_pairs=int(scored.is_review.sum()),
-            match_left=ids[scored.left[is_match]],
-            match_right=ids[scored.right[is_match]],
-            match_weight=scored.match_weight[is_match].astype(np.float32),
-            cannot_left=ids[scored.left[cannot]],
-            cannot_right=ids[scored.right[cannot]],
             kept_left=ids[scored.left[kept]],
             kept_right=ids[scored.right[kept]],
             kept_weight=resolve_state.stored_weights(scored.match_weight[kept]),
+            kept_is_match=scored.is_match[kept],
+            cannot_left=ids[scored.left[cannot]],
+            cannot_right=ids[scored.right[cannot]],
         )
 
     with engine.begin() as conn:
@@ -462,14 +457,12 @@ def compare_shard(
         **{
             name: np.concatenate([getattr(p, name) for p in scored])
             for name in (
-                "match_left",
-                "match_right",
-                "match_weight",
-                "cannot_left",
-                "cannot_right",
                 "kept_left",
                 "kept_right",
                 "kept_weight",
+                "kept_is_match",
+                "cannot_left",
+                "cannot_right",
             )
         },
     )
@@ -549,22 +542,23 @@ def cluster_object(
         values = np.concatenate([getattr(s, name) for s in shards] or [np.empty(0, np.int64)])
         return index.get_indexer(values.astype(np.int64)).astype(np.int64)
 
-    match_left, match_right = positions("match_left"), positions("match_right")
-    weight = np.concatenate([s.match_weight for s in shards] or [np.empty(0, np.float32)])
+    kept_left, kept_right = positions("kept_left"), positions("kept_right")
+    kept_weight = np.concatenate([s.kept_weight for s in shards] or [np.empty(0)])
+    is_match = np.concatenate([s.kept_is_match for s in shards] or [np.empty(0, bool)])
     must, cannot, report.decisions_ignored = steward_links(records, decisions)
     report.must_links, report.cannot_links = len(must[0]), len(cannot[0])
     labels = cluster(
         len(records),
-        match_left,
-        match_right,
-        weight,
+        kept_left[is_match],
+        kept_right[is_match],
+        kept_weight[is_match],
         np.concatenate([positions("cannot_left"), cannot[0]]),
         np.concatenate([positions("cannot_right"), cannot[1]]),
         must[0],
         must[1],
     )
     report.candidate_pairs = sum(s.candidate_pairs for s in shards)
-    report.matched_pairs = len(weight)
+    report.matched_pairs = int(is_match.sum())
     report.review_pairs = sum(s.review_pairs for s in shards)
     # Labels are positions of records: count the distinct ones without sorting.
     report.clusters = int(np.count_nonzero(np.bincount(labels, minlength=1)))
@@ -577,10 +571,7 @@ def cluster_object(
                     report.oversized_blocks.get(b.rule, 0) + b.oversized_blocks
                 )
     newest = max((s.newest for s in shards), default=0)
-    kept_weight = np.concatenate([s.kept_weight for s in shards] or [np.empty(0)])
-    strongest = strongest_inside(
-        labels, positions("kept_left"), positions("kept_right"), kept_weight
-    )
+    strongest = strongest_inside(labels, kept_left, kept_right, kept_weight)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE resolve.{obj}_cluster")
         with indexes_built_after(conn, "resolve", f"{obj}_cluster"):
