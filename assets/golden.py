@@ -5,13 +5,17 @@ import dagster as dg
 from pipelines.resources import Org360Resource, progress
 from pipelines.warehouse.publish import publish
 
-_TABLES = ("account", "contact", "xref", "duplicate_review")
+_TABLES = ("account", "contact", "xref", "duplicate_review", "rejected_record")
 _DESCRIPTIONS = {
     "account": "Golden accounts: one row per real-world company, with provenance.",
     "contact": "Golden contacts: one row per real-world person, linked to a golden account.",
     "xref": "Cross-reference: exactly one row per live source record -> its golden id.",
     "duplicate_review": (
         "Review queue: likely duplicates for data stewards, with per-field weights."
+    ),
+    "rejected_record": (
+        "Quarantine: live source records that could not be resolved, with a reason; "
+        "every live record is here or in the xref."
     ),
 }
 

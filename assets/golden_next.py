@@ -1,7 +1,9 @@
 """The next publication, built beside the published one, and the checks that gate it.
 
-Every check here is blocking: if one fails, `golden.*` is not touched and readers
-keep the previous publication.
+Blocking checks guard what org360 itself guarantees (every live record in the xref or
+the quarantine, exactly once; every golden id with members and a name; links that
+resolve): if one fails, `golden.*` is not touched and readers keep the previous
+publication. What an org contains can only raise a warning.
 """
 
 import dagster as dg
@@ -15,6 +17,7 @@ from pipelines.warehouse.golden import (
     build_review_queue,
     build_xref,
 )
+from pipelines.warehouse.quarantine import build_rejected_records
 
 _EAGER = dg.AutomationCondition.eager()
 
@@ -121,10 +124,55 @@ def golden_next_duplicate_review(org360: Org360Resource) -> dg.MaterializeResult
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _result(count: int, sample: list[str], what: str) -> dg.AssetCheckResult:
+@dg.asset(
+    key=["golden_next", "rejected_record"],
+    deps=[
+        golden_next_xref,
+        dg.AssetKey(["unified", "account"]),
+        dg.AssetKey(["unified", "contact"]),
+    ],
+    group_name="golden_next",
+    kinds={"postgres"},
+    automation_condition=_EAGER,
+    description=(
+        "Next quarantine: live source records left out of resolution, with a reason "
+        "(each live record is in this table or in the xref, never both)."
+    ),
+)
+def golden_next_rejected_record(org360: Org360Resource) -> dg.MaterializeResult:
+    counts = build_rejected_records(org360.engine())
+    total = sum(n for reasons in counts.values() for n in reasons.values())
+    if total:
+        progress.info(
+            "golden_next.rejected_record: %d source records quarantined (%s); "
+            "`org360 review rejected` lists them",
+            total,
+            "; ".join(
+                f"{obj} " + ", ".join(f"{reason} {n}" for reason, n in reasons.items())
+                for obj, reasons in counts.items()
+            ),
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total,
+            **{
+                f"{obj}_{reason}": n
+                for obj, reasons in counts.items()
+                for reason, n in reasons.items()
+            },
+        }
+    )
+
+
+def _result(
+    count: int,
+    sample: list[str],
+    what: str,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=count == 0,
-        severity=dg.AssetCheckSeverity.ERROR,
+        severity=severity,
         description=None if count == 0 else f"{count} {what}",
         metadata={"offenders": count, "sample": dg.MetadataValue.json(sample)},
     )
@@ -153,6 +201,7 @@ def golden_accounts_have_members(org360: Org360Resource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=golden_next_account, blocking=True)
 def golden_accounts_have_names(org360: Org360Resource) -> dg.AssetCheckResult:
+    """Every golden account has a name to show, its members' or a stand-in."""
     count, sample = checks.golden_without_name(org360.engine(), "account")
     return _result(count, sample, "golden accounts without a name")
 
@@ -167,8 +216,40 @@ def golden_contacts_have_members(org360: Org360Resource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=golden_next_contact, blocking=True)
 def golden_contacts_have_names(org360: Org360Resource) -> dg.AssetCheckResult:
+    """Every golden contact has a name to show, its members' or a stand-in."""
     count, sample = checks.golden_without_name(org360.engine(), "contact")
-    return _result(count, sample, "golden contacts without a first or last name")
+    return _result(count, sample, "golden contacts without a name")
+
+
+@dg.asset_check(asset=golden_next_account, blocking=False)
+def golden_accounts_have_source_names(org360: Org360Resource) -> dg.AssetCheckResult:
+    """A warning, not a block: what an org holds cannot stop a publication."""
+    count, sample = checks.golden_named_by_stand_in(org360.engine(), "account")
+    return _result(
+        count,
+        sample,
+        "golden accounts whose members have no name (shown by domain, registration "
+        "number or org/sfid)",
+        dg.AssetCheckSeverity.WARN,
+    )
+
+
+@dg.asset_check(asset=golden_next_contact, blocking=False)
+def golden_contacts_have_source_names(org360: Org360Resource) -> dg.AssetCheckResult:
+    """A warning, not a block: what an org holds cannot stop a publication."""
+    count, sample = checks.golden_named_by_stand_in(org360.engine(), "contact")
+    return _result(
+        count,
+        sample,
+        "golden contacts whose members have no first or last name (shown by e-mail or org/sfid)",
+        dg.AssetCheckSeverity.WARN,
+    )
+
+
+@dg.asset_check(asset=golden_next_rejected_record, blocking=True)
+def rejected_records_are_not_in_xref(org360: Org360Resource) -> dg.AssetCheckResult:
+    count, sample = checks.rejected_records_in_xref(org360.engine())
+    return _result(count, sample, "quarantined records that also have a golden id")
 
 
 @dg.asset_check(asset=golden_next_contact, blocking=True)
@@ -183,5 +264,8 @@ CHECKS = [
     golden_accounts_have_names,
     golden_contacts_have_members,
     golden_contacts_have_names,
+    golden_accounts_have_source_names,
+    golden_contacts_have_source_names,
+    rejected_records_are_not_in_xref,
     contact_account_golden_id_exists,
 ]

@@ -36,6 +36,14 @@ def _staging_asset(obj: str) -> dg.AssetsDefinition:
             report.without_sfid,
             "" if report.table_found else " (table missing)",
         )
+        if report.rejected:
+            progress.info(
+                "staging.%s [%s]: %d rows cannot be keyed and are quarantined (%s)",
+                obj,
+                org.key,
+                sum(report.rejected.values()),
+                ", ".join(f"{reason} {n}" for reason, n in sorted(report.rejected.items())),
+            )
         return dg.MaterializeResult(
             metadata={
                 "source": report.source,
@@ -48,6 +56,9 @@ def _staging_asset(obj: str) -> dg.AssetsDefinition:
                 "failed_sync_kept": report.failed_sync,
                 "full_read": report.full_read,
                 "unmapped_fields": ", ".join(report.unmapped_fields) or "none",
+                "quarantined": sum(report.rejected.values()),
+                "quarantined_by_reason": dg.MetadataValue.json(report.rejected),
+                "released": report.released,
             }
         )
 

@@ -16,7 +16,8 @@ def _unified_asset(obj: str) -> dg.AssetsDefinition:
         description=(
             f"Normalised {obj}s of all orgs: clean names, E.164 phones, ISO countries, "
             "domains, typed numbers and dates, and match keys. Only changed records are "
-            "normalised again."
+            "normalised again. Records with nothing to recognise them by are quarantined "
+            "(unified.rejected) instead."
         ),
     )
     def _asset(org360: Org360Resource) -> dg.MaterializeResult:
@@ -28,12 +29,30 @@ def _unified_asset(obj: str) -> dg.AssetsDefinition:
             report.deleted,
             report.records,
         )
+        if report.cleaned:
+            progress.info(
+                "unified.%s: values cleaned in this run's records: %s",
+                obj,
+                ", ".join(f"{what} {n}" for what, n in sorted(report.cleaned.items())),
+            )
+        if report.rejected or report.released:
+            progress.info(
+                "unified.%s: %d records quarantined (%s), %d released by this run",
+                obj,
+                sum(report.rejected.values()),
+                ", ".join(f"{reason} {n}" for reason, n in report.rejected.items()) or "none",
+                report.released,
+            )
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": report.records,
                 "normalised": report.normalised,
                 "deleted": report.deleted,
                 "batches": report.batches,
+                "values_cleaned": dg.MetadataValue.json(dict(sorted(report.cleaned.items()))),
+                "quarantined": sum(report.rejected.values()),
+                "quarantined_by_reason": dg.MetadataValue.json(report.rejected),
+                "released": report.released,
             }
         )
 

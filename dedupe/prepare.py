@@ -1,20 +1,69 @@
 """Turn a batch of staged records (unified field names, raw text) into unified records:
 clean display values, typed numbers and dates, E.164 phones, ISO countries, and the
 match keys the comparisons use.
+
+Source values are whatever an org holds. A value that cannot be stored or compared as
+it is (too long, unparseable, out of range, made of punctuation) is cut or nulled
+field by field and counted; a record that cannot be matched at all (nothing to
+recognise it by) is set aside with a reason rather than resolved.
 """
 
 from __future__ import annotations
 
+import datetime
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
 import pandas as pd
 
 from dedupe import normalize as nz
-from dedupe.model import ACCOUNT_FIELDS, CONTACT_FIELDS
+from dedupe.model import ACCOUNT_FIELDS, CONTACT_FIELDS, UNIFIED_FIELDS
+
+# A birth date outside these is a placeholder or a typo (0001-01-01, 9999-12-31).
+EARLIEST_BIRTHDATE = datetime.date(1900, 1, 1)
+# Shown in a rejection's detail: enough of a value to recognise it.
+DETAIL_VALUE_LENGTH = 40
+
+REJECTED_COLUMNS = ("org", "sfid", "reason", "detail")
 
 
-def _truncate(series: pd.Series, length: int) -> pd.Series:
-    # Salesforce field lengths; a longer value (a custom mapped column) is cut, not lost silently:
-    # the source keeps it and provenance points there.
-    return series.map(lambda v: v[:length] if isinstance(v, str) else v, na_action="ignore")
+@dataclass
+class Prepared:
+    """A batch normalised: the records to resolve, the ones set aside, and how many
+    values of each field were cleaned (`<field> nulled`, `<field> truncated`)."""
+
+    records: pd.DataFrame
+    rejected: pd.DataFrame
+    cleaned: Counter = field(default_factory=Counter)
+
+
+class _Cleaner:
+    """Cleans one batch's fields and counts the values it had to cut."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+
+    def truncate(self, name: str, series: pd.Series, length: int) -> pd.Series:
+        # Salesforce field lengths; a longer value (a custom mapped column) is cut, not
+        # lost silently: the source keeps it and provenance points there.
+        longer = series.str.len().gt(length)
+        if longer.any():
+            self.counts[f"{name} truncated"] += int(longer.sum())
+            series = series.where(~longer, series.str.slice(0, length))
+        return series
+
+    def text(self, name: str, raw: pd.Series, length: int) -> pd.Series:
+        return self.truncate(name, nz.clean_text(raw), length)
+
+    def count_nulled(self, raw: pd.DataFrame, out: pd.DataFrame, fields: tuple[str, ...]) -> None:
+        """Values the source had that the unified record lost (blank, unparseable, out
+        of range)."""
+        for name in fields:
+            lost = int((raw[name].notna() & out[name].isna()).sum())
+            if lost:
+                self.counts[f"{name} nulled"] += lost
 
 
 def _system(raw: pd.DataFrame) -> pd.DataFrame:
@@ -31,30 +80,67 @@ def _completeness(frame: pd.DataFrame, fields: tuple[str, ...]) -> pd.Series:
     return frame[present].notna().sum(axis=1).astype("int16")
 
 
-def prepare_accounts(raw: pd.DataFrame) -> pd.DataFrame:
+def _country(clean: _Cleaner, name: str, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Display name and alpha-2 code. An unrecognised country keeps its cleaned text
+    rather than vanish, unless it has no letter or digit at all ('??')."""
+    country = nz.countries(raw)
+    typed = nz.clean_text(raw)
+    readable = nz.fold_series(typed).notna()
+    display = country["name"].where(country["name"].notna(), typed.where(readable, None))
+    return clean.truncate(name, display, 80), country["code"]
+
+
+def _finite(series: pd.Series) -> pd.Series:
+    return series.where(np.isfinite(series.astype("float64")))
+
+
+def _shown(value: object) -> str:
+    """A raw value as a rejection's detail shows it: quoted, cut."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "empty"
+    return repr(str(value)[:DETAIL_VALUE_LENGTH])
+
+
+def _rejected(
+    out: pd.DataFrame, mask: pd.Series, reason: str, detail: Callable[[pd.Series], str]
+) -> pd.DataFrame:
+    """The masked records as rejections; `detail` describes one from its raw row."""
+    rows = out.loc[mask, ["org", "sfid"]].copy()
+    rows["reason"] = reason
+    rows["detail"] = [detail(row) for _, row in out.loc[mask].iterrows()] if len(rows) else []
+    return rows.loc[:, list(REJECTED_COLUMNS)]
+
+
+def prepare_accounts(raw: pd.DataFrame) -> Prepared:
+    clean = _Cleaner()
     out = _system(raw)
-    country = nz.countries(raw["billing_country"])
-    out["name"] = _truncate(nz.clean_text(raw["name"]), 255)
-    out["website"] = _truncate(nz.clean_text(raw["website"]), 255)
-    out["domain"] = nz.website_domains(out["website"])
-    out["phone"] = nz.phones(raw["phone"], country["code"])
-    out["billing_street"] = _truncate(nz.clean_text(raw["billing_street"]), 255)
-    out["billing_city"] = _truncate(nz.clean_text(raw["billing_city"]), 80)
-    out["billing_state"] = _truncate(nz.clean_text(raw["billing_state"]), 80)
-    out["billing_postcode"] = _truncate(nz.clean_text(raw["billing_postcode"]), 20)
-    # Unrecognised countries keep their cleaned text rather than vanish.
-    out["billing_country"] = _truncate(
-        country["name"].where(country["name"].notna(), nz.clean_text(raw["billing_country"])), 80
+    out["billing_country"], out["billing_country_code"] = _country(
+        clean, "billing_country", raw["billing_country"]
     )
-    out["billing_country_code"] = country["code"]
-    out["industry"] = _truncate(nz.clean_text(raw["industry"]), 255)
-    out["type"] = _truncate(nz.clean_text(raw["type"]), 255)
-    out["annual_revenue"] = nz.numbers(raw["annual_revenue"])
+    out["name"] = clean.text("name", raw["name"], 255)
+    out["website"] = clean.text("website", raw["website"], 255)
+    out["domain"] = nz.website_domains(out["website"])
+    out["phone"] = nz.phones(raw["phone"], out["billing_country_code"])
+    out["billing_street"] = clean.text("billing_street", raw["billing_street"], 255)
+    out["billing_city"] = clean.text("billing_city", raw["billing_city"], 80)
+    out["billing_state"] = clean.text("billing_state", raw["billing_state"], 80)
+    out["billing_postcode"] = clean.text("billing_postcode", raw["billing_postcode"], 20)
+    out["industry"] = clean.text("industry", raw["industry"], 255)
+    out["type"] = clean.text("type", raw["type"], 255)
+    out["annual_revenue"] = _finite(nz.numbers(raw["annual_revenue"]))
     out["currency"] = nz.currency_codes(raw["currency"])
     employees = nz.numbers(raw["employees"])
-    out["employees"] = employees.where(employees.abs() < 2**31).round().astype("Int64")
-    out["registration_number"] = _truncate(nz.clean_text(raw["registration_number"]), 80)
+    out["employees"] = (
+        employees.where((employees >= 0) & (employees < 2**31)).round().astype("Int64")
+    )
+    out["registration_number"] = clean.text("registration_number", raw["registration_number"], 80)
     out["key_name"] = nz.company_keys(out["name"])
+    # A name without a letter or digit ('---', '??') names nothing. (A name of legal
+    # forms alone, 'GmbH', has no match key but is still shown.)
+    keyless = out["key_name"].isna() & out["name"].notna()
+    if keyless.any():
+        unreadable = keyless & nz.fold_series(out["name"].where(keyless, None)).isna()
+        out.loc[unreadable, "name"] = None
     out["key_name_tokens"] = out["key_name"].map(
         lambda k: " ".join(sorted(set(k.split()))) if isinstance(k, str) else None
     )
@@ -62,37 +148,75 @@ def prepare_accounts(raw: pd.DataFrame) -> pd.DataFrame:
     out["key_postcode"] = nz.postcode_keys(out["billing_postcode"])
     out["key_registration"] = nz.identifier_keys(out["registration_number"])
     out["completeness"] = _completeness(out, ACCOUNT_FIELDS)
-    return out
+    clean.count_nulled(raw, out, ACCOUNT_FIELDS)
 
-
-def prepare_contacts(raw: pd.DataFrame) -> pd.DataFrame:
-    out = _system(raw)
-    country = nz.countries(raw["mailing_country"])
-    out["first_name"] = _truncate(nz.clean_text(raw["first_name"]), 40)
-    out["last_name"] = _truncate(nz.clean_text(raw["last_name"]), 80)
-    out["email"] = _truncate(nz.email_addresses(raw["email"]), 80)
-    out["phone"] = nz.phones(raw["phone"], country["code"])
-    out["mobile_phone"] = nz.phones(raw["mobile_phone"], country["code"])
-    out["title"] = _truncate(nz.clean_text(raw["title"]), 128)
-    out["mailing_street"] = _truncate(nz.clean_text(raw["mailing_street"]), 255)
-    out["mailing_city"] = _truncate(nz.clean_text(raw["mailing_city"]), 80)
-    out["mailing_state"] = _truncate(nz.clean_text(raw["mailing_state"]), 80)
-    out["mailing_postcode"] = _truncate(nz.clean_text(raw["mailing_postcode"]), 20)
-    out["mailing_country"] = _truncate(
-        country["name"].where(country["name"].notna(), nz.clean_text(raw["mailing_country"])), 80
+    # Without a name, a website or a registration number nothing tells this company
+    # from another (a switchboard number is shared by a group's companies).
+    unmatchable = out["key_name"].isna() & out["key_registration"].isna() & out["domain"].isna()
+    rejected = _rejected(
+        raw,
+        unmatchable,
+        "no_name",
+        lambda r: f"name {_shown(r['name'])}, and no website or registration number",
     )
-    out["mailing_country_code"] = country["code"]
-    out["birthdate"] = nz.dates(raw["birthdate"])
-    out["national_id"] = _truncate(nz.clean_text(raw["national_id"]), 80)
-    out["account_sfid"] = _truncate(nz.clean_text(raw["account_sfid"]), 18)
+    return Prepared(out[~unmatchable], rejected, clean.counts)
+
+
+def prepare_contacts(raw: pd.DataFrame) -> Prepared:
+    clean = _Cleaner()
+    out = _system(raw)
+    out["mailing_country"], out["mailing_country_code"] = _country(
+        clean, "mailing_country", raw["mailing_country"]
+    )
+    out["first_name"] = clean.text("first_name", raw["first_name"], 40)
+    out["last_name"] = clean.text("last_name", raw["last_name"], 80)
+    out["email"] = nz.email_addresses(raw["email"])
+    out["phone"] = nz.phones(raw["phone"], out["mailing_country_code"])
+    out["mobile_phone"] = nz.phones(raw["mobile_phone"], out["mailing_country_code"])
+    out["title"] = clean.text("title", raw["title"], 128)
+    out["mailing_street"] = clean.text("mailing_street", raw["mailing_street"], 255)
+    out["mailing_city"] = clean.text("mailing_city", raw["mailing_city"], 80)
+    out["mailing_state"] = clean.text("mailing_state", raw["mailing_state"], 80)
+    out["mailing_postcode"] = clean.text("mailing_postcode", raw["mailing_postcode"], 20)
+    out["birthdate"] = nz.dates(
+        raw["birthdate"], earliest=EARLIEST_BIRTHDATE, latest=datetime.date.today()
+    )
+    out["national_id"] = clean.text("national_id", raw["national_id"], 80)
+    out["account_sfid"] = nz.salesforce_ids(raw["account_sfid"])
     out["key_first"] = nz.name_keys(out["first_name"])
     out["key_last"] = nz.name_keys(out["last_name"])
+    # A name without a letter or digit ('---', '??') names nothing.
+    out["first_name"] = out["first_name"].where(out["key_first"].notna(), None)
+    out["last_name"] = out["last_name"].where(out["key_last"].notna(), None)
     out["key_email"] = out["email"]
     out["key_street"] = nz.street_keys(out["mailing_street"])
     out["key_postcode"] = nz.postcode_keys(out["mailing_postcode"])
     out["key_national_id"] = nz.identifier_keys(out["national_id"])
     out["completeness"] = _completeness(out, CONTACT_FIELDS)
-    return out
+    clean.count_nulled(raw, out, CONTACT_FIELDS)
+
+    # A nameless contact still matches its duplicates (and takes its name from them)
+    # through what only this person has: an e-mail, a mobile, a national id, or a
+    # birth date together with an address. With none of these it cannot be resolved.
+    named = out["key_first"].notna() | out["key_last"].notna()
+    recognisable = (
+        out["key_email"].notna()
+        | out["mobile_phone"].notna()
+        | out["key_national_id"].notna()
+        | (out["birthdate"].notna() & (out["key_street"].notna() | out["key_postcode"].notna()))
+    )
+    unmatchable = ~named & ~recognisable
+    rejected = _rejected(
+        raw,
+        unmatchable,
+        "no_name",
+        lambda r: (
+            f"first name {_shown(r['first_name'])}, last name {_shown(r['last_name'])}, "
+            "and no e-mail, mobile, national id, or birth date with an address"
+        ),
+    )
+    return Prepared(out[~unmatchable], rejected, clean.counts)
 
 
 PREPARERS = {"account": prepare_accounts, "contact": prepare_contacts}
+assert set(PREPARERS) == set(UNIFIED_FIELDS)

@@ -55,7 +55,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"org360 run: done in {summary.seconds:.1f}s on {redact(summary.database_url)}",
         file=sys.stderr,
     )
+    _print_quarantine(summary.quarantined)
     return 0
+
+
+def _print_quarantine(quarantined: dict[tuple[str, str, str], int]) -> None:
+    if not quarantined:
+        return
+    print(
+        f"org360 run: {sum(quarantined.values())} source records quarantined, "
+        "published in golden.rejected_record (`org360 review rejected` says what to fix):",
+        file=sys.stderr,
+    )
+    for (obj, org, reason), count in quarantined.items():
+        print(f"  {org:<12} {obj:<8} {reason:<16} {count:>7}", file=sys.stderr)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -81,13 +94,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"org360 demo: config {config}")
     print("org360 demo: running the pipeline (staging per org, unified, resolve, golden, publish)")
     summary = run_all(config)
+    _print_quarantine(summary.quarantined)
     quality = evaluate(make_engine(url))
     with engine.connect() as conn:
         from sqlalchemy import text
 
         published = {
             table: conn.execute(text(f"SELECT count(*) FROM golden.{table}")).scalar_one()
-            for table in ("account", "contact", "xref", "duplicate_review")
+            for table in ("account", "contact", "xref", "duplicate_review", "rejected_record")
         }
     print()
     print("Published in schema golden:")
@@ -212,6 +226,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     engine = engine_for(resolve_database_url(configured))
     if args.action == "list":
         return _review_list(engine, args)
+    if args.action == "rejected":
+        return _review_rejected(engine, args)
     if args.review_id:
         if args.a or args.b or args.object:
             raise ConfigError("give either --review-id, or --object with --a and --b")
@@ -254,6 +270,41 @@ def _review_list(engine, args: argparse.Namespace) -> int:
         )
     if not rows:
         print("the review queue is empty")
+    return 0
+
+
+def _review_rejected(engine, args: argparse.Namespace) -> int:
+    from pipelines.warehouse.quarantine import REASONS, published_counts, published_rejections
+
+    counts = published_counts(engine)
+    shown = {
+        key: n
+        for key, n in counts.items()
+        if (args.object is None or key[0] == args.object)
+        and (args.org is None or key[1] == args.org)
+        and (args.reason is None or key[2] == args.reason)
+    }
+    if not shown:
+        print("no quarantined records" + ("" if not counts else " match these filters"))
+        return 0
+    records = published_rejections(engine, args.object, args.org, args.reason)
+    total = sum(shown.values())
+    print(f"{total} source records quarantined (left out of golden.xref until fixed):")
+    for obj, org, reason in shown:
+        group = [r for r in records if (r.object, r.org, r.reason) == (obj, org, reason)]
+        what = REASONS.get(reason)
+        print()
+        print(f"org {org}, {obj}, {reason}: {shown[(obj, org, reason)]} records")
+        if what:
+            print(f"  why: {what.means}")
+            print(f"  fix: {what.fix}")
+        for record in group[: args.limit]:
+            print(
+                f"  {org}/{record.sfid}  {record.detail}  "
+                f"(since {record.first_seen:%Y-%m-%d %H:%M})"
+            )
+        if len(group) > args.limit:
+            print(f"  ... and {len(group) - args.limit} more (--limit N shows more)")
     return 0
 
 
@@ -306,6 +357,16 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=20)
     _config_arg(listing)
     listing.set_defaults(func=cmd_review)
+    rejected = review_sub.add_parser(
+        "rejected",
+        help="quarantined source records, by org and reason, with the fix to make",
+    )
+    rejected.add_argument("--object", choices=["account", "contact"])
+    rejected.add_argument("--org", help="one org's key")
+    rejected.add_argument("--reason", help="one reason code, e.g. no_name")
+    rejected.add_argument("--limit", type=int, default=10, help="records shown per group")
+    _config_arg(rejected)
+    rejected.set_defaults(func=cmd_review)
     decide = review_sub.add_parser(
         "decide", help="record a steward decision (must-link or cannot-link) for a pair"
     )

@@ -21,6 +21,7 @@ from pipelines.instance import open_instance
 from pipelines.partitions import org_partitions
 from pipelines.resources import Org360Resource, engine_for
 from pipelines.settings import Settings, load_settings
+from pipelines.warehouse.quarantine import published_counts
 from pipelines.warehouse.resolve_state import request_full_resolution
 from pipelines.warehouse.staging import validate_source
 
@@ -41,6 +42,8 @@ class RunSummary:
     seconds: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)
     run_ids: list[str] = field(default_factory=list)
+    # What the publication quarantined, by (object, org, reason).
+    quarantined: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
 
 def preflight(settings: Settings, database_url: str) -> None:
@@ -123,5 +126,6 @@ def run_all(
     summary.run_ids.append(result.run_id)
     if not result.success:
         raise RunFailed(_failure(result, "consolidation"))
+    summary.quarantined = published_counts(engine_for(url))
     summary.seconds = time.perf_counter() - started
     return summary

@@ -73,16 +73,20 @@ def seed(engine: Engine, data: DemoData) -> dict[str, int]:
 
 
 def evaluate(engine: Engine) -> dict[str, Quality]:
-    """Pairwise precision/recall of the published xref against the demo's truth."""
+    """Pairwise precision/recall of the publication against the demo's truth: every
+    live record, those in golden.xref by golden id, each quarantined one on its own."""
     results = {}
     with engine.connect() as conn:
         for obj in ("account", "contact"):
             frame = pd.read_sql_query(
                 text(
-                    "SELECT x.golden_id AS predicted, t.entity AS truth FROM golden.xref x "
-                    "JOIN demo.truth t "
-                    "ON t.object = x.object AND t.org = x.org AND t.sfid = x.sfid "
-                    "WHERE x.object = :obj"
+                    "SELECT COALESCE(x.golden_id, 'quarantined:' || r.org || '/' || r.sfid) "
+                    "AS predicted, t.entity AS truth FROM demo.truth t "
+                    "LEFT JOIN golden.xref x "
+                    "ON x.object = t.object AND x.org = t.org AND x.sfid = t.sfid "
+                    "LEFT JOIN golden.rejected_record r "
+                    "ON r.object = t.object AND r.org = t.org AND r.sfid = t.sfid "
+                    "WHERE t.object = :obj AND (x.sfid IS NOT NULL OR r.sfid IS NOT NULL)"
                 ),
                 conn,
                 params={"obj": obj},

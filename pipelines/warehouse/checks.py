@@ -121,11 +121,40 @@ def members_without_golden(engine: Engine, obj: str) -> tuple[int, list[str]]:
 
 
 def golden_without_name(engine: Engine, obj: str) -> tuple[int, list[str]]:
+    """Golden records with no name to show (org360 gives each a stand-in at least)."""
     return _scoped_ids(
         engine,
         obj,
         f"SELECT golden_id FROM golden_next.{obj} WHERE (name IS NULL OR btrim(name) = '')",
         "golden_id",
+    )
+
+
+# Golden records whose members gave no name: they show a stand-in (an e-mail, a
+# domain, org/sfid).
+_NAMED_BY_STAND_IN = {
+    "account": "NOT (provenance ? 'name')",
+    "contact": "first_name IS NULL AND last_name IS NULL",
+}
+
+
+def golden_named_by_stand_in(engine: Engine, obj: str) -> tuple[int, list[str]]:
+    return _scoped_ids(
+        engine,
+        obj,
+        f"SELECT golden_id || ' (' || name || ')' FROM golden_next.{obj} "
+        f"WHERE {_NAMED_BY_STAND_IN[obj]}",
+        "golden_id",
+    )
+
+
+def rejected_records_in_xref(engine: Engine) -> tuple[int, list[str]]:
+    """Quarantined records that also have a golden id (each belongs in one table)."""
+    return _ids(
+        engine,
+        "SELECT r.object || '/' || r.org || '/' || r.sfid FROM golden_next.rejected_record r "
+        "JOIN golden_next.xref x ON x.object = r.object AND x.org = r.org AND x.sfid = r.sfid",
+        False,
     )
 
 

@@ -364,7 +364,8 @@ def _survived(simple: tuple[str, ...], extra_select: str = "", extra_join: str =
         "SELECT m.golden_id, "
         + ", ".join(f"{_field_aggregate(f)} AS {f}" for f in simple)
         + extra_select
-        + ", count(*) AS member_count, string_agg(DISTINCT m.org, ',' ORDER BY m.org) AS orgs, "
+        + ", max(m.org || '/' || m.sfid) FILTER (WHERE m.rank = 1) AS first_member"
+        ", count(*) AS member_count, string_agg(DISTINCT m.org, ',' ORDER BY m.org) AS orgs, "
         "jsonb_strip_nulls(jsonb_build_object("
         + ", ".join(_field_provenance(f) for f in simple)
         + ")) AS provenance, max(m.systemmodstamp) AT TIME ZONE 'UTC' AS last_modified "
@@ -387,13 +388,22 @@ class Built:
     incremental: bool
 
 
+# A golden record whose members have no name is shown by what it has: the name is
+# never null, and provenance has no 'name' when it is such a stand-in.
+ACCOUNT_DISPLAY_NAME = "COALESCE(s.name, s.domain, s.registration_number, s.first_member)"
+CONTACT_DISPLAY_NAME = (
+    "COALESCE(NULLIF(concat_ws(' ', s.first_name, s.last_name), ''), s.email, s.first_member)"
+)
+
+
 def build_accounts(engine: Engine, settings: Settings) -> Built:
     simple, address = ACCOUNT_SIMPLE_FIELDS, ACCOUNT_ADDRESS_FIELDS
     columns = (*simple, *address)
+    survived = [ACCOUNT_DISPLAY_NAME if f == "name" else "s." + f for f in simple]
     sql = (
         f"INSERT INTO golden_next.account (golden_id, {', '.join(columns)}, "
         "member_count, orgs, provenance, last_modified) "
-        f"SELECT s.golden_id, {', '.join('s.' + f for f in simple)}, "
+        f"SELECT s.golden_id, {', '.join(survived)}, "
         f"{', '.join('a.' + f for f in address)}, s.member_count, s.orgs, "
         f"{_address_provenance('billing_address')}, s.last_modified "
         f"FROM ({_survived(simple)}) s LEFT JOIN address a ON a.golden_id = s.golden_id"
@@ -425,7 +435,7 @@ def build_contacts(engine: Engine, settings: Settings) -> Built:
         "account_golden_id, member_count, orgs, provenance, last_modified) "
         f"SELECT s.golden_id, {', '.join('s.' + f for f in simple)}, "
         f"{', '.join('a.' + f for f in address)}, "
-        "NULLIF(concat_ws(' ', s.first_name, s.last_name), ''), s.account_golden_id, "
+        f"{CONTACT_DISPLAY_NAME}, s.account_golden_id, "
         f"s.member_count, s.orgs, jsonb_strip_nulls({_address_provenance('mailing_address')} "
         "|| jsonb_build_object('account', s.account_source)), s.last_modified "
         f"FROM ({_survived(simple, account, account_join)}) s "

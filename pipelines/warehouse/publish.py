@@ -23,7 +23,10 @@ TABLES: dict[str, tuple[str, ...]] = {
     "contact": ("golden_id",),
     "xref": ("object", "org", "sfid"),
     "duplicate_review": ("review_id",),
+    "rejected_record": ("object", "org", "sfid"),
 }
+# Small tables compared whole even by an incremental publication.
+_ALWAYS_WHOLE = frozenset({"rejected_record"})
 
 
 @dataclass
@@ -75,7 +78,7 @@ def _xref_scope(conn: Connection) -> None:
 def _apply(
     conn: Connection, table: str, keys: tuple[str, ...], report: PublishReport, full: bool
 ) -> None:
-    if not full:
+    if not full and table not in _ALWAYS_WHOLE:
         _diff_apply(conn, table, keys, report, _SCOPES[table])
         return
     first = not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM golden.{table})")).scalar()

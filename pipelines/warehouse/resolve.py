@@ -38,7 +38,7 @@ from pipelines.warehouse.resolve_delta import (
     cluster_changes,
     compare_changes,
 )
-from pipelines.warehouse.sql import copy_binary, indexes_built_after, read_query
+from pipelines.warehouse.sql import copy_binary, indexes_built_after, newest_change, read_query
 from pipelines.warehouse.steward import decisions_for
 
 
@@ -247,7 +247,7 @@ def fit_model(
     decide whether this run scores every pair or only the changed records' pairs."""
     settings = settings or DEFAULT_SETTINGS[obj]
     with engine.connect() as conn:
-        newest = conn.execute(text("SELECT last_value FROM org360.change_seq")).scalar_one()
+        newest = newest_change(conn)
         records = conn.execute(text(f"SELECT count(*) FROM unified.{obj}")).scalar_one()
     stored = _stored_parameters(engine, obj)
     reuse = (

@@ -21,6 +21,16 @@ def ident(conn: Connection, *parts: str) -> str:
     return ".".join(prep.quote(quoted_name(p, quote=True)) for p in parts)
 
 
+def newest_change(conn: Connection) -> int:
+    """The last change sequence number handed out (0 before the first: a new sequence's
+    last_value already reads 1, which the first change will still be given)."""
+    return int(
+        conn.execute(
+            sql_text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM org360.change_seq")
+        ).scalar_one()
+    )
+
+
 def idents(conn: Connection, names: Iterable[str]) -> str:
     return ", ".join(ident(conn, n) for n in names)
 

@@ -5,12 +5,18 @@ rows changed since the watermark are upserted, rows flagged `isdeleted` or gone
 from the source become deletions, and rows without an `sfid` (not yet in
 Salesforce) are counted and left out. Everything happens in one transaction, so
 a failure leaves staging and the watermark as they were.
+
+A live row that cannot be keyed (its sfid is not a Salesforce id, or several rows
+share it) is not staged: it is recorded in `staging.rejected` with a reason, and
+staged by the first run that finds it fixed, whatever its systemmodstamp.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
@@ -31,6 +37,12 @@ class SourceError(ConfigError):
     """An org's Heroku Connect schema does not have what the configuration expects."""
 
 
+# 15 or 18 letters and digits: what Salesforce issues, and what staging.sfid holds.
+SFID_PATTERN = "^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$"
+# An invalid sfid is kept this long in staging.rejected (its key must fit an index).
+REJECTED_SFID_LENGTH = 100
+
+
 @dataclass
 class StagingReport:
     org: str
@@ -45,6 +57,9 @@ class StagingReport:
     live_records: int = 0
     full_read: bool = False
     unmapped_fields: list[str] = field(default_factory=list)
+    # Live rows set aside, by reason (invalid_sfid, duplicate_sfid); rows released.
+    rejected: dict[str, int] = field(default_factory=dict)
+    released: int = 0
 
 
 def source_columns(conn: Connection, schema: str, table: str) -> dict[str, str] | None:
@@ -145,10 +160,25 @@ def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
         live = "src.sfid IS NOT NULL" + (
             " AND src.isdeleted IS NOT TRUE" if has_deleted_flag else ""
         )
+        rejected = _unkeyable(conn, src, live, table_oid)
+        released = _record_rejected(conn, org, obj, rejected)
+        report.rejected = dict(Counter(r.reason for r in rejected))
+        report.released = len(released)
+        unkeyable = [r.sfid for r in rejected]
         report.upserted = _upsert(
-            conn, org.key, obj, src, mapping, live, since, has_modstamp, has_lastop
+            conn,
+            org.key,
+            obj,
+            src,
+            mapping,
+            live,
+            since,
+            has_modstamp,
+            has_lastop,
+            unkeyable,
+            released,
         )
-        report.deleted = _delete_gone(conn, org.key, obj, src, has_deleted_flag)
+        report.deleted = _delete_gone(conn, org.key, obj, src, has_deleted_flag, unkeyable)
 
         counts = _source_counts(conn, src, live, has_deleted_flag, has_modstamp, has_lastop)
         report.without_sfid = counts.without_sfid
@@ -159,6 +189,93 @@ def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
         if report.full_read:
             conn.exec_driver_sql(f"ANALYZE {ident(conn, 'staging', obj)}")
     return report
+
+
+@dataclass(frozen=True)
+class Rejected:
+    sfid: str
+    reason: str
+    detail: str
+
+
+def _unkeyable(conn: Connection, src: str, live: str, table_oid: int) -> list[Rejected]:
+    """Live rows that cannot be staged: an sfid that is not a Salesforce id, or one that
+    several rows share (possible only where no unique index on sfid forbids it)."""
+    found = [
+        Rejected(r.sfid[:REJECTED_SFID_LENGTH], "invalid_sfid", r.detail)
+        for r in conn.execute(
+            text(
+                "SELECT src.sfid, 'sfid ' || quote_literal(left(src.sfid, 40)) || ' ('"
+                " || length(src.sfid) || ' characters) is not a Salesforce id' AS detail "
+                f"FROM {src} AS src WHERE {live} AND CAST(src.sfid AS text) !~ :pattern"
+            ).bindparams(pattern=SFID_PATTERN)
+        )
+    ]
+    if not _sfid_is_unique(conn, table_oid):
+        found += [
+            Rejected(r.sfid, "duplicate_sfid", f"{r.rows} live rows share this sfid")
+            for r in conn.execute(
+                text(
+                    f"SELECT src.sfid, count(*) AS rows FROM {src} AS src "
+                    f"WHERE {live} AND CAST(src.sfid AS text) ~ :pattern GROUP BY src.sfid "
+                    "HAVING count(*) > 1"
+                ),
+                {"pattern": SFID_PATTERN},
+            )
+        ]
+    # Two invalid sfids that differ only past the kept length are one rejection.
+    return list({r.sfid: r for r in found}.values())
+
+
+def _sfid_is_unique(conn: Connection, table_oid: int) -> bool:
+    """Whether a unique index on sfid alone guarantees one row per sfid (Connect
+    creates one)."""
+    return bool(
+        conn.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a "
+                "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+                "WHERE i.indrelid = :oid AND i.indisunique AND i.indnatts = 1 "
+                "AND i.indpred IS NULL AND a.attname = 'sfid')"
+            ),
+            {"oid": table_oid},
+        ).scalar()
+    )
+
+
+def _record_rejected(
+    conn: Connection, org: OrgSettings, obj: str, rejected: list[Rejected]
+) -> list[str]:
+    """Make staging.rejected hold exactly `rejected` for this org and object (first
+    seen kept for those still there); return the sfids released."""
+    released = conn.execute(
+        text(
+            "DELETE FROM staging.rejected WHERE object = :obj AND org = :org "
+            "AND NOT (sfid = ANY(:kept)) RETURNING sfid"
+        ),
+        {"obj": obj, "org": org.key, "kept": [r.sfid for r in rejected]},
+    ).scalars()
+    released = [s for s in released if re.match(SFID_PATTERN, s)]
+    if rejected:
+        conn.execute(
+            text(
+                "INSERT INTO staging.rejected (object, org, sfid, reason, detail) "
+                "VALUES (:obj, :org, :sfid, :reason, :detail) "
+                "ON CONFLICT (object, org, sfid) DO UPDATE SET reason = excluded.reason, "
+                "detail = excluded.detail, last_seen = now()"
+            ),
+            [
+                {
+                    "obj": obj,
+                    "org": org.key,
+                    "sfid": r.sfid,
+                    "reason": r.reason,
+                    "detail": f"{r.detail} in {org.schema}.{obj}",
+                }
+                for r in rejected
+            ],
+        )
+    return released
 
 
 def _source_counts(
@@ -193,6 +310,8 @@ def _upsert(
     since,
     has_modstamp: bool,
     has_lastop: bool,
+    unkeyable: list[str],
+    released: list[str],
 ) -> int:
     fields = UNIFIED_FIELDS[obj]
     select_fields = [
@@ -203,15 +322,20 @@ def _upsert(
     field_list = ", ".join(ident(conn, f) for f in fields)
     modstamp = "src.systemmodstamp" if has_modstamp else "NULL"
     lastop = "src._hc_lastop" if has_lastop else "NULL"
-    where = live
-    params: dict[str, object] = {"org": org_key}
+    where = f"{live} AND CAST(src.sfid AS text) ~ :pattern"
+    params: dict[str, object] = {"org": org_key, "pattern": SFID_PATTERN}
+    if unkeyable:
+        where += " AND NOT (src.sfid = ANY(:unkeyable))"
+        params["unkeyable"] = unkeyable
     if since is not None:
+        # Rows released from quarantine are read whatever their age.
         where += (
             " AND (src.systemmodstamp >= "
             f"CAST(:since AS timestamp) - interval '{WATERMARK_OVERLAP}'"
-            " OR src.systemmodstamp IS NULL)"
+            " OR src.systemmodstamp IS NULL OR src.sfid = ANY(:released))"
         )
         params["since"] = since
+        params["released"] = released
     compared = ", ".join(f"{target}.{ident(conn, f)}" for f in (*fields, "hc_lastop"))
     incoming = ", ".join(f"excluded.{ident(conn, f)}" for f in (*fields, "hc_lastop"))
     updates = ", ".join(
@@ -238,18 +362,28 @@ def _upsert(
     return result.rowcount
 
 
-def _delete_gone(conn: Connection, org_key: str, obj: str, src: str, has_deleted_flag: bool) -> int:
+def _delete_gone(
+    conn: Connection,
+    org_key: str,
+    obj: str,
+    src: str,
+    has_deleted_flag: bool,
+    unkeyable: list[str],
+) -> int:
+    """Staged rows whose record is gone from the source, or can no longer be keyed
+    (quarantined), become deletions."""
     target = ident(conn, "staging", obj)
     alive = "a.sfid = s.sfid" + (" AND a.isdeleted IS NOT TRUE" if has_deleted_flag else "")
     result = conn.execute(
         text(
-            f"WITH gone AS (DELETE FROM {target} s WHERE s.org = :org AND NOT EXISTS "
-            f"(SELECT 1 FROM {src} a WHERE {alive}) RETURNING s.sfid) "
+            f"WITH gone AS (DELETE FROM {target} s WHERE s.org = :org AND (NOT EXISTS "
+            f"(SELECT 1 FROM {src} a WHERE {alive}) OR s.sfid = ANY(:unkeyable)) "
+            "RETURNING s.sfid) "
             "INSERT INTO staging.deletion (object, org, sfid) SELECT :obj, :org, sfid FROM gone "
             "ON CONFLICT (object, org, sfid) DO UPDATE "
             "SET change_seq = nextval('org360.change_seq')"
         ),
-        {"org": org_key, "obj": obj},
+        {"org": org_key, "obj": obj, "unkeyable": unkeyable},
     )
     return result.rowcount
 
@@ -265,10 +399,11 @@ def _delete_all(conn: Connection, org_key: str, obj: str) -> int:
         ),
         {"org": org_key, "obj": obj},
     )
-    conn.execute(
-        text("DELETE FROM org360.watermark WHERE org = :org AND object = :obj"),
-        {"org": org_key, "obj": obj},
-    )
+    for table in ("org360.watermark", "staging.rejected"):
+        conn.execute(
+            text(f"DELETE FROM {table} WHERE org = :org AND object = :obj"),
+            {"org": org_key, "obj": obj},
+        )
     return result.rowcount
 
 

@@ -4,23 +4,28 @@ Reads `staging.<object>` rows whose change sequence is past this stage's progres
 (streamed through a server-side cursor), normalises each batch with
 `dedupe.prepare`, and upserts it into `unified.<object>` through COPY. Records
 deleted in staging are deleted here. One transaction: all or nothing.
+
+Records that cannot be resolved as they stand (`dedupe.prepare` says why) go to
+`unified.rejected` instead, beside the rejections staging found, and leave
+`unified.<object>` if they were there: resolution then drops them as deletions. A
+rejected record that changes is prepared again, and released when it passes.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from dedupe.model import UNIFIED_FIELDS
-from dedupe.prepare import PREPARERS
-from pipelines.warehouse.sql import copy_frame
+from dedupe.prepare import PREPARERS, REJECTED_COLUMNS, Prepared
+from pipelines.warehouse.sql import copy_frame, newest_change
 
 BATCH_SIZE = 50_000
 # Fresh planner statistics when more than this share of the records changed.
@@ -96,6 +101,11 @@ class UnifiedReport:
     deleted: int = 0
     records: int = 0
     batches: int = 0
+    # Values cut or nulled in this run's records, as `<field> nulled|truncated`.
+    cleaned: Counter = field(default_factory=Counter)
+    # Records set aside now, by reason (all of them, staging's too), and released.
+    rejected: dict[str, int] = field(default_factory=dict)
+    released: int = 0
 
 
 def _progress(conn: Connection, stage: str) -> int:
@@ -126,7 +136,7 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
         # change sequence below the one we record can appear after we read.
         conn.exec_driver_sql(f"LOCK TABLE {staged}, staging.deletion IN SHARE MODE")
         since = _progress(conn, stage)
-        newest = conn.execute(text("SELECT last_value FROM org360.change_seq")).scalar() or 0
+        newest = newest_change(conn)
 
         # Resolution drops a deleted record's pairs and cluster by its record id.
         deleted = conn.execute(
@@ -160,10 +170,17 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
         changed = conn.execute(
             text(f"SELECT count(*) FROM {staged} WHERE change_seq > :since"), {"since": since}
         ).scalar_one()
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE incoming_rejected ON COMMIT DROP AS "
+            f"SELECT {', '.join(REJECTED_COLUMNS)} FROM unified.rejected WITH NO DATA"
+        )
         for prepared in _prepare_all(obj, batches, parallel=changed >= PARALLEL_MIN_ROWS):
-            copy_frame(conn, "incoming", prepared, columns)
-            report.normalised += len(prepared)
+            copy_frame(conn, "incoming", prepared.records, columns)
+            copy_frame(conn, "incoming_rejected", prepared.rejected, REJECTED_COLUMNS)
+            report.normalised += len(prepared.records) + len(prepared.rejected)
+            report.cleaned.update(prepared.cleaned)
             report.batches += 1
+        report.deleted += _quarantine(conn, obj, target, since, report)
 
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("org", "sfid"))
         conn.execute(
@@ -183,9 +200,69 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
     return report
 
 
-def _prepare_all(
-    obj: str, batches: Iterator[pd.DataFrame], parallel: bool
-) -> Iterator[pd.DataFrame]:
+def _quarantine(conn: Connection, obj: str, target: str, since: int, report: UnifiedReport) -> int:
+    """Bring unified.rejected up to date; return how many unified records it took."""
+    params = {"obj": obj, "since": since}
+    # Records rejected now leave the unified records, as deletions resolution follows.
+    taken = conn.execute(
+        text(
+            f"WITH gone AS (DELETE FROM {target} u USING incoming_rejected r "
+            "WHERE u.org = r.org AND u.sfid = r.sfid RETURNING u.record_id, u.org, u.sfid) "
+            "INSERT INTO unified.deletion (object, record_id, org, sfid) "
+            "SELECT :obj, record_id, org, sfid FROM gone"
+        ),
+        params,
+    ).rowcount
+    conn.execute(
+        text(
+            "INSERT INTO unified.rejected (object, org, sfid, reason, detail, found_by) "
+            "SELECT :obj, org, sfid, reason, detail, 'unified' FROM incoming_rejected "
+            "ON CONFLICT (object, org, sfid) DO UPDATE SET reason = excluded.reason, "
+            "detail = excluded.detail, found_by = excluded.found_by"
+        ),
+        params,
+    )
+    # Released: prepared again and accepted, deleted from staging, or no longer
+    # rejected by staging.
+    report.released = conn.execute(
+        text(
+            "DELETE FROM unified.rejected r WHERE r.object = :obj AND ("
+            "EXISTS (SELECT 1 FROM incoming i WHERE i.org = r.org AND i.sfid = r.sfid) "
+            "OR EXISTS (SELECT 1 FROM staging.deletion d WHERE d.object = :obj "
+            "AND d.change_seq > :since AND d.org = r.org AND d.sfid = r.sfid) "
+            "OR (r.found_by = 'staging' AND NOT EXISTS (SELECT 1 FROM staging.rejected s "
+            "WHERE s.object = :obj AND s.org = r.org AND s.sfid = r.sfid)))"
+        ),
+        params,
+    ).rowcount
+    # Staging's rejections as staging holds them now (under this stage's lock).
+    conn.execute(
+        text(
+            "INSERT INTO unified.rejected "
+            "(object, org, sfid, reason, detail, first_seen, last_seen, found_by) "
+            "SELECT object, org, sfid, reason, detail, first_seen, last_seen, 'staging' "
+            "FROM staging.rejected WHERE object = :obj "
+            "ON CONFLICT (object, org, sfid) DO UPDATE SET reason = excluded.reason, "
+            "detail = excluded.detail, found_by = excluded.found_by, "
+            "last_seen = excluded.last_seen"
+        ),
+        params,
+    )
+    # Every record still rejected was seen so by this run.
+    conn.execute(text("UPDATE unified.rejected SET last_seen = now() WHERE object = :obj"), params)
+    report.rejected = dict(
+        conn.execute(
+            text(
+                "SELECT reason, count(*) FROM unified.rejected WHERE object = :obj "
+                "GROUP BY reason ORDER BY reason"
+            ),
+            params,
+        ).all()
+    )
+    return taken
+
+
+def _prepare_all(obj: str, batches: Iterator[pd.DataFrame], parallel: bool) -> Iterator[Prepared]:
     """Normalise batches in order, in worker processes when there are many.
 
     Normalising (phone parsing above all) is CPU-bound Python; a pool uses every core

@@ -29,6 +29,8 @@ def test_worker_processes_give_the_same_result_in_the_same_order():
     parallel = list(_prepare_all("contact", iter(batches), parallel=True))
     assert len(parallel) == 5
     for a, b in zip(serial, parallel, strict=True):
-        pd.testing.assert_frame_equal(a, b)
-    assert parallel[0]["phone"].iloc[0] == "+49301234567"
-    assert parallel[4]["sfid"].iloc[-1] == f"003Am{249:013d}"
+        pd.testing.assert_frame_equal(a.records, b.records)
+        pd.testing.assert_frame_equal(a.rejected, b.rejected)
+        assert a.cleaned == b.cleaned
+    assert parallel[0].records["phone"].iloc[0] == "+49301234567"
+    assert parallel[4].records["sfid"].iloc[-1] == f"003Am{249:013d}"
