@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url
 from pipelines.database import resolve_database_url
 from pipelines.demo.changes import apply_changes
 from pipelines.demo.generator import DemoGenerator
-from pipelines.demo.seed import DEMO_ORGS, evaluate, seed, write_demo_config
+from pipelines.demo.seed import DEMO_ORGS, evaluate, evaluate_queue, seed, write_demo_config
 from pipelines.resources import engine_for
 from pipelines.runner import run_all
 from pipelines.warehouse.resolve_state import request_full_resolution
@@ -185,8 +185,10 @@ def main() -> None:
     with PeakMemory() as memory:
         summary = run_all(config)
     report_run("full run", summary, memory)
+    queued = evaluate_queue(engine_for(url))
     for obj, quality in evaluate(engine_for(url)).items():
         print(f"  {obj:<8} {quality.line()}")
+        print(f"  {'':<8} {queued[obj].line()}")
 
     if args.splink:
         # Autovacuum catches up on the full run's million-row writes for a minute or

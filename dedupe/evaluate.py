@@ -69,3 +69,44 @@ def score_clusters(
         bcubed_recall=b_recall,
         bcubed_f1=_f1(b_precision, b_recall),
     )
+
+
+@dataclass(frozen=True)
+class QueueRecall:
+    """Of the true pairs left in separate clusters, how many a steward is shown: their
+    two clusters are paired in the review queue."""
+
+    missed_pairs: int
+    queued_pairs: int
+
+    @property
+    def share(self) -> float:
+        return self.queued_pairs / self.missed_pairs if self.missed_pairs else 1.0
+
+    def line(self) -> str:
+        return (
+            f"queue recall {self.share:.4f} ({self.queued_pairs} of {self.missed_pairs} "
+            "missed pairs in the review queue)"
+        )
+
+
+def queue_recall(
+    frame: pd.DataFrame,
+    queue: pd.DataFrame,
+    predicted: str = "predicted",
+    truth: str = "truth",
+) -> QueueRecall:
+    """`frame` as for `score_clusters`; `queue` has one row per pair of predicted
+    clusters under review (columns `a`, `b`, either order)."""
+    parts = frame.groupby([truth, predicted]).size().rename("size").reset_index()
+    split = parts[parts.duplicated(truth, keep=False)]
+    # Every two clusters holding records of one entity: their records' pairs are missed.
+    cross = split.merge(split, on=truth, suffixes=("_a", "_b"))
+    cross = cross[cross[f"{predicted}_a"] < cross[f"{predicted}_b"]]
+    pairs = cross["size_a"] * cross["size_b"]
+    reviewed = {(min(a, b), max(a, b)) for a, b in queue[["a", "b"]].itertuples(index=False)}
+    queued = [
+        (a, b) in reviewed
+        for a, b in cross[[f"{predicted}_a", f"{predicted}_b"]].itertuples(index=False)
+    ]
+    return QueueRecall(int(pairs.sum()), int(pairs[queued].sum()) if len(cross) else 0)

@@ -149,11 +149,18 @@ class CodedColumns:
                 self._frequencies[column] = self.population(column, uniques)
             else:
                 counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-                self._frequencies[column] = counts / max(len(codes), 1)
+                self._frequencies[column] = term_shares(counts, len(codes))
         return self._frequencies[column]
 
 
 _NAME_COLUMNS = ("key_first", "key_last")
+
+
+def term_shares(counts: np.ndarray, records: int) -> np.ndarray:
+    """u of agreeing on a value held by `counts` of `records` records: the chance that a
+    record other than this one holds it too. Counting the record itself would take a
+    name two records share for one twice as common as it is (Splink counts it)."""
+    return np.maximum(counts - 1, 0) / max(records - 1, 1)
 
 
 def on_distinct(

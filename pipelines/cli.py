@@ -74,7 +74,7 @@ def _print_quarantine(quarantined: dict[tuple[str, str, str], int]) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.database import make_engine, redact, resolve_database_url
     from pipelines.demo.generator import DemoGenerator
-    from pipelines.demo.seed import evaluate, seed, write_demo_config
+    from pipelines.demo.seed import evaluate, evaluate_queue, seed, write_demo_config
     from pipelines.embedded_postgres import home_dir
     from pipelines.resources import engine_for
     from pipelines.runner import run_all
@@ -109,8 +109,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  golden.{table:<17} {rows:>7} rows")
     print()
     print("Quality of golden.xref against the demo's truth (pairwise):")
+    queued = evaluate_queue(make_engine(url))
     for obj, q in quality.items():
         print(f"  {obj + 's':<9} {q.line()}")
+        print(f"  {'':<9} {queued[obj].line()}")
     print()
     print(
         f"Done in {time.perf_counter() - started:.1f}s (pipeline {summary.seconds:.1f}s). "

@@ -8,7 +8,7 @@ import pandas as pd
 import yaml
 from sqlalchemy import Engine, text
 
-from dedupe.evaluate import Quality, score_clusters
+from dedupe.evaluate import Quality, QueueRecall, queue_recall, score_clusters
 from pipelines.demo.generator import DemoData
 from pipelines.demo.heroku_connect import create_connect_table, quote_ident
 from pipelines.warehouse.sql import copy_frame
@@ -72,24 +72,42 @@ def seed(engine: Engine, data: DemoData) -> dict[str, int]:
     return counts
 
 
+# Every live record of the truth: those in golden.xref by golden id, each quarantined
+# one as a cluster of its own.
+_PUBLISHED_TRUTH = (
+    "SELECT COALESCE(x.golden_id, 'quarantined:' || r.org || '/' || r.sfid) AS predicted, "
+    "t.entity AS truth FROM demo.truth t "
+    "LEFT JOIN golden.xref x ON x.object = t.object AND x.org = t.org AND x.sfid = t.sfid "
+    "LEFT JOIN golden.rejected_record r "
+    "ON r.object = t.object AND r.org = t.org AND r.sfid = t.sfid "
+    "WHERE t.object = :obj AND (x.sfid IS NOT NULL OR r.sfid IS NOT NULL)"
+)
+
+
 def evaluate(engine: Engine) -> dict[str, Quality]:
-    """Pairwise precision/recall of the publication against the demo's truth: every
-    live record, those in golden.xref by golden id, each quarantined one on its own."""
+    """Pairwise precision/recall of the publication against the demo's truth."""
+    with engine.connect() as conn:
+        return {
+            obj: score_clusters(
+                pd.read_sql_query(text(_PUBLISHED_TRUTH), conn, params={"obj": obj})
+            )
+            for obj in ("account", "contact")
+        }
+
+
+def evaluate_queue(engine: Engine) -> dict[str, QueueRecall]:
+    """How many of the pairs the publication missed wait in the review queue."""
     results = {}
     with engine.connect() as conn:
         for obj in ("account", "contact"):
-            frame = pd.read_sql_query(
+            frame = pd.read_sql_query(text(_PUBLISHED_TRUTH), conn, params={"obj": obj})
+            queue = pd.read_sql_query(
                 text(
-                    "SELECT COALESCE(x.golden_id, 'quarantined:' || r.org || '/' || r.sfid) "
-                    "AS predicted, t.entity AS truth FROM demo.truth t "
-                    "LEFT JOIN golden.xref x "
-                    "ON x.object = t.object AND x.org = t.org AND x.sfid = t.sfid "
-                    "LEFT JOIN golden.rejected_record r "
-                    "ON r.object = t.object AND r.org = t.org AND r.sfid = t.sfid "
-                    "WHERE t.object = :obj AND (x.sfid IS NOT NULL OR r.sfid IS NOT NULL)"
+                    "SELECT golden_id_a AS a, golden_id_b AS b FROM golden.duplicate_review "
+                    "WHERE object = :obj"
                 ),
                 conn,
                 params={"obj": obj},
             )
-            results[obj] = score_clusters(frame)
+            results[obj] = queue_recall(frame, queue)
     return results

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, text
 from dedupe.blocking import NO_KEY, key_hashes, pairs_with, value_hashes
 from dedupe.cluster import cluster, strongest_inside
 from dedupe.features import FEATURES
-from dedupe.score import CodedColumns, ScoredPairs, score_pairs
+from dedupe.score import CodedColumns, ScoredPairs, score_pairs, term_shares
 from dedupe.settings import MatchSettings
 from pipelines.warehouse import resolve_state as state
 from pipelines.warehouse.frames import load_frame
@@ -82,7 +82,7 @@ class TermShares:
         hashes = value_hashes(values, index)
         found = pd.Series(hashes).map(self.counts[column]).fillna(0).to_numpy(np.float64, copy=True)
         found[hashes == NO_KEY] = 0
-        return found / max(len(self.keys), 1)
+        return term_shares(found, len(self.keys))
 
 
 @dataclass

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from dedupe.evaluate import score_clusters
+from dedupe.evaluate import queue_recall, score_clusters
 from dedupe.identity import assign_golden_ids, new_golden_id
 
 
@@ -41,3 +41,19 @@ def test_pairwise_and_bcubed_scores():
     assert quality.true_pairs == 2 and quality.predicted_pairs == 3 and quality.correct_pairs == 1
     assert round(quality.precision, 4) == 0.3333 and quality.recall == 0.5
     assert 0 < quality.bcubed_f1 < 1
+
+
+def test_queue_recall_counts_the_missed_pairs_a_steward_is_shown():
+    frame = pd.DataFrame(
+        {
+            # Entity e1 split three ways (G1: 2 records, G2: 1, G3: 1), e2 whole.
+            "predicted": ["G1", "G1", "G2", "G3", "G4", "G4"],
+            "truth": ["e1", "e1", "e1", "e1", "e2", "e2"],
+        }
+    )
+    # Missed: G1-G2 (2 pairs), G1-G3 (2), G2-G3 (1); the queue shows G2-G1 and G4-G3.
+    queue = pd.DataFrame({"a": ["G2", "G4"], "b": ["G1", "G3"]})
+    result = queue_recall(frame, queue)
+    assert (result.missed_pairs, result.queued_pairs) == (5, 2)
+    assert result.share == 0.4
+    assert queue_recall(frame.iloc[4:], queue).share == 1.0  # nothing missed
