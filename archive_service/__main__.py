@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from archive_service import cli
-from pipelines.settings import ConfigError
+from core.errors import ConfigError
 from service_auth import AuthConfigError
 
 

@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import text
 
 from archive_service.config import Runtime
-from archive_service.jobs import read_status
+from archive_service.status import read_status
 
 logger = logging.getLogger(__name__)
 

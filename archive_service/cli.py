@@ -7,18 +7,16 @@ Both read the config (`--config`, else $ORG360_CONFIG, else ./org360.yaml) and t
 from __future__ import annotations
 
 import logging
-import os
 
 from sqlalchemy import text
 
 from archive_service.config import Runtime
-from pipelines.settings import ConfigError
-
-DEFAULT_PORT = 8360
+from core.errors import ConfigError
+from core.listen import listen_address
 
 
 def serve(host: str | None, port: int | None, config_path: str | None) -> None:
-    """Run the archive API until interrupted (port: --port, else $PORT, else 8360)."""
+    """Run the archive API until interrupted, where `core.listen.listen_address` says."""
     import uvicorn
 
     from archive_service.api import create_app
@@ -27,12 +25,9 @@ def serve(host: str | None, port: int | None, config_path: str | None) -> None:
     _configure_logging()
     runtime = Runtime.load(config_path)
     try:
-        _require_schema(runtime)
+        require_schema(runtime)
         app = create_app(runtime, ApiCredentials.from_env())
-        env_port = os.environ.get("PORT")
-        # Behind Heroku's router (which sets $PORT) the dyno must listen on every interface.
-        host = host or ("0.0.0.0" if env_port else "127.0.0.1")
-        port = port or (int(env_port) if env_port else DEFAULT_PORT)
+        host, port = listen_address(host, port)
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         runtime.close()
@@ -47,13 +42,14 @@ def worker(config_path: str | None, concurrency: int = 1) -> None:
     _configure_logging()
     runtime = Runtime.load(config_path)
     try:
-        _require_schema(runtime)
+        require_schema(runtime)
         run_worker(runtime, concurrency)
     finally:
         runtime.close()
 
 
-def _require_schema(runtime: Runtime) -> None:
+def require_schema(runtime: Runtime) -> None:
+    """Stop with a clear error when the archive's tables are not migrated yet."""
     with runtime.engine.connect() as conn:
         found = conn.execute(
             text("SELECT to_regclass('archive.job'), to_regclass('procrastinate_jobs')")

@@ -16,8 +16,9 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from pipelines.database import make_engine, resolve_database_url
-from pipelines.settings import ConfigError, Settings, load_settings
+from core.database import make_engine, resolve_database_url
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
 
 ENV_PREFIX = "ORG360_ARCHIVE_"
 

@@ -18,8 +18,6 @@ from archive_service.config import Runtime
 from archive_service.criteria import ARCHIVE_COLUMNS, check_columns, check_values
 from archive_service.errors import InvalidIds, JobNotFound, LiveTableMissing, UnknownOrg
 from archive_service.models import (
-    OUTCOMES,
-    CallbackState,
     Criteria,
     JobRequest,
     JobStatus,
@@ -27,6 +25,7 @@ from archive_service.models import (
     RecordPage,
 )
 from archive_service.queue import Queue
+from archive_service.status import read_status
 from archive_service.tables import (
     SCHEMA,
     archive_table_name,
@@ -35,7 +34,8 @@ from archive_service.tables import (
     lightweight_table,
     table_columns,
 )
-from pipelines.settings import ConfigError, OrgSettings
+from core.errors import ConfigError
+from core.settings import OrgSettings
 
 logger = logging.getLogger(__name__)
 
@@ -193,36 +193,3 @@ def normalise_sfids(raw: list[str]) -> list[str]:
             details=bad[:MAX_REPORTED_BAD_IDS],
         )
     return list(seen)
-
-
-def read_status(conn: Connection, job_id: str) -> JobStatus:
-    row = conn.execute(select(job).where(job.c.job_id == job_id)).mappings().first()
-    if row is None:
-        raise JobNotFound(f"no archive job {job_id}")
-    counts = dict.fromkeys(OUTCOMES, 0)
-    counts.update({k: int(v) for k, v in (row["counts"] or {}).items() if k in counts})
-    callback = None
-    if row["callback_url"]:
-        callback = CallbackState(
-            url=row["callback_url"],
-            status=row["callback_status"],
-            attempts=row["callback_attempts"],
-            error=row["callback_error"],
-        )
-    return JobStatus(
-        job_id=row["job_id"],
-        kind=row["kind"],
-        org=row["org"],
-        object=row["object"],
-        status=row["status"],
-        counts=counts,
-        total=row["total"],
-        processed=row["processed"],
-        skipped_without_sfid=row["skipped_without_sfid"],
-        error=row["error"],
-        requested_by=row["requested_by"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        callback=callback,
-    )

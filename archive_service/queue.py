@@ -14,6 +14,7 @@ from procrastinate.contrib.sqlalchemy import SQLAlchemyPsycopg2Connector
 from procrastinate.exceptions import AlreadyEnqueued
 
 from archive_service.config import ArchiveOptions, Runtime
+from archive_service.tasks import run_job
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +26,6 @@ JOB_RETRY_BASE_SECONDS = 2
 
 
 def make_app(connector, options: ArchiveOptions) -> procrastinate.App:
-    from archive_service.tasks import run_job
-
     app = procrastinate.App(connector=connector)
     app.task(
         name=RUN_JOB,

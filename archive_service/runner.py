@@ -33,7 +33,7 @@ from archive_service.criteria import predicates, source_table
 from archive_service.errors import Interrupted, JobError
 from archive_service.models import Criteria
 from archive_service.tables import SCHEMA, archive_table_name, job, job_record
-from pipelines.settings import ConfigError
+from core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

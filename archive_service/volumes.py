@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 
 from archive_service.tables import SCHEMA, archived_object, lightweight_table
-from pipelines.settings import OBJECTS, Settings
+from core.settings import OBJECTS, Settings
 
 
 @dataclass(frozen=True)

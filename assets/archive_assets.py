@@ -18,8 +18,8 @@ from dagster import (
 
 from archive_service.config import ArchiveOptions, Runtime
 from archive_service.volumes import archive_volumes
-from pipelines.database import resolve_database_url
-from pipelines.settings import config_path_from_env, load_settings
+from core.database import resolve_database_url
+from core.settings import config_path_from_env, load_settings
 
 
 class ArchiveResource(ConfigurableResource):

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from pipelines.resources import Org360Resource, progress
-from pipelines.warehouse.publish import publish
+from assets.resources import Org360Resource, progress
+from warehouse.publish import publish
 
 _TABLES = ("account", "contact", "xref", "duplicate_review", "rejected_record")
 _DESCRIPTIONS = {

@@ -8,16 +8,16 @@ publication. What an org contains can only raise a warning.
 
 import dagster as dg
 
-from pipelines.resources import Org360Resource, progress
-from pipelines.warehouse import checks
-from pipelines.warehouse.golden import (
+from assets.resources import Org360Resource, progress
+from warehouse import checks
+from warehouse.golden import (
     Built,
     build_accounts,
     build_contacts,
     build_review_queue,
     build_xref,
 )
-from pipelines.warehouse.quarantine import build_rejected_records
+from warehouse.quarantine import build_rejected_records
 
 _EAGER = dg.AutomationCondition.eager()
 

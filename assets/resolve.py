@@ -10,8 +10,8 @@ what every shard found. Steps hand each other only the match and cannot-link edg
 import dagster as dg
 from pydantic import Field
 
-from pipelines.resources import Org360Resource, progress
-from pipelines.warehouse.resolve import (
+from assets.resources import Org360Resource, progress
+from warehouse.resolve import (
     Plan,
     ShardPairs,
     cluster_object,

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from pipelines.partitions import org_partitions
-from pipelines.resources import Org360Resource, progress
-from pipelines.warehouse.staging import stage
+from assets.partitions import org_partitions
+from assets.resources import Org360Resource, progress
+from warehouse.staging import stage
 
 
 def _staging_asset(obj: str) -> dg.AssetsDefinition:

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from pipelines.resources import Org360Resource, progress
-from pipelines.warehouse.unified import unify
+from assets.resources import Org360Resource, progress
+from warehouse.unified import unify
 
 
 def _unified_asset(obj: str) -> dg.AssetsDefinition:

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import warehouse_sql  # noqa: E402
-from pipelines.database import make_engine, resolve_database_url  # noqa: E402
-from pipelines.demo.heroku_connect import create_connect_table  # noqa: E402
+from core.database import make_engine, resolve_database_url  # noqa: E402
+from demo.heroku_connect import create_connect_table  # noqa: E402
 from tests.integration.archive import connect_sim  # noqa: E402
 
 SCHEMA, ORG = "bench_sf", "bench"

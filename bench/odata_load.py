@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import warehouse_sql  # noqa: E402
-from pipelines.database import make_engine, resolve_database_url  # noqa: E402
+from core.database import make_engine, resolve_database_url  # noqa: E402
 
 DATABASE = "org360_odata_bench"
 USER, PASSWORD = "bench", "bench-password"

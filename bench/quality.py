@@ -47,6 +47,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.database import resolve_database_url
 from dedupe.blocking import candidate_pairs
 from dedupe.compare import NULL
 from dedupe.estimate import with_parameters
@@ -55,12 +56,11 @@ from dedupe.features import FEATURES
 from dedupe.resolve import Resolution, resolve
 from dedupe.score import group_weight
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
-from pipelines.database import resolve_database_url
-from pipelines.demo.heroku_connect import create_connect_table, quote_ident
-from pipelines.resources import engine_for
+from demo.heroku_connect import create_connect_table, quote_ident
 from pipelines.runner import run_all
-from pipelines.warehouse.frames import load_frame
-from pipelines.warehouse.sql import copy_frame
+from warehouse.engines import engine_for
+from warehouse.frames import load_frame
+from warehouse.sql import copy_frame
 
 FEBRL_FIELDS = (
     "given_name",

@@ -5,7 +5,7 @@ which runs every step, and the comparison workers it forks, sampled every 50 ms:
 which counts the pages they share once, and the RSS sum, which counts them in every
 process), then does an
 incremental run after a fraction of the source rows changed (edits, new duplicates
-and deletions, `pipelines/demo/changes.py`).
+and deletions, `demo/changes.py`).
 
     .venv/bin/python bench/scale.py --records 100000 [--splink] [--verify]
 
@@ -34,13 +34,13 @@ import psutil
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from pipelines.database import resolve_database_url
-from pipelines.demo.changes import apply_changes
-from pipelines.demo.generator import DemoGenerator
-from pipelines.demo.seed import DEMO_ORGS, evaluate, evaluate_queue, seed, write_demo_config
-from pipelines.resources import engine_for
+from core.database import resolve_database_url
+from demo.changes import apply_changes
+from demo.generator import DemoGenerator
+from demo.seed import DEMO_ORGS, evaluate, evaluate_queue, seed, write_demo_config
 from pipelines.runner import run_all
-from pipelines.warehouse.resolve_state import request_full_resolution
+from warehouse.engines import engine_for
+from warehouse.resolve_state import request_full_resolution
 
 ROOT = Path(__file__).resolve().parent.parent
 

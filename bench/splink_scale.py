@@ -49,8 +49,8 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dedupe.evaluate import score_clusters
-from pipelines.demo.generator import DemoGenerator
-from pipelines.demo.seed import _OMITTED_COLUMNS, DEMO_ORGS
+from demo.generator import DemoGenerator
+from demo.seed import _OMITTED_COLUMNS, DEMO_ORGS
 
 RECORDS_PER_COMPANY = 5.6  # what the generator produces on average, as in bench/scale.py
 SOURCE_COLUMNS = (
@@ -156,8 +156,8 @@ def generated(records: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 def read_seeded(url: str) -> pd.DataFrame:
     from sqlalchemy import text
 
-    from pipelines.database import make_engine
-    from pipelines.demo.heroku_connect import quote_ident
+    from core.database import make_engine
+    from demo.heroku_connect import quote_ident
 
     engine = make_engine(url)
     frames = []
@@ -177,7 +177,7 @@ def read_seeded(url: str) -> pd.DataFrame:
 def read_truth(url: str) -> pd.DataFrame:
     from sqlalchemy import text
 
-    from pipelines.database import make_engine
+    from core.database import make_engine
 
     engine = make_engine(url)
     with engine.connect() as conn:

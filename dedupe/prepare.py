@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from dedupe import normalize as nz
-from dedupe.model import ACCOUNT_FIELDS, CONTACT_FIELDS, UNIFIED_FIELDS
 
 # A birth date outside these is a placeholder or a typo (0001-01-01, 9999-12-31).
 EARLIEST_BIRTHDATE = datetime.date(1900, 1, 1)
@@ -27,6 +26,8 @@ EARLIEST_BIRTHDATE = datetime.date(1900, 1, 1)
 DETAIL_VALUE_LENGTH = 40
 
 REJECTED_COLUMNS = ("org", "sfid", "reason", "detail")
+# Columns of a staged batch that are not the object's fields.
+SYSTEM_COLUMNS = ("org", "sfid", "systemmodstamp", "hc_lastop")
 
 
 @dataclass
@@ -57,7 +58,7 @@ class _Cleaner:
     def text(self, name: str, raw: pd.Series, length: int) -> pd.Series:
         return self.truncate(name, nz.clean_text(raw), length)
 
-    def count_nulled(self, raw: pd.DataFrame, out: pd.DataFrame, fields: tuple[str, ...]) -> None:
+    def count_nulled(self, raw: pd.DataFrame, out: pd.DataFrame, fields: list[str]) -> None:
         """Values the source had that the unified record lost (blank, unparseable, out
         of range)."""
         for name in fields:
@@ -75,7 +76,12 @@ def _system(raw: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _completeness(frame: pd.DataFrame, fields: tuple[str, ...]) -> pd.Series:
+def _fields(raw: pd.DataFrame) -> list[str]:
+    """The object's fields: the batch's columns other than the system ones."""
+    return [c for c in raw.columns if c not in SYSTEM_COLUMNS]
+
+
+def _completeness(frame: pd.DataFrame, fields: list[str]) -> pd.Series:
     present = [f for f in fields if f in frame]
     return frame[present].notna().sum(axis=1).astype("int16")
 
@@ -147,8 +153,8 @@ def prepare_accounts(raw: pd.DataFrame) -> Prepared:
     out["key_street"] = nz.street_keys(out["billing_street"])
     out["key_postcode"] = nz.postcode_keys(out["billing_postcode"])
     out["key_registration"] = nz.identifier_keys(out["registration_number"])
-    out["completeness"] = _completeness(out, ACCOUNT_FIELDS)
-    clean.count_nulled(raw, out, ACCOUNT_FIELDS)
+    out["completeness"] = _completeness(out, _fields(raw))
+    clean.count_nulled(raw, out, _fields(raw))
 
     # Without a name, a website or a registration number nothing tells this company
     # from another (a switchboard number is shared by a group's companies).
@@ -192,8 +198,8 @@ def prepare_contacts(raw: pd.DataFrame) -> Prepared:
     out["key_street"] = nz.street_keys(out["mailing_street"])
     out["key_postcode"] = nz.postcode_keys(out["mailing_postcode"])
     out["key_national_id"] = nz.identifier_keys(out["national_id"])
-    out["completeness"] = _completeness(out, CONTACT_FIELDS)
-    clean.count_nulled(raw, out, CONTACT_FIELDS)
+    out["completeness"] = _completeness(out, _fields(raw))
+    clean.count_nulled(raw, out, _fields(raw))
 
     # A nameless contact still matches its duplicates (and takes its name from them)
     # through what only this person has: an e-mail, a mobile, a national id, or a
@@ -219,4 +225,3 @@ def prepare_contacts(raw: pd.DataFrame) -> Prepared:
 
 
 PREPARERS = {"account": prepare_accounts, "contact": prepare_contacts}
-assert set(PREPARERS) == set(UNIFIED_FIELDS)

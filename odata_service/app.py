@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from core.database import make_engine
 from odata_service import serializers
 from odata_service.compiler import trigram_search
 from odata_service.counts import CountCache
@@ -39,7 +40,6 @@ from odata_service.plans import PlanCache
 from odata_service.publications import PublicationListener
 from odata_service.reader import Entity, Page, Plan, Reader
 from odata_service.settings import ODataSettings
-from pipelines.database import make_engine
 from service_auth import RequireAuth
 
 log = logging.getLogger(__name__)

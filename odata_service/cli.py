@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8360
 ACCESS_LOG_VAR = "ORG360_ODATA_ACCESS_LOG"
 WORKERS_VAR = "WEB_CONCURRENCY"
 
@@ -21,7 +19,7 @@ WORKERS_VAR = "WEB_CONCURRENCY"
 def serve(
     host: str | None, port: int | None, database_url: str | None, workers: int | None = None
 ) -> None:
-    """Serve until interrupted. Port: `port`, else `$PORT`, else 8360.
+    """Serve until interrupted, where `core.listen.listen_address` says.
 
     Processes: `workers`, else `$WEB_CONCURRENCY` (Heroku sets it per dyno size), else one
     per CPU.
@@ -30,6 +28,9 @@ def serve(
     import uvicorn
     from sqlalchemy.exc import OperationalError
 
+    from core.database import resolve_database_url
+    from core.errors import ConfigError
+    from core.listen import listen_address
     from odata_service.app import (
         DATABASE_URL_VAR,
         create_app,
@@ -38,12 +39,10 @@ def serve(
     )
     from odata_service.model import SchemaMismatch
     from odata_service.settings import ODataSettings
-    from pipelines.database import resolve_database_url
-    from pipelines.settings import ConfigError
     from service_auth import AuthConfigError
 
     try:
-        port = port if port is not None else _port_from_env()
+        host, port = listen_address(host, port)
         workers = workers if workers is not None else _workers_from_env()
         if workers < 1:
             raise ValueError(f"--workers must be at least 1, got {workers}")
@@ -59,7 +58,7 @@ def serve(
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
         raise SystemExit(f"org360 odata serve: cannot reach the database: {reason}") from None
     options = {
-        "host": host or DEFAULT_HOST,
+        "host": host,
         "port": port,
         "proxy_headers": True,
         "access_log": os.environ.get(ACCESS_LOG_VAR, "1") not in ("0", "false", "no"),
@@ -73,15 +72,6 @@ def serve(
     engine.dispose()
     os.environ[DATABASE_URL_VAR] = settings.database_url
     uvicorn.run("odata_service.app:app_from_env", factory=True, workers=workers, **options)
-
-
-def _port_from_env() -> int:
-    value = os.environ.get("PORT")
-    if not value:
-        return DEFAULT_PORT
-    if not value.isdigit() or not 0 < int(value) < 65536:
-        raise ValueError(f"$PORT must be a TCP port number, got {value!r}")
-    return int(value)
 
 
 def _workers_from_env() -> int:

@@ -1,6 +1,6 @@
 """Hear about each publication of golden records, so cached counts never outlive it.
 
-`pipelines.warehouse.publish` sends `NOTIFY org360_publication` in the transaction that
+`warehouse.publish` sends `NOTIFY org360_publication` in the transaction that
 publishes (delivered when it commits). A thread of the service LISTENs on a connection
 of its own and calls `on_publication` for each one, and after every (re)connection,
 since a publication may have happened while it was not listening. Without a listener

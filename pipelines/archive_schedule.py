@@ -15,7 +15,7 @@ from archive_service.models import Criteria, JobRequest
 from archive_service.queue import Queue
 from archive_service.tables import job as job_table
 from assets.archive_assets import ArchiveResource
-from pipelines.settings import RetentionPolicy
+from core.settings import RetentionPolicy
 
 RETENTION_CRON = "30 2 * * *"
 

@@ -7,6 +7,9 @@ import dagster as dg
 
 from assets import archive_assets, golden, golden_next, resolve, staging, unified
 from assets.archive_assets import ArchiveResource
+from assets.resources import Org360Resource
+from core.errors import ConfigError
+from core.settings import DEFAULT_SCHEDULE, config_path_from_env, load_settings
 from pipelines.archive_schedule import retention_job, retention_schedule
 from pipelines.executors import (
     compare_shards_for,
@@ -15,10 +18,8 @@ from pipelines.executors import (
     executor_name,
 )
 from pipelines.jobs import consolidation_job, staging_job
-from pipelines.resources import Org360Resource
 from pipelines.schedules import consolidation_schedule
 from pipelines.sensors import consolidation_automation_sensor, org_config_sensor
-from pipelines.settings import DEFAULT_SCHEDULE, ConfigError, config_path_from_env, load_settings
 
 
 def _schedule_cron() -> str:

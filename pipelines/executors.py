@@ -17,8 +17,8 @@ import os
 
 import dagster as dg
 
-from pipelines.settings import ConfigError
-from pipelines.warehouse.parallel import default_workers
+from core.errors import ConfigError
+from warehouse.parallel import default_workers
 
 EXECUTORS = ("in_process", "multiprocess", "k8s", "celery")
 

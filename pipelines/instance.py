@@ -21,9 +21,9 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipelines.database import normalise_url, redact
-from pipelines.embedded_postgres import home_dir
-from pipelines.settings import ConfigError
+from core.database import normalise_url, redact
+from core.embedded_postgres import home_dir
+from core.errors import ConfigError
 
 SCHEMA = "dagster"
 STORAGE_URL_ENV = "ORG360_DAGSTER_STORAGE_URL"

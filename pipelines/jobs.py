@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.partitions import org_partitions
+from assets.partitions import org_partitions
 
 CONSOLIDATION_GROUPS = ("unified", "resolve", "golden_next", "golden")
 

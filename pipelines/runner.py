@@ -14,16 +14,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.database import resolve_database_url
+from assets.partitions import org_partitions
+from assets.resources import Org360Resource
+from core.database import resolve_database_url
+from core.settings import Settings, load_settings
 from pipelines.definitions import build_definitions
 from pipelines.executors import compare_shards_for, compare_workers_for
 from pipelines.instance import open_instance
-from pipelines.partitions import org_partitions
-from pipelines.resources import Org360Resource, engine_for
-from pipelines.settings import Settings, load_settings
-from pipelines.warehouse.quarantine import published_counts
-from pipelines.warehouse.resolve_state import request_full_resolution
-from pipelines.warehouse.staging import validate_source
+from warehouse.engines import engine_for
+from warehouse.quarantine import published_counts
+from warehouse.resolve_state import request_full_resolution
+from warehouse.staging import validate_source
 
 log = logging.getLogger("org360.progress")
 

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from assets.partitions import org_partitions
 from pipelines.jobs import staging_job
-from pipelines.partitions import org_partitions
 
 
 def consolidation_schedule(cron: str) -> dg.ScheduleDefinition:

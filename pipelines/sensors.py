@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from pipelines.partitions import org_partitions
-from pipelines.resources import Org360Resource
-from pipelines.settings import ConfigError
+from assets.partitions import org_partitions
+from assets.resources import Org360Resource
+from core.errors import ConfigError
 
 
 @dg.sensor(

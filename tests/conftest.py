@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import warehouse_sql
+from core.database import make_engine, resolve_database_url
 from pipelines import instance
-from pipelines.database import make_engine, resolve_database_url
 
 
 def _admin_url() -> str:

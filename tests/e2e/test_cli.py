@@ -16,7 +16,7 @@ from sqlalchemy import create_engine
 
 def _org360(*args, env, timeout=300):
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -63,7 +63,7 @@ def _free_port() -> int:
 def _runs_seen_by_the_ui(config, env) -> list[dict]:
     port = _free_port()
     ui = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "ui", "--config", str(config), "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "ui", "--config", str(config), "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

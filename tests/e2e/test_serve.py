@@ -34,7 +34,7 @@ def test_one_web_process_serves_odata_and_the_archive_api(database_url, tmp_path
         [
             sys.executable,
             "-m",
-            "pipelines.cli",
+            "app.cli",
             "serve",
             "--port",
             str(port),
@@ -88,7 +88,7 @@ def test_serve_refuses_to_start_without_credentials(database_url, tmp_path):
         [
             sys.executable,
             "-m",
-            "pipelines.cli",
+            "app.cli",
             "serve",
             "--port",
             str(_free_port()),

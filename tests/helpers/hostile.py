@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, text
 
-from pipelines.demo.heroku_connect import STANDARD_COLUMNS, quote_ident
+from demo.heroku_connect import STANDARD_COLUMNS, quote_ident
 
 # Custom fields mapped to the unified model's fields without a standard column.
 CUSTOM_COLUMNS = {"account": ("registration__c",), "contact": ("national_id__c",)}

@@ -7,9 +7,9 @@ from pathlib import Path
 import yaml
 from sqlalchemy import text
 
-from pipelines.database import make_engine
-from pipelines.demo.generator import DemoData, DemoGenerator
-from pipelines.demo.seed import DEMO_ORGS, seed
+from core.database import make_engine
+from demo.generator import DemoData, DemoGenerator
+from demo.seed import DEMO_ORGS, seed
 
 
 def seed_demo(database_url: str, companies: int = 60, seed_value: int = 11) -> DemoData:

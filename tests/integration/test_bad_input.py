@@ -6,11 +6,11 @@ import dagster as dg
 import pytest
 from sqlalchemy import text
 
-from pipelines.cli import main
+from app.cli import main
+from assets.partitions import org_partitions
+from assets.resources import Org360Resource
+from demo.heroku_connect import create_connect_table
 from pipelines.definitions import build_definitions
-from pipelines.demo.heroku_connect import create_connect_table
-from pipelines.partitions import org_partitions
-from pipelines.resources import Org360Resource
 from pipelines.runner import run_all
 from tests.helpers.orgs import seed_demo, write_config
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from core.errors import ConfigError
 from pipelines import instance
 from pipelines.runner import run_all
-from pipelines.settings import ConfigError
 from tests.helpers.orgs import seed_demo, write_config
 
 

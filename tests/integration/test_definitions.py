@@ -5,13 +5,13 @@ import pytest
 from sqlalchemy import text
 
 from assets import staging
+from assets.resources import Org360Resource
+from core.errors import ConfigError
 from pipelines.definitions import defs
-from pipelines.resources import Org360Resource
 from pipelines.runner import run_all
-from pipelines.settings import ConfigError
-from pipelines.warehouse.resolve_state import request_full_resolution
 from tests.helpers.code_location import consolidation_job
 from tests.helpers.orgs import seed_demo, write_config
+from warehouse.resolve_state import request_full_resolution
 
 
 def test_definitions_load_without_config_or_database(monkeypatch, tmp_path):

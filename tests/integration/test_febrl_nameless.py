@@ -17,10 +17,10 @@ import pandas as pd
 from sqlalchemy import text
 
 from dedupe.evaluate import score_clusters
-from pipelines.demo.heroku_connect import create_connect_table
+from demo.heroku_connect import create_connect_table
 from pipelines.runner import run_all
-from pipelines.warehouse.sql import copy_frame
 from tests.helpers.orgs import write_config
+from warehouse.sql import copy_frame
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "febrl4_sample.csv"
 ORGS = [

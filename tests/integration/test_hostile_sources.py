@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from pipelines.database import make_engine
+from core.database import make_engine
 from pipelines.runner import run_all
 from tests.conftest import _create_database, _drop_database
 from tests.helpers.hostile import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import text
 
-from pipelines.demo.seed import evaluate
+from demo.seed import evaluate
 from pipelines.runner import run_all
 from tests.helpers.orgs import golden_value, seed_demo, write_config
 

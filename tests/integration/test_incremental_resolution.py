@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from pipelines.demo.changes import apply_changes
-from pipelines.demo.seed import evaluate
+from demo.changes import apply_changes
+from demo.seed import evaluate
 from pipelines.runner import run_all
-from pipelines.warehouse import resolve_delta
-from pipelines.warehouse.steward import Decision, record_decision
 from tests.helpers.orgs import golden_value, seed_demo, write_config
+from warehouse import resolve_delta
+from warehouse.steward import Decision, record_decision
 
 _TABLES = {
     # Not the match weights: pairs between unchanged records keep the scores they had.

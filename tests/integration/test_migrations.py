@@ -1,7 +1,7 @@
 from sqlalchemy import inspect
 
 import warehouse_sql
-from pipelines.database import make_engine
+from core.database import make_engine
 
 
 def test_migrations_apply_once_and_build_the_published_schema(empty_database_url: str) -> None:

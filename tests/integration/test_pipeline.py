@@ -8,11 +8,11 @@ import pandas as pd
 from sqlalchemy import text
 
 from dedupe.estimate import MODEL_VERSION
-from pipelines.demo.seed import evaluate
+from demo.seed import evaluate
 from pipelines.runner import run_all
-from pipelines.warehouse import frames, resolve
-from pipelines.warehouse.resolve import resolve_object
 from tests.helpers.orgs import seed_demo, write_config
+from warehouse import frames, resolve
+from warehouse.resolve import resolve_object
 
 
 def _frame(engine, sql: str) -> pd.DataFrame:

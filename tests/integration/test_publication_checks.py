@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from pipelines.runner import RunFailed, run_all
-from pipelines.warehouse import golden
 from tests.helpers.orgs import golden_value, seed_demo, write_config
+from warehouse import golden
 
 
 def _published(engine) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from pipelines.cli import main
+from app.cli import main
 from pipelines.runner import run_all
 from tests.helpers.hostile import FIELDS, create_loose_table, insert_rows, live_keys
 from tests.helpers.orgs import write_config

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.warehouse.sql import index_lookups_only
+from warehouse.sql import index_lookups_only
 
 
 def _joins(conn) -> tuple[str, str]:

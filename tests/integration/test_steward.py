@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from pipelines.cli import main
-from pipelines.demo.heroku_connect import create_connect_table
+from app.cli import main
+from demo.heroku_connect import create_connect_table
 from pipelines.runner import run_all
 from tests.helpers.orgs import write_config
 

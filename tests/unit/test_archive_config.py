@@ -1,7 +1,7 @@
 import pytest
 
 from archive_service.config import READ_ONLY_COLUMNS, ArchiveOptions, psycopg_conninfo
-from pipelines.settings import ConfigError
+from core.errors import ConfigError
 
 
 def test_options_default_without_environment():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipelines.demo.generator import DemoGenerator
+from demo.generator import DemoGenerator
 
 
 def test_a_seed_always_gives_the_same_data():

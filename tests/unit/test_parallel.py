@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from pipelines.warehouse.parallel import can_fork, fork_map
+from warehouse.parallel import can_fork, fork_map
 
 SHARED = np.arange(1_000_000)  # what the workers read without it being pickled
 

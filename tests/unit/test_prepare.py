@@ -7,7 +7,7 @@ import datetime
 
 import pandas as pd
 
-from dedupe.model import ACCOUNT_FIELDS, CONTACT_FIELDS
+from core.catalogue import ACCOUNT_FIELDS, CONTACT_FIELDS
 from dedupe.prepare import prepare_accounts, prepare_contacts
 
 

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from dedupe.model import CONTACT_FIELDS
-from pipelines.warehouse.unified import _prepare_all
+from core.catalogue import CONTACT_FIELDS
+from warehouse.unified import _prepare_all
 
 
 def _batch(n: int, offset: int) -> pd.DataFrame:

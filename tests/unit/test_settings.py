@@ -1,7 +1,8 @@
 import pytest
 
-from pipelines.database import normalise_url
-from pipelines.settings import ConfigError, parse_settings
+from core.database import normalise_url
+from core.errors import ConfigError
+from core.settings import parse_settings
 
 
 def test_defaults_priority_from_list_order_and_lowercases_columns():

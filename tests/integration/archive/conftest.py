@@ -22,9 +22,9 @@ from archive_service.api import create_app
 from archive_service.config import ArchiveOptions, Runtime
 from archive_service.jobs import JobService
 from archive_service.queue import Queue
-from pipelines.database import make_engine
-from pipelines.demo.heroku_connect import create_connect_table
-from pipelines.settings import Settings, parse_settings
+from core.database import make_engine
+from core.settings import Settings, parse_settings
+from demo.heroku_connect import create_connect_table
 from service_auth import ApiCredentials
 from tests.integration.archive import connect_sim
 

@@ -272,7 +272,7 @@ def test_views_keep_their_published_columns_and_follow_org_field_mappings(runtim
         accounts = connect_sim.sync_from_salesforce(conn, "amer_sf", "account", 1)
     from dataclasses import replace
 
-    from pipelines.settings import OrgSettings
+    from core.settings import OrgSettings
 
     orgs = tuple(
         replace(o, fields={"contact": {"email": "work_email__c"}}) if o.key == "emea" else o

@@ -22,8 +22,8 @@ from archive_service.config import ArchiveOptions, Runtime
 from archive_service.jobs import JobService
 from archive_service.models import JobRequest
 from archive_service.queue import Queue
-from pipelines import embedded_postgres
-from pipelines.database import make_engine
+from core import embedded_postgres
+from core.database import make_engine
 from tests.integration.archive import connect_sim
 from tests.integration.archive.conftest import (
     ORGS,

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 
 import warehouse_sql
 from archive_service import tables
-from pipelines.database import make_engine
+from core.database import make_engine
 
 
 def procrastinate_catalog(engine) -> dict[str, list]:

@@ -19,10 +19,10 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 
+from core.database import make_engine
 from odata_service.app import create_app
 from odata_service.settings import ODataSettings
 from odata_service.wire import CoalescingHttpProtocol
-from pipelines.database import make_engine
 from service_auth import ApiCredentials
 from tests.conftest import _create_database, _drop_database
 

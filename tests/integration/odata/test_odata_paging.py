@@ -7,7 +7,7 @@ from collections import Counter
 
 from sqlalchemy import text
 
-from pipelines.database import make_engine
+from core.database import make_engine
 from tests.integration.odata.conftest import ACCOUNTS, CONTACTS, execute
 
 ALL_ACCOUNTS = ACCOUNTS + 3

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import text
 
-from pipelines.database import make_engine
+from core.database import make_engine
 from tests.integration.odata.conftest import ACCOUNTS, CONTACTS
 
 ALL_ACCOUNTS = ACCOUNTS + 3

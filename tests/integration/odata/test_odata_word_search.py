@@ -13,12 +13,12 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import text
 
+from core.database import make_engine
 from odata_service.model import load_model
 from odata_service.options import parse_options
 from odata_service.paths import parse_path
 from odata_service.reader import Reader
 from odata_service.schema import ENTITY_SETS
-from pipelines.database import make_engine
 from tests.integration.odata.conftest import execute, seeded_database
 from tests.integration.odata.test_odata_paging import walk
 from tests.integration.odata.test_odata_queries import sql_ids

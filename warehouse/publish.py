@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from pipelines.warehouse.golden import rebuild_all
-from pipelines.warehouse.sql import index_lookups_only, indexes_built_after, plan_for_few_rows
+from warehouse.golden import rebuild_all
+from warehouse.sql import index_lookups_only, indexes_built_after, plan_for_few_rows
 
 # Columns the publication manages itself rather than copying from golden_next.
 _BOOKKEEPING = ("created_at", "updated_at")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from pipelines.warehouse.golden import rebuild_all
-from pipelines.warehouse.sql import plan_for_few_rows
+from warehouse.golden import rebuild_all
+from warehouse.sql import plan_for_few_rows
 
 SAMPLE = 20
 

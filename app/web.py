@@ -22,31 +22,27 @@ def dispatch(odata: ASGIApp, archive: ASGIApp) -> ASGIApp:
 
 
 def serve(host: str | None, port: int | None, config_path: str | None) -> None:
-    """Serve both services until interrupted (port: --port, else $PORT, else 8360)."""
-    import os
-
+    """Serve both services until interrupted, where `core.listen.listen_address` says."""
     import uvicorn
 
     from archive_service.api import create_app as archive_app
-    from archive_service.cli import _require_schema
+    from archive_service.cli import require_schema
     from archive_service.config import Runtime
+    from core.listen import listen_address
     from odata_service.app import create_app as odata_app
     from odata_service.settings import ODataSettings
     from service_auth import ApiCredentials
 
     runtime = Runtime.load(config_path)
     try:
-        _require_schema(runtime)
+        require_schema(runtime)
         credentials = ApiCredentials.from_env()
         credentials.validate()
         app = dispatch(
             odata_app(ODataSettings.from_env(runtime.database_url)),
             archive_app(runtime, credentials),
         )
-        env_port = os.environ.get("PORT")
-        # Behind Heroku's router (which sets $PORT) the dyno listens on every interface.
-        host = host or ("0.0.0.0" if env_port else "127.0.0.1")
-        port = port or (int(env_port) if env_port else 8360)
+        host, port = listen_address(host, port)
         # The apps' own lifespans only release resources at exit, which the process does.
         uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")
     finally:

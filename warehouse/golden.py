@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from core.settings import Settings
 from dedupe.identity import assign_golden_ids
 from dedupe.settings import DEFAULT_SETTINGS
-from pipelines.settings import Settings
-from pipelines.warehouse.sql import copy_frame, index_lookups_only, plan_for_few_rows
+from warehouse.sql import copy_frame, index_lookups_only, plan_for_few_rows
 
 ACCOUNT_SIMPLE_FIELDS = (
     "name",

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from pipelines.settings import ConfigError
+from core.errors import ConfigError
 
 
 def normalise_url(url: str) -> str:
@@ -45,7 +45,7 @@ def resolve_database_url(configured: str | None = None, *, start_embedded: bool 
         return normalise_url(url)
     if not start_embedded:
         raise ConfigError("no database configured: set database_url or DATABASE_URL")
-    from pipelines import embedded_postgres
+    from core import embedded_postgres
 
     return embedded_postgres.start()
 

@@ -9,9 +9,9 @@ import yaml
 from sqlalchemy import Engine, text
 
 from dedupe.evaluate import Quality, QueueRecall, queue_recall, score_clusters
-from pipelines.demo.generator import DemoData
-from pipelines.demo.heroku_connect import create_connect_table, quote_ident
-from pipelines.warehouse.sql import copy_frame
+from demo.generator import DemoData
+from demo.heroku_connect import create_connect_table, quote_ident
+from warehouse.sql import copy_frame
 
 # emea keeps its D-U-N-S number in a custom field; apac's mapping has no mobile phone.
 DEMO_ORGS = (

@@ -14,15 +14,13 @@ from typing import Any
 
 import yaml
 
+from core.catalogue import FIELDS, OBJECTS
+from core.errors import ConfigError
+
 DEFAULT_CONFIG_PATH = Path("org360.yaml")
-OBJECTS = ("account", "contact")
 ORG_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 DEFAULT_SCHEDULE = "0 * * * *"
-
-
-class ConfigError(ValueError):
-    """The configuration is wrong; the message says where and what was expected."""
 
 
 @dataclass(frozen=True)
@@ -174,9 +172,6 @@ def _parse_orgs(raw_orgs: Any, source: str) -> tuple[OrgSettings, ...]:
 
 
 def _parse_fields(raw_fields: Any, where: str) -> dict[str, dict[str, str]]:
-    # Imported here to keep the settings module light for services.
-    from dedupe.model import UNIFIED_FIELDS
-
     if not isinstance(raw_fields, dict):
         raise ConfigError(f"{where}: fields must map object -> {{unified field: source column}}")
     parsed: dict[str, dict[str, str]] = {}
@@ -185,7 +180,7 @@ def _parse_fields(raw_fields: Any, where: str) -> dict[str, dict[str, str]]:
             raise ConfigError(f"{where}: fields: unknown object {obj!r}; expected one of {OBJECTS}")
         if not isinstance(mapping, dict):
             raise ConfigError(f"{where}: fields.{obj} must map unified field -> source column")
-        allowed = UNIFIED_FIELDS[obj]
+        allowed = FIELDS[obj]
         for unified, column in mapping.items():
             if unified not in allowed:
                 raise ConfigError(

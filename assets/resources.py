@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import dagster as dg
 from sqlalchemy import Engine
 
-import warehouse_sql
-from pipelines.database import make_engine, resolve_database_url
-from pipelines.settings import Settings, config_path_from_env, load_settings
+from core.database import resolve_database_url
+from core.settings import Settings, config_path_from_env, load_settings
+from warehouse.engines import engine_for
 
-_engines: dict[str, Engine] = {}
-_lock = threading.Lock()
 progress = logging.getLogger("org360.progress")
-
-
-def engine_for(url: str) -> Engine:
-    """One engine per URL per process, migrated on first use."""
-    with _lock:
-        if url not in _engines:
-            engine = make_engine(url)
-            warehouse_sql.migrate(engine)
-            _engines[url] = engine
-        return _engines[url]
 
 
 class Org360Resource(dg.ConfigurableResource):

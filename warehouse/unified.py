@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from dedupe.model import UNIFIED_FIELDS
+from core.catalogue import FIELDS
 from dedupe.prepare import PREPARERS, REJECTED_COLUMNS, Prepared
-from pipelines.warehouse.sql import copy_frame, newest_change
+from warehouse.sql import copy_frame, newest_change
 
 BATCH_SIZE = 50_000
 # Fresh planner statistics when more than this share of the records changed.
@@ -155,7 +155,7 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
             f"CREATE TEMP TABLE incoming ON COMMIT DROP AS "
             f"SELECT {', '.join(columns)} FROM {target} WITH NO DATA"
         )
-        raw_columns = ["org", "sfid", *UNIFIED_FIELDS[obj], "systemmodstamp", "hc_lastop"]
+        raw_columns = ["org", "sfid", *FIELDS[obj], "systemmodstamp", "hc_lastop"]
         stream = conn.execute(
             text(
                 f"SELECT {', '.join(raw_columns)} FROM {staged} "

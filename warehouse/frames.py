@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from pipelines.warehouse.parallel import in_background
-from pipelines.warehouse.sql import copy_out, join_by_index_lookups, plan_for_few_rows
+from warehouse.parallel import in_background
+from warehouse.sql import copy_out, join_by_index_lookups, plan_for_few_rows
 
 FRAME_QUERIES = {
     "account": (

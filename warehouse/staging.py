@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
-from dedupe.model import DEFAULT_SOURCE_COLUMNS, UNIFIED_FIELDS
-from pipelines.settings import ConfigError, OrgSettings
-from pipelines.warehouse.sql import ident
+from core.catalogue import DEFAULT_SOURCE_COLUMNS, FIELDS
+from core.errors import ConfigError
+from core.settings import OrgSettings
+from warehouse.sql import ident
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
             report.deleted = _delete_all(conn, org.key, obj)
             return report
         mapping = column_mapping(org, obj, columns)
-        report.unmapped_fields = [f for f in UNIFIED_FIELDS[obj] if f not in mapping]
+        report.unmapped_fields = [f for f in FIELDS[obj] if f not in mapping]
         has_deleted_flag = "isdeleted" in columns
         has_modstamp = "systemmodstamp" in columns
         has_lastop = "_hc_lastop" in columns
@@ -313,7 +314,7 @@ def _upsert(
     unkeyable: list[str],
     released: list[str],
 ) -> int:
-    fields = UNIFIED_FIELDS[obj]
+    fields = FIELDS[obj]
     select_fields = [
         f"CAST(src.{ident(conn, mapping[f])} AS text)" if f in mapping else "CAST(NULL AS text)"
         for f in fields

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
-from pipelines.demo.seed import DEMO_ORGS
+from demo.seed import DEMO_ORGS
 
 # How a change of `fraction` of the records splits: edits, new duplicates, deletions.
 EDIT_SHARE, DUPLICATE_SHARE, DELETE_SHARE = 0.6, 0.25, 0.15

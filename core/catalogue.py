@@ -1,4 +1,5 @@
-"""The unified model: which fields an account and a contact have across every org."""
+"""The objects org360 consolidates: each one's unified fields, and the Heroku Connect
+column (lower-case Salesforce API name) each field is read from by default."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ CONTACT_FIELDS: tuple[str, ...] = (
     "account_sfid",
 )
 
-UNIFIED_FIELDS: dict[str, tuple[str, ...]] = {
+FIELDS: dict[str, tuple[str, ...]] = {
     "account": ACCOUNT_FIELDS,
     "contact": CONTACT_FIELDS,
 }
@@ -75,3 +76,5 @@ DEFAULT_SOURCE_COLUMNS: dict[str, dict[str, str]] = {
         "account_sfid": "accountid",
     },
 }
+
+OBJECTS: tuple[str, ...] = tuple(FIELDS)

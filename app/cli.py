@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.settings import DEFAULT_CONFIG_PATH, ConfigError
+from core.errors import ConfigError
+from core.settings import DEFAULT_CONFIG_PATH
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -44,7 +45,7 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipelines.database import redact
+    from core.database import redact
     from pipelines.runner import run_all
 
     _progress_logging(args.verbose)
@@ -72,12 +73,12 @@ def _print_quarantine(quarantined: dict[tuple[str, str, str], int]) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.database import make_engine, redact, resolve_database_url
-    from pipelines.demo.generator import DemoGenerator
-    from pipelines.demo.seed import evaluate, evaluate_queue, seed, write_demo_config
-    from pipelines.embedded_postgres import home_dir
-    from pipelines.resources import engine_for
+    from core.database import make_engine, redact, resolve_database_url
+    from core.embedded_postgres import home_dir
+    from demo.generator import DemoGenerator
+    from demo.seed import evaluate, evaluate_queue, seed, write_demo_config
     from pipelines.runner import run_all
+    from warehouse.engines import engine_for
 
     _progress_logging(args.verbose)
     started = time.perf_counter()
@@ -123,9 +124,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from pipelines.database import resolve_database_url
+    from core.database import resolve_database_url
+    from core.settings import load_settings
     from pipelines.instance import STORAGE_URL_ENV, prepare_storage
-    from pipelines.settings import load_settings
 
     path = _config_path(args).resolve()
     env = dict(os.environ)
@@ -160,8 +161,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from pipelines import embedded_postgres
-    from pipelines.database import resolve_database_url
+    from core import embedded_postgres
+    from core.database import resolve_database_url
 
     if args.action == "url":
         print(resolve_database_url(_configured_url(args)))
@@ -178,7 +179,7 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(create_schema(resolve_database_url(_configured_url(args))))
     elif args.action == "migrate":
         import warehouse_sql
-        from pipelines.database import make_engine
+        from core.database import make_engine
 
         applied = warehouse_sql.migrate(make_engine(resolve_database_url(_configured_url(args))))
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
@@ -186,7 +187,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def _configured_url(args: argparse.Namespace) -> str | None:
-    from pipelines.settings import load_settings
+    from core.settings import load_settings
 
     path = _config_path(args)
     return load_settings(path).database_url if path.exists() else None
@@ -200,7 +201,7 @@ def cmd_odata(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pipelines.web import serve
+    from app.web import serve
 
     serve(args.host, args.port, str(_config_path(args)))
     return 0
@@ -218,10 +219,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from pipelines.database import resolve_database_url
-    from pipelines.resources import engine_for
-    from pipelines.settings import load_settings
-    from pipelines.warehouse.steward import Decision, parse_record, record_decision, review_pair
+    from core.database import resolve_database_url
+    from core.settings import load_settings
+    from warehouse.engines import engine_for
+    from warehouse.steward import Decision, parse_record, record_decision, review_pair
 
     path = _config_path(args)
     configured = load_settings(path).database_url if path.exists() else None
@@ -276,7 +277,7 @@ def _review_list(engine, args: argparse.Namespace) -> int:
 
 
 def _review_rejected(engine, args: argparse.Namespace) -> int:
-    from pipelines.warehouse.quarantine import REASONS, published_counts, published_rejections
+    from warehouse.quarantine import REASONS, published_counts, published_rejections
 
     counts = published_counts(engine)
     shown = {

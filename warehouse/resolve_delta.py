@@ -28,11 +28,11 @@ from dedupe.cluster import cluster, strongest_inside
 from dedupe.features import FEATURES
 from dedupe.score import CodedColumns, ScoredPairs, score_pairs, term_shares
 from dedupe.settings import MatchSettings
-from pipelines.warehouse import resolve_state as state
-from pipelines.warehouse.frames import load_frame
-from pipelines.warehouse.parallel import in_background
-from pipelines.warehouse.sql import copy_binary, plan_for_few_rows, read_int64_column, read_query
-from pipelines.warehouse.steward import decisions_for
+from warehouse import resolve_state as state
+from warehouse.frames import load_frame
+from warehouse.parallel import in_background
+from warehouse.sql import copy_binary, plan_for_few_rows, read_int64_column, read_query
+from warehouse.steward import decisions_for
 
 # Above this share of changed records a full resolution is cheaper than a partial one.
 INCREMENTAL_LIMIT = 0.2

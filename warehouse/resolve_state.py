@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, text
 from dedupe.estimate import MODEL_VERSION
 from dedupe.score import ScoredPairs
 from dedupe.settings import MatchSettings
-from pipelines.warehouse.sql import (
+from warehouse.sql import (
     COPY_BINARY_HEADER,
     COPY_BINARY_TRAILER,
     copy_binary,

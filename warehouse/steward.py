@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from pipelines.settings import OBJECTS, ConfigError
+from core.errors import ConfigError
+from core.settings import OBJECTS
 
 DECISIONS = ("match", "no_match")
 

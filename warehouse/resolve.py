@@ -29,17 +29,17 @@ from dedupe.estimate import MODEL_VERSION, fit, parameters, with_parameters
 from dedupe.features import FEATURES
 from dedupe.score import CodedColumns, entity_codes, score_pairs
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
-from pipelines.warehouse import resolve_state
-from pipelines.warehouse.frames import load_frame
-from pipelines.warehouse.parallel import fork_map
-from pipelines.warehouse.resolve_delta import (
+from warehouse import resolve_state
+from warehouse.frames import load_frame
+from warehouse.parallel import fork_map
+from warehouse.resolve_delta import (
     INCREMENTAL_LIMIT,
     DeltaPairs,
     cluster_changes,
     compare_changes,
 )
-from pipelines.warehouse.sql import copy_binary, indexes_built_after, newest_change, read_query
-from pipelines.warehouse.steward import decisions_for
+from warehouse.sql import copy_binary, indexes_built_after, newest_change, read_query
+from warehouse.steward import decisions_for
 
 
 @dataclass
