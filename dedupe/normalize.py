@@ -26,7 +26,6 @@ _INVISIBLE = re.compile(
 )
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
-EMAIL_LENGTH = 80
 
 
 def _map_distinct(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:
@@ -133,8 +132,7 @@ def phonetic(value: str | None) -> str | None:
 
 def email_address(value: str) -> str | None:
     text = _INVISIBLE.sub("", value).strip().lower().removeprefix("mailto:")
-    # Longer than Salesforce's Email field holds: cut, it would be someone else's.
-    return text if len(text) <= EMAIL_LENGTH and _EMAIL.match(text) else None
+    return text if _EMAIL.match(text) else None
 
 
 def email_addresses(series: pd.Series) -> pd.Series:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,20 +43,29 @@ class Prepared:
 class _Cleaner:
     """Cleans one batch's fields and counts the values it had to cut."""
 
-    def __init__(self) -> None:
+    def __init__(self, lengths: Mapping[str, int] | None) -> None:
+        self.lengths = lengths or {}
         self.counts: Counter = Counter()
 
-    def truncate(self, name: str, series: pd.Series, length: int) -> pd.Series:
+    def truncate(self, name: str, series: pd.Series) -> pd.Series:
         # Salesforce field lengths; a longer value (a custom mapped column) is cut, not
         # lost silently: the source keeps it and provenance points there.
+        length = self.lengths.get(name)
+        if length is None:
+            return series
         longer = series.str.len().gt(length)
         if longer.any():
             self.counts[f"{name} truncated"] += int(longer.sum())
             series = series.where(~longer, series.str.slice(0, length))
         return series
 
-    def text(self, name: str, raw: pd.Series, length: int) -> pd.Series:
-        return self.truncate(name, nz.clean_text(raw), length)
+    def text(self, name: str, raw: pd.Series) -> pd.Series:
+        return self.truncate(name, nz.clean_text(raw))
+
+    def fits(self, name: str, series: pd.Series) -> pd.Series:
+        """Values longer than the field holds are null (a cut e-mail is someone else's)."""
+        length = self.lengths.get(name)
+        return series if length is None else series.where(~series.str.len().gt(length), None)
 
     def count_nulled(self, raw: pd.DataFrame, out: pd.DataFrame, fields: list[str]) -> None:
         """Values the source had that the unified record lost (blank, unparseable, out
@@ -93,7 +102,7 @@ def _country(clean: _Cleaner, name: str, raw: pd.Series) -> tuple[pd.Series, pd.
     typed = nz.clean_text(raw)
     readable = nz.fold_series(typed).notna()
     display = country["name"].where(country["name"].notna(), typed.where(readable, None))
-    return clean.truncate(name, display, 80), country["code"]
+    return clean.truncate(name, display), country["code"]
 
 
 def _finite(series: pd.Series) -> pd.Series:
@@ -117,29 +126,30 @@ def _rejected(
     return rows.loc[:, list(REJECTED_COLUMNS)]
 
 
-def prepare_accounts(raw: pd.DataFrame) -> Prepared:
-    clean = _Cleaner()
+def prepare_accounts(raw: pd.DataFrame, lengths: Mapping[str, int] | None = None) -> Prepared:
+    """`lengths`: each text field's length (longer values are cut); none: kept whole."""
+    clean = _Cleaner(lengths)
     out = _system(raw)
     out["billing_country"], out["billing_country_code"] = _country(
         clean, "billing_country", raw["billing_country"]
     )
-    out["name"] = clean.text("name", raw["name"], 255)
-    out["website"] = clean.text("website", raw["website"], 255)
+    out["name"] = clean.text("name", raw["name"])
+    out["website"] = clean.text("website", raw["website"])
     out["domain"] = nz.website_domains(out["website"])
     out["phone"] = nz.phones(raw["phone"], out["billing_country_code"])
-    out["billing_street"] = clean.text("billing_street", raw["billing_street"], 255)
-    out["billing_city"] = clean.text("billing_city", raw["billing_city"], 80)
-    out["billing_state"] = clean.text("billing_state", raw["billing_state"], 80)
-    out["billing_postcode"] = clean.text("billing_postcode", raw["billing_postcode"], 20)
-    out["industry"] = clean.text("industry", raw["industry"], 255)
-    out["type"] = clean.text("type", raw["type"], 255)
+    out["billing_street"] = clean.text("billing_street", raw["billing_street"])
+    out["billing_city"] = clean.text("billing_city", raw["billing_city"])
+    out["billing_state"] = clean.text("billing_state", raw["billing_state"])
+    out["billing_postcode"] = clean.text("billing_postcode", raw["billing_postcode"])
+    out["industry"] = clean.text("industry", raw["industry"])
+    out["type"] = clean.text("type", raw["type"])
     out["annual_revenue"] = _finite(nz.numbers(raw["annual_revenue"]))
     out["currency"] = nz.currency_codes(raw["currency"])
     employees = nz.numbers(raw["employees"])
     out["employees"] = (
         employees.where((employees >= 0) & (employees < 2**31)).round().astype("Int64")
     )
-    out["registration_number"] = clean.text("registration_number", raw["registration_number"], 80)
+    out["registration_number"] = clean.text("registration_number", raw["registration_number"])
     out["key_name"] = nz.company_keys(out["name"])
     # A name without a letter or digit ('---', '??') names nothing. (A name of legal
     # forms alone, 'GmbH', has no match key but is still shown.)
@@ -168,26 +178,27 @@ def prepare_accounts(raw: pd.DataFrame) -> Prepared:
     return Prepared(out[~unmatchable], rejected, clean.counts)
 
 
-def prepare_contacts(raw: pd.DataFrame) -> Prepared:
-    clean = _Cleaner()
+def prepare_contacts(raw: pd.DataFrame, lengths: Mapping[str, int] | None = None) -> Prepared:
+    """`lengths`: each text field's length (longer values are cut); none: kept whole."""
+    clean = _Cleaner(lengths)
     out = _system(raw)
     out["mailing_country"], out["mailing_country_code"] = _country(
         clean, "mailing_country", raw["mailing_country"]
     )
-    out["first_name"] = clean.text("first_name", raw["first_name"], 40)
-    out["last_name"] = clean.text("last_name", raw["last_name"], 80)
-    out["email"] = nz.email_addresses(raw["email"])
+    out["first_name"] = clean.text("first_name", raw["first_name"])
+    out["last_name"] = clean.text("last_name", raw["last_name"])
+    out["email"] = clean.fits("email", nz.email_addresses(raw["email"]))
     out["phone"] = nz.phones(raw["phone"], out["mailing_country_code"])
     out["mobile_phone"] = nz.phones(raw["mobile_phone"], out["mailing_country_code"])
-    out["title"] = clean.text("title", raw["title"], 128)
-    out["mailing_street"] = clean.text("mailing_street", raw["mailing_street"], 255)
-    out["mailing_city"] = clean.text("mailing_city", raw["mailing_city"], 80)
-    out["mailing_state"] = clean.text("mailing_state", raw["mailing_state"], 80)
-    out["mailing_postcode"] = clean.text("mailing_postcode", raw["mailing_postcode"], 20)
+    out["title"] = clean.text("title", raw["title"])
+    out["mailing_street"] = clean.text("mailing_street", raw["mailing_street"])
+    out["mailing_city"] = clean.text("mailing_city", raw["mailing_city"])
+    out["mailing_state"] = clean.text("mailing_state", raw["mailing_state"])
+    out["mailing_postcode"] = clean.text("mailing_postcode", raw["mailing_postcode"])
     out["birthdate"] = nz.dates(
         raw["birthdate"], earliest=EARLIEST_BIRTHDATE, latest=datetime.date.today()
     )
-    out["national_id"] = clean.text("national_id", raw["national_id"], 80)
+    out["national_id"] = clean.text("national_id", raw["national_id"])
     out["account_sfid"] = nz.salesforce_ids(raw["account_sfid"])
     out["key_first"] = nz.name_keys(out["first_name"])
     out["key_last"] = nz.name_keys(out["last_name"])
@@ -225,3 +236,15 @@ def prepare_contacts(raw: pd.DataFrame) -> Prepared:
 
 
 PREPARERS = {"account": prepare_accounts, "contact": prepare_contacts}
+# The match keys each preparer adds beside the object's fields.
+MATCH_KEYS: dict[str, tuple[str, ...]] = {
+    "account": ("key_name", "key_name_tokens", "key_street", "key_postcode", "key_registration"),
+    "contact": (
+        "key_first",
+        "key_last",
+        "key_email",
+        "key_street",
+        "key_postcode",
+        "key_national_id",
+    ),
+}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.catalogue import ACCOUNT, CONTACT
+
 NAMESPACE = "org360"
 CONTAINER = "Container"
 
@@ -79,26 +81,7 @@ ENTITY_SETS: tuple[EntitySetDecl, ...] = (
         schema="golden",
         table="account",
         key="GoldenId",
-        properties=columns(
-            "golden_id",
-            "name",
-            "website",
-            "domain",
-            "phone",
-            "billing_street",
-            "billing_city",
-            "billing_state",
-            "billing_postcode",
-            "billing_country",
-            "billing_country_code",
-            "industry",
-            "type",
-            "annual_revenue",
-            "currency",
-            "employees",
-            "registration_number",
-            *_GOLDEN_TAIL,
-        ),
+        properties=columns("golden_id", *ACCOUNT.exposed_fields, *_GOLDEN_TAIL),
         searchable=("Name", "Website", "Phone"),
         word_indexed=("Name",),
         navigation=(
@@ -120,26 +103,10 @@ ENTITY_SETS: tuple[EntitySetDecl, ...] = (
         schema="golden",
         table="contact",
         key="GoldenId",
-        # national_id and provenance stay private: identity numbers and raw lineage
-        # are not for display in Salesforce.
+        # Provenance stays private (raw lineage), as do fields the catalogue does not
+        # expose (identity numbers); `name` is the golden contact's display name.
         properties=columns(
-            "golden_id",
-            "first_name",
-            "last_name",
-            "name",
-            "email",
-            "phone",
-            "mobile_phone",
-            "title",
-            "mailing_street",
-            "mailing_city",
-            "mailing_state",
-            "mailing_postcode",
-            "mailing_country",
-            "mailing_country_code",
-            "birthdate",
-            "account_golden_id",
-            *_GOLDEN_TAIL,
+            "golden_id", *CONTACT.exposed_fields, "name", "account_golden_id", *_GOLDEN_TAIL
         ),
         searchable=("Name", "Email", "Phone"),
         word_indexed=("Name",),

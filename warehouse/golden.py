@@ -15,49 +15,16 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from core.catalogue import ACCOUNT, CONTACT
 from core.settings import Settings
 from dedupe.identity import assign_golden_ids
 from dedupe.settings import DEFAULT_SETTINGS
 from warehouse.sql import copy_frame, index_lookups_only, plan_for_few_rows
 
-ACCOUNT_SIMPLE_FIELDS = (
-    "name",
-    "website",
-    "domain",
-    "phone",
-    "industry",
-    "type",
-    "annual_revenue",
-    "currency",
-    "employees",
-    "registration_number",
-)
-ACCOUNT_ADDRESS_FIELDS = (
-    "billing_street",
-    "billing_city",
-    "billing_state",
-    "billing_postcode",
-    "billing_country",
-    "billing_country_code",
-)
-CONTACT_SIMPLE_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "mobile_phone",
-    "title",
-    "birthdate",
-    "national_id",
-)
-CONTACT_ADDRESS_FIELDS = (
-    "mailing_street",
-    "mailing_city",
-    "mailing_state",
-    "mailing_postcode",
-    "mailing_country",
-    "mailing_country_code",
-)
+ACCOUNT_SIMPLE_FIELDS = ACCOUNT.golden_fields()
+ACCOUNT_ADDRESS_FIELDS = ACCOUNT.golden_fields("billing_address")
+CONTACT_SIMPLE_FIELDS = CONTACT.golden_fields()
+CONTACT_ADDRESS_FIELDS = CONTACT.golden_fields("mailing_address")
 
 
 @dataclass

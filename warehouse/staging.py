@@ -39,7 +39,12 @@ class SourceError(ConfigError):
 
 
 # 15 or 18 letters and digits: what Salesforce issues, and what staging.sfid holds.
-SFID_PATTERN = "^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$"
+SFID_PATTERN = re.compile("[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+# The same in SQL, as two cheap tests rather than one anchored pattern: read for every
+# row of every table at every run (a third of the time on a million rows).
+INVALID_SFID = (
+    "(length(CAST(src.sfid AS text)) NOT IN (15, 18) OR CAST(src.sfid AS text) ~ '[^A-Za-z0-9]')"
+)
 # An invalid sfid is kept this long in staging.rejected (its key must fit an index).
 REJECTED_SFID_LENGTH = 100
 
@@ -208,8 +213,8 @@ def _unkeyable(conn: Connection, src: str, live: str, table_oid: int) -> list[Re
             text(
                 "SELECT src.sfid, 'sfid ' || quote_literal(left(src.sfid, 40)) || ' ('"
                 " || length(src.sfid) || ' characters) is not a Salesforce id' AS detail "
-                f"FROM {src} AS src WHERE {live} AND CAST(src.sfid AS text) !~ :pattern"
-            ).bindparams(pattern=SFID_PATTERN)
+                f"FROM {src} AS src WHERE {live} AND {INVALID_SFID}"
+            )
         )
     ]
     if not _sfid_is_unique(conn, table_oid):
@@ -218,10 +223,9 @@ def _unkeyable(conn: Connection, src: str, live: str, table_oid: int) -> list[Re
             for r in conn.execute(
                 text(
                     f"SELECT src.sfid, count(*) AS rows FROM {src} AS src "
-                    f"WHERE {live} AND CAST(src.sfid AS text) ~ :pattern GROUP BY src.sfid "
+                    f"WHERE {live} AND NOT {INVALID_SFID} GROUP BY src.sfid "
                     "HAVING count(*) > 1"
                 ),
-                {"pattern": SFID_PATTERN},
             )
         ]
     # Two invalid sfids that differ only past the kept length are one rejection.
@@ -256,7 +260,7 @@ def _record_rejected(
         ),
         {"obj": obj, "org": org.key, "kept": [r.sfid for r in rejected]},
     ).scalars()
-    released = [s for s in released if re.match(SFID_PATTERN, s)]
+    released = [s for s in released if SFID_PATTERN.fullmatch(s)]
     if rejected:
         conn.execute(
             text(
@@ -323,8 +327,8 @@ def _upsert(
     field_list = ", ".join(ident(conn, f) for f in fields)
     modstamp = "src.systemmodstamp" if has_modstamp else "NULL"
     lastop = "src._hc_lastop" if has_lastop else "NULL"
-    where = f"{live} AND CAST(src.sfid AS text) ~ :pattern"
-    params: dict[str, object] = {"org": org_key, "pattern": SFID_PATTERN}
+    where = f"{live} AND NOT {INVALID_SFID}"
+    params: dict[str, object] = {"org": org_key}
     if unkeyable:
         where += " AND NOT (src.sfid = ANY(:unkeyable))"
         params["unkeyable"] = unkeyable

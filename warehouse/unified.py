@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from core.catalogue import FIELDS
-from dedupe.prepare import PREPARERS, REJECTED_COLUMNS, Prepared
+from core.catalogue import CATALOGUE, FIELDS
+from dedupe.prepare import MATCH_KEYS, PREPARERS, REJECTED_COLUMNS, Prepared
 from warehouse.sql import copy_frame, newest_change
 
 BATCH_SIZE = 50_000
@@ -34,63 +34,18 @@ MAX_WORKERS = 4
 # Below this many changed rows, normalising in-process beats starting a pool.
 PARALLEL_MIN_ROWS = 200_000
 
+# A unified record: its key, the catalogue's fields, the matcher's keys, bookkeeping.
 UNIFIED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "account": (
+    obj: (
         "org",
         "sfid",
-        "name",
-        "website",
-        "domain",
-        "phone",
-        "billing_street",
-        "billing_city",
-        "billing_state",
-        "billing_postcode",
-        "billing_country",
-        "billing_country_code",
-        "industry",
-        "type",
-        "annual_revenue",
-        "currency",
-        "employees",
-        "registration_number",
-        "key_name",
-        "key_name_tokens",
-        "key_street",
-        "key_postcode",
-        "key_registration",
+        *spec.unified_fields,
+        *MATCH_KEYS[obj],
         "completeness",
         "systemmodstamp",
         "hc_failed",
-    ),
-    "contact": (
-        "org",
-        "sfid",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "mobile_phone",
-        "title",
-        "mailing_street",
-        "mailing_city",
-        "mailing_state",
-        "mailing_postcode",
-        "mailing_country",
-        "mailing_country_code",
-        "birthdate",
-        "national_id",
-        "account_sfid",
-        "key_first",
-        "key_last",
-        "key_email",
-        "key_street",
-        "key_postcode",
-        "key_national_id",
-        "completeness",
-        "systemmodstamp",
-        "hc_failed",
-    ),
+    )
+    for obj, spec in CATALOGUE.items()
 }
 
 
@@ -271,16 +226,17 @@ def _prepare_all(obj: str, batches: Iterator[pd.DataFrame], parallel: bool) -> I
     Workers come from a fork server, so a script that calls this needs the usual
     `if __name__ == "__main__":` guard.
     """
+    lengths = CATALOGUE[obj].lengths
     if not parallel:
         for batch in batches:
-            yield PREPARERS[obj](batch)
+            yield PREPARERS[obj](batch, lengths)
         return
     workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque = deque()
         for batch in batches:
-            pending.append(pool.submit(PREPARERS[obj], batch))
+            pending.append(pool.submit(PREPARERS[obj], batch, lengths))
             # Bounded read-ahead keeps memory flat however large the change set.
             if len(pending) > workers:
                 yield pending.popleft().result()

@@ -7,7 +7,7 @@ import datetime
 
 import pandas as pd
 
-from core.catalogue import ACCOUNT_FIELDS, CONTACT_FIELDS
+from core.catalogue import CATALOGUE, FIELDS
 from dedupe.prepare import prepare_accounts, prepare_contacts
 
 
@@ -22,7 +22,7 @@ def _frame(fields: tuple[str, ...], rows: list[dict]) -> pd.DataFrame:
 
 
 def _contacts(*rows: dict):
-    return prepare_contacts(_frame(CONTACT_FIELDS, list(rows)))
+    return prepare_contacts(_frame(FIELDS["contact"], list(rows)), CATALOGUE["contact"].lengths)
 
 
 def test_hostile_contact_values_are_cleaned_field_by_field_and_counted():
@@ -84,7 +84,7 @@ def test_a_nameless_contact_is_resolved_when_something_personal_can_match_it():
 def test_accounts_need_a_name_a_website_or_a_registration_number():
     prepared = prepare_accounts(
         _frame(
-            ACCOUNT_FIELDS,
+            FIELDS["account"],
             [
                 {"name": "---", "phone": "+33 1 23 45 67 89"},  # a switchboard is not enough
                 {"name": None, "website": "https://www.acme.example/about"},
@@ -92,7 +92,8 @@ def test_accounts_need_a_name_a_website_or_a_registration_number():
                 {"name": "GmbH", "employees": "-5", "annual_revenue": "1e999"},
                 {"name": "GmbH", "website": "gmbh.example", "employees": "12"},
             ],
-        )
+        ),
+        CATALOGUE["account"].lengths,
     )
     # A legal form alone names no company either.
     assert prepared.rejected["sfid"].tolist() == [f"003Am{0:013d}", f"003Am{3:013d}"]

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from core.catalogue import CONTACT_FIELDS
+from core.catalogue import FIELDS
 from warehouse.unified import _prepare_all
 
 
@@ -19,7 +19,7 @@ def _batch(n: int, offset: int) -> pd.DataFrame:
         for i in range(n)
     ]
     return pd.DataFrame(rows).reindex(
-        columns=["org", "sfid", *CONTACT_FIELDS, "systemmodstamp", "hc_lastop"]
+        columns=["org", "sfid", *FIELDS["contact"], "systemmodstamp", "hc_lastop"]
     )
 
 
