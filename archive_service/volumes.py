@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 
 from archive_service.tables import SCHEMA, archived_object, lightweight_table
-from core.settings import OBJECTS, Settings
+from core.catalogue import OBJECTS
+from core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,9 @@ import dagster as dg
 from pydantic import Field
 
 from assets.resources import Org360Resource, progress
-from warehouse.resolve import (
-    Plan,
-    ShardPairs,
-    cluster_object,
-    compare_shard,
-    fit_model,
-    plans,
-)
+from warehouse.clustering import cluster_object
+from warehouse.comparison import Plan, ShardPairs, compare_shard, plans
+from warehouse.fitting import fit_model
 
 _UPSTREAM = {
     "account": {"unified": dg.AssetKey(["unified", "account"])},

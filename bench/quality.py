@@ -53,7 +53,7 @@ from dedupe.compare import NULL
 from dedupe.estimate import with_parameters
 from dedupe.evaluate import Quality, score_clusters
 from dedupe.features import FEATURES
-from dedupe.resolve import Resolution, resolve
+from dedupe.in_memory import Resolution, resolve
 from dedupe.score import group_weight
 from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
 from demo.heroku_connect import create_connect_table, quote_ident

@@ -40,7 +40,7 @@ from demo.generator import DemoGenerator
 from demo.seed import DEMO_ORGS, evaluate, evaluate_queue, seed, write_demo_config
 from pipelines.runner import run_all
 from warehouse.engines import engine_for
-from warehouse.resolve_state import request_full_resolution
+from warehouse.resolution_state import request_full_resolution
 
 ROOT = Path(__file__).resolve().parent.parent
 

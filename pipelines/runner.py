@@ -23,7 +23,7 @@ from pipelines.executors import compare_shards_for, compare_workers_for
 from pipelines.instance import open_instance
 from warehouse.engines import engine_for
 from warehouse.quarantine import published_counts
-from warehouse.resolve_state import request_full_resolution
+from warehouse.resolution_state import request_full_resolution
 from warehouse.staging import validate_source
 
 log = logging.getLogger("org360.progress")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from core.catalogue import OBJECTS
 from core.errors import ConfigError
-from core.settings import OBJECTS
 
 DECISIONS = ("match", "no_match")
 
@@ -113,3 +114,30 @@ def decisions_for(engine: Engine, obj: str) -> pd.DataFrame:
             conn,
             params={"obj": obj},
         )
+
+
+def steward_links(
+    frame: pd.DataFrame, decisions: pd.DataFrame
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
+    """Steward decisions as position pairs: (must-links, cannot-links, decisions ignored).
+
+    A decision about a record that is no longer live is kept in the table but has
+    nothing to act on; it is counted, not an error.
+    """
+    if decisions.empty:
+        none = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        return none, none, 0
+    positions = pd.Series(
+        np.arange(len(frame)), index=pd.MultiIndex.from_arrays([frame["org"], frame["sfid"]])
+    )
+    a = positions.reindex(pd.MultiIndex.from_arrays([decisions["org_a"], decisions["sfid_a"]]))
+    b = positions.reindex(pd.MultiIndex.from_arrays([decisions["org_b"], decisions["sfid_b"]]))
+    usable = a.notna().to_numpy() & b.notna().to_numpy()
+    left = a.to_numpy()[usable].astype(np.int64)
+    right = b.to_numpy()[usable].astype(np.int64)
+    is_match = (decisions["decision"] == "match").to_numpy()[usable]
+    return (
+        (left[is_match], right[is_match]),
+        (left[~is_match], right[~is_match]),
+        int((~usable).sum()),
+    )

@@ -11,7 +11,7 @@ from pipelines.definitions import defs
 from pipelines.runner import run_all
 from tests.helpers.code_location import consolidation_job
 from tests.helpers.orgs import seed_demo, write_config
-from warehouse.resolve_state import request_full_resolution
+from warehouse.resolution_state import request_full_resolution
 
 
 def test_definitions_load_without_config_or_database(monkeypatch, tmp_path):

@@ -12,7 +12,7 @@ from demo.changes import apply_changes
 from demo.seed import evaluate
 from pipelines.runner import run_all
 from tests.helpers.orgs import golden_value, seed_demo, write_config
-from warehouse import resolve_delta
+from warehouse import incremental_resolution
 from warehouse.steward import Decision, record_decision
 
 _TABLES = {
@@ -195,7 +195,7 @@ def test_the_incremental_run_rescored_only_the_changes(
     database_url, engine, tmp_path, monkeypatch, steps
 ):
     if steps == "own processes":
-        monkeypatch.setattr(resolve_delta, "_RUNS", _NeverKept())
+        monkeypatch.setattr(incremental_resolution, "_RUNS", _NeverKept())
     seed_demo(database_url, companies=40)
     config = write_config(tmp_path / "org360.yaml", database_url)
     run_all(config)

@@ -11,8 +11,8 @@ from dedupe.estimate import MODEL_VERSION
 from demo.seed import evaluate
 from pipelines.runner import run_all
 from tests.helpers.orgs import seed_demo, write_config
-from warehouse import frames, resolve
-from warehouse.resolve import resolve_object
+from warehouse import comparison, frames
+from warehouse.resolution import resolve_object
 
 
 def _frame(engine, sql: str) -> pd.DataFrame:
@@ -131,16 +131,16 @@ def test_sharded_and_forked_comparisons_find_the_same_pairs_and_clusters(
     pd.testing.assert_frame_equal(clusters_one, clusters_five)
 
     # Each shard's pairs scored in pieces by forked workers (every shard is small here).
-    monkeypatch.setattr(resolve, "MIN_PAIRS_PER_WORKER", 1)
+    monkeypatch.setattr(comparison, "MIN_PAIRS_PER_WORKER", 1)
     scored_in: set[int] = set()
-    real_fork_map = resolve.fork_map
+    real_fork_map = comparison.fork_map
 
     def recording_fork_map(task, count, workers, **kwargs):
         results = real_fork_map(lambda i: (os.getpid(), task(i)), count, workers, **kwargs)
         scored_in.update(pid for pid, _ in results)
         return [result for _, result in results]
 
-    monkeypatch.setattr(resolve, "fork_map", recording_fork_map)
+    monkeypatch.setattr(comparison, "fork_map", recording_fork_map)
     pairs_forked, clusters_forked = outcome(2, workers=3)
     assert len(scored_in) >= 2 and os.getpid() not in scored_in
     pd.testing.assert_frame_equal(pairs_one, pairs_forked)

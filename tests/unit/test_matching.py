@@ -8,7 +8,7 @@ import pandas as pd
 
 from dedupe.cluster import _greedy, cluster, components, strongest_inside
 from dedupe.estimate import fit
-from dedupe.resolve import resolve
+from dedupe.in_memory import resolve
 from dedupe.score import group_weight
 from dedupe.settings import CONTACT_SETTINGS
 

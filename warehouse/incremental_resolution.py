@@ -28,7 +28,7 @@ from dedupe.cluster import cluster, strongest_inside
 from dedupe.features import FEATURES
 from dedupe.score import CodedColumns, ScoredPairs, score_pairs, term_shares
 from dedupe.settings import MatchSettings
-from warehouse import resolve_state as state
+from warehouse import resolution_state as state
 from warehouse.frames import load_frame
 from warehouse.parallel import in_background
 from warehouse.sql import copy_binary, plan_for_few_rows, read_int64_column, read_query

@@ -1,6 +1,6 @@
 import numpy as np
 
-from warehouse.resolve_state import apply_change, merge_changes
+from warehouse.resolution_state import apply_change, merge_changes
 
 
 def test_keys_after_a_change_are_every_live_records_in_id_order():

@@ -4,7 +4,7 @@ back as every record's keys; rewritten whole once the changes pile up."""
 import numpy as np
 from sqlalchemy import text
 
-from warehouse import resolve_state as state
+from warehouse import resolution_state as state
 
 
 def _parts(engine) -> list[int]:
