@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from core.catalogue import OBJECTS
 from core.errors import ConfigError
 from core.settings import DEFAULT_CONFIG_PATH
 
@@ -356,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     review = sub.add_parser("review", help="the duplicate review queue and steward decisions")
     review_sub = review.add_subparsers(dest="action", required=True)
     listing = review_sub.add_parser("list", help="pairs waiting for a decision, likeliest first")
-    listing.add_argument("--object", choices=["account", "contact"])
+    listing.add_argument("--object", choices=list(OBJECTS))
     listing.add_argument("--limit", type=int, default=20)
     _config_arg(listing)
     listing.set_defaults(func=cmd_review)
@@ -364,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rejected",
         help="quarantined source records, by org and reason, with the fix to make",
     )
-    rejected.add_argument("--object", choices=["account", "contact"])
+    rejected.add_argument("--object", choices=list(OBJECTS))
     rejected.add_argument("--org", help="one org's key")
     rejected.add_argument("--reason", help="one reason code, e.g. no_name")
     rejected.add_argument("--limit", type=int, default=10, help="records shown per group")
@@ -375,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     decide.add_argument("decision", choices=["match", "no_match"])
     decide.add_argument("--review-id", help="a pair from `org360 review list`")
-    decide.add_argument("--object", choices=["account", "contact"])
+    decide.add_argument("--object", choices=list(OBJECTS))
     decide.add_argument("--a", help="first record as ORG/SFID")
     decide.add_argument("--b", help="second record as ORG/SFID")
     decide.add_argument("--by", required=True, help="who decides (kept with the decision)")

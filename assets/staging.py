@@ -4,6 +4,7 @@ import dagster as dg
 
 from assets.partitions import org_partitions
 from assets.resources import Org360Resource, progress
+from core.catalogue import OBJECTS
 from warehouse.staging import stage
 
 
@@ -65,5 +66,5 @@ def _staging_asset(obj: str) -> dg.AssetsDefinition:
     return _asset
 
 
-staging_account = _staging_asset("account")
-staging_contact = _staging_asset("contact")
+# One per object of the catalogue.
+staging_assets = [_staging_asset(obj) for obj in OBJECTS]

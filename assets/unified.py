@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.resources import Org360Resource, progress
+from core.catalogue import OBJECTS
 from warehouse.unified import unify
 
 
@@ -59,5 +60,5 @@ def _unified_asset(obj: str) -> dg.AssetsDefinition:
     return _asset
 
 
-unified_account = _unified_asset("account")
-unified_contact = _unified_asset("contact")
+# One per object of the catalogue.
+unified_assets = [_unified_asset(obj) for obj in OBJECTS]

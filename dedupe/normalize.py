@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import jellyfish
+import numpy as np
 import pandas as pd
 import phonenumbers
 import pycountry
@@ -25,6 +26,10 @@ _INVISIBLE = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_NOT_CODE = re.compile(r"[^0-9A-Z]")
+_DOTTED_INNER = re.compile(r"\b([a-z])\.(?=[a-z]\.)")
+_DOTTED_LAST = re.compile(r"\b([a-z])\.")
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 
 
@@ -75,8 +80,8 @@ def company_key(value: str) -> str | None:
     """Comparable company name: folded, '&' as 'and', legal forms and 'The' dropped."""
     text = unidecode(value).lower().replace("&", " and ").replace("+", " and ")
     # Dotted abbreviations ("S.A.", "N.V.") collapse before tokenising.
-    text = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", text)
-    text = re.sub(r"\b([a-z])\.", r"\1", text)
+    text = _DOTTED_INNER.sub(r"\1", text)
+    text = _DOTTED_LAST.sub(r"\1", text)
     tokens = _NON_ALNUM.sub(" ", text).split()
     while tokens and tokens[-1] in LEGAL_SUFFIXES:
         tokens.pop()
@@ -90,6 +95,17 @@ def company_keys(series: pd.Series) -> pd.Series:
     return _map_distinct(series, company_key)
 
 
+def compact(key: str | None) -> str | None:
+    """A company key without its spaces: 'data corp' and 'datacorp' are one name typed
+    two ways."""
+    return key.replace(" ", "") or None if key else None
+
+
+def sorted_tokens(series: pd.Series) -> pd.Series:
+    """Each key's distinct words in order ('b a a' -> 'a b'), so word order does not count."""
+    return _map_distinct(series, lambda k: " ".join(sorted(set(k.split()))))
+
+
 def acronym(key: str | None) -> str | None:
     """'international business machines' -> 'ibm' (for names of three or more words)."""
     if not key:
@@ -101,7 +117,7 @@ def acronym(key: str | None) -> str | None:
 def website_domain(value: str) -> str | None:
     """'https://www.Acme.co.uk/about' -> 'acme.co.uk'."""
     text = value.strip().lower()
-    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
+    text = _URL_SCHEME.sub("", text)
     text = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].split("@")[-1]
     text = text.split(":", 1)[0].strip(".")
     if text.startswith("www."):
@@ -279,17 +295,23 @@ def e164(raw: str, region: str | None) -> str | None:
 
 
 def phones(series: pd.Series, regions: pd.Series) -> pd.Series:
-    """E.164 numbers; `regions` holds each record's alpha-2 country (or null)."""
-    frame = pd.DataFrame({"raw": series, "region": regions})
-    pairs = frame.dropna(subset=["raw"]).drop_duplicates()
-    lookup = {
-        (raw, region): e164(str(raw), region if isinstance(region, str) else None)
-        for raw, region in pairs.itertuples(index=False)
-    }
-    out = [
-        lookup.get((raw, region)) if isinstance(raw, str) else None
-        for raw, region in frame.itertuples(index=False)
-    ]
+    """E.164 numbers; `regions` holds each record's alpha-2 country (or null). Each
+    distinct (number, country) is parsed once, and the results placed by codes."""
+    raw_codes, raw_values = pd.factorize(series.to_numpy(dtype=object))
+    region_codes, region_values = pd.factorize(regions.to_numpy(dtype=object))
+    out = np.full(len(series), None, dtype=object)
+    present = raw_codes >= 0
+    if present.any():
+        width = len(region_values) + 1  # region code + 1: 0 is no region
+        pairs = raw_codes[present].astype(np.int64) * width + (region_codes[present] + 1)
+        distinct, inverse = np.unique(pairs, return_inverse=True)
+        parsed = np.empty(len(distinct), dtype=object)
+        for index, pair in enumerate(distinct.tolist()):
+            region = region_values[pair % width - 1] if pair % width else None
+            parsed[index] = e164(
+                str(raw_values[pair // width]), region if isinstance(region, str) else None
+            )
+        out[present] = parsed[inverse]
     return pd.Series(out, index=series.index, dtype=object)
 
 
@@ -334,7 +356,7 @@ def street_keys(series: pd.Series) -> pd.Series:
 
 
 def postcode_key(value: str) -> str | None:
-    return re.sub(r"[^0-9A-Z]", "", unidecode(value).upper()) or None
+    return _NOT_CODE.sub("", unidecode(value).upper()) or None
 
 
 def postcode_keys(series: pd.Series) -> pd.Series:

@@ -71,7 +71,9 @@ class _Cleaner:
         """Values the source had that the unified record lost (blank, unparseable, out
         of range)."""
         for name in fields:
-            lost = int((raw[name].notna() & out[name].isna()).sum())
+            lost = int(
+                np.count_nonzero(~pd.isna(raw[name].to_numpy()) & pd.isna(out[name].to_numpy()))
+            )
             if lost:
                 self.counts[f"{name} nulled"] += lost
 
@@ -99,9 +101,12 @@ def _country(clean: _Cleaner, name: str, raw: pd.Series) -> tuple[pd.Series, pd.
     """Display name and alpha-2 code. An unrecognised country keeps its cleaned text
     rather than vanish, unless it has no letter or digit at all ('??')."""
     country = nz.countries(raw)
-    typed = nz.clean_text(raw)
-    readable = nz.fold_series(typed).notna()
-    display = country["name"].where(country["name"].notna(), typed.where(readable, None))
+    # Only countries it did not recognise (few) are shown as typed.
+    unknown = country["name"].isna() & raw.notna()
+    display = country["name"].copy()
+    if unknown.any():
+        typed = nz.clean_text(raw[unknown])
+        display[unknown] = typed.where(nz.fold_series(typed).notna(), None)
     return clean.truncate(name, display), country["code"]
 
 
@@ -157,9 +162,7 @@ def prepare_accounts(raw: pd.DataFrame, lengths: Mapping[str, int] | None = None
     if keyless.any():
         unreadable = keyless & nz.fold_series(out["name"].where(keyless, None)).isna()
         out.loc[unreadable, "name"] = None
-    out["key_name_tokens"] = out["key_name"].map(
-        lambda k: " ".join(sorted(set(k.split()))) if isinstance(k, str) else None
-    )
+    out["key_name_tokens"] = nz.sorted_tokens(out["key_name"])
     out["key_street"] = nz.street_keys(out["billing_street"])
     out["key_postcode"] = nz.postcode_keys(out["billing_postcode"])
     out["key_registration"] = nz.identifier_keys(out["registration_number"])

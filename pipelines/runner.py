@@ -16,6 +16,7 @@ import dagster as dg
 
 from assets.partitions import org_partitions
 from assets.resources import Org360Resource
+from core.catalogue import OBJECTS
 from core.database import resolve_database_url
 from core.settings import Settings, load_settings
 from pipelines.definitions import build_definitions
@@ -52,7 +53,7 @@ def preflight(settings: Settings, database_url: str) -> None:
     engine = engine_for(database_url)
     with engine.connect() as conn:
         for org in settings.orgs:
-            for obj in ("account", "contact"):
+            for obj in OBJECTS:
                 if validate_source(conn, org, obj) is None:
                     log.warning(
                         "org %r: table %s.%s not found; it counts as empty",

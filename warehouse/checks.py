@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
+from core.catalogue import OBJECTS
 from warehouse.golden import rebuild_all
 from warehouse.sql import plan_for_few_rows
 
@@ -41,7 +42,7 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
         records = " UNION ALL ".join(
             f"SELECT ch.object, ch.org, ch.sfid FROM resolve.changed ch JOIN unified.{obj} l "
             f"ON l.org = ch.org AND l.sfid = ch.sfid WHERE ch.object = '{obj}'"
-            for obj in ("account", "contact")
+            for obj in OBJECTS
         )
     count, sample = _ids(
         engine,

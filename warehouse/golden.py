@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from core.catalogue import ACCOUNT, CONTACT
+from core.catalogue import ACCOUNT, CONTACT, OBJECTS
 from core.settings import Settings
 from dedupe.identity import assign_golden_ids
 from dedupe.settings import DEFAULT_SETTINGS
@@ -257,7 +257,7 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
                 )
         if full:
             conn.exec_driver_sql("TRUNCATE golden_next.xref")
-            for obj in ("account", "contact"):
+            for obj in OBJECTS:
                 _xref_rows(conn, obj, settings, False, report)
             # Fresh statistics for the builds and checks that join it next.
             conn.exec_driver_sql("ANALYZE golden_next.xref")

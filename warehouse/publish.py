@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from core.catalogue import OBJECTS
 from warehouse.golden import rebuild_all
 from warehouse.sql import index_lookups_only, indexes_built_after, plan_for_few_rows
 
@@ -202,7 +203,7 @@ def publish(engine: Engine) -> PublishReport:
         # The id registry: every published id issued (and not retired), every id no
         # longer published retired; only this publication's arrivals and departures
         # can change that.
-        for obj in ("account", "contact"):
+        for obj in OBJECTS:
             conn.execute(
                 text(
                     "INSERT INTO org360.golden_id (golden_id, object) "

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, text
 from core.catalogue import CATALOGUE, FIELDS
 from dedupe.prepare import MATCH_KEYS, PREPARERS, REJECTED_COLUMNS, Prepared
 from warehouse.sql import copy_frame, newest_change
+from warehouse_sql import query
 
 BATCH_SIZE = 50_000
 # Fresh planner statistics when more than this share of the records changed.
@@ -158,51 +159,10 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
 def _quarantine(conn: Connection, obj: str, target: str, since: int, report: UnifiedReport) -> int:
     """Bring unified.rejected up to date; return how many unified records it took."""
     params = {"obj": obj, "since": since}
-    # Records rejected now leave the unified records, as deletions resolution follows.
-    taken = conn.execute(
-        text(
-            f"WITH gone AS (DELETE FROM {target} u USING incoming_rejected r "
-            "WHERE u.org = r.org AND u.sfid = r.sfid RETURNING u.record_id, u.org, u.sfid) "
-            "INSERT INTO unified.deletion (object, record_id, org, sfid) "
-            "SELECT :obj, record_id, org, sfid FROM gone"
-        ),
-        params,
-    ).rowcount
-    conn.execute(
-        text(
-            "INSERT INTO unified.rejected (object, org, sfid, reason, detail, found_by) "
-            "SELECT :obj, org, sfid, reason, detail, 'unified' FROM incoming_rejected "
-            "ON CONFLICT (object, org, sfid) DO UPDATE SET reason = excluded.reason, "
-            "detail = excluded.detail, found_by = excluded.found_by"
-        ),
-        params,
-    )
-    # Released: prepared again and accepted, deleted from staging, or no longer
-    # rejected by staging.
-    report.released = conn.execute(
-        text(
-            "DELETE FROM unified.rejected r WHERE r.object = :obj AND ("
-            "EXISTS (SELECT 1 FROM incoming i WHERE i.org = r.org AND i.sfid = r.sfid) "
-            "OR EXISTS (SELECT 1 FROM staging.deletion d WHERE d.object = :obj "
-            "AND d.change_seq > :since AND d.org = r.org AND d.sfid = r.sfid) "
-            "OR (r.found_by = 'staging' AND NOT EXISTS (SELECT 1 FROM staging.rejected s "
-            "WHERE s.object = :obj AND s.org = r.org AND s.sfid = r.sfid)))"
-        ),
-        params,
-    ).rowcount
-    # Staging's rejections as staging holds them now (under this stage's lock).
-    conn.execute(
-        text(
-            "INSERT INTO unified.rejected "
-            "(object, org, sfid, reason, detail, first_seen, last_seen, found_by) "
-            "SELECT object, org, sfid, reason, detail, first_seen, last_seen, 'staging' "
-            "FROM staging.rejected WHERE object = :obj "
-            "ON CONFLICT (object, org, sfid) DO UPDATE SET reason = excluded.reason, "
-            "detail = excluded.detail, found_by = excluded.found_by, "
-            "last_seen = excluded.last_seen"
-        ),
-        params,
-    )
+    taken = conn.execute(text(query("quarantine_take", unified=target)), params).rowcount
+    conn.execute(text(query("quarantine_record")), params)
+    report.released = conn.execute(text(query("quarantine_release")), params).rowcount
+    conn.execute(text(query("quarantine_from_staging")), params)
     # Every record still rejected was seen so by this run.
     conn.execute(text("UPDATE unified.rejected SET last_seen = now() WHERE object = :obj"), params)
     report.rejected = dict(

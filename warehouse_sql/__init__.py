@@ -30,9 +30,12 @@ def migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def query(name: str) -> str:
-    """A named query from `warehouse_sql/queries/<name>.sql`."""
-    return (resources.files(__package__) / "queries" / f"{name}.sql").read_text("utf-8")
+def query(name: str, **identifiers: str) -> str:
+    """A named query from `warehouse_sql/queries/<name>.sql`. Its `{placeholders}` name
+    tables that vary (an object's, an org's): `identifiers` fills them with names the
+    caller has quoted (`warehouse.sql.ident`); values are always bind parameters."""
+    sql = (resources.files(__package__) / "queries" / f"{name}.sql").read_text("utf-8")
+    return sql.format(**identifiers) if identifiers else sql
 
 
 def migrate(engine: Engine) -> list[str]:

@@ -36,7 +36,7 @@ def test_materialize_one_org_partition(database_url, engine, tmp_path):
     instance = dg.DagsterInstance.get()
     instance.add_dynamic_partitions("org", ["emea"])
     result = dg.materialize(
-        [staging.staging_account, staging.staging_contact],
+        staging.staging_assets,
         partition_key="emea",
         instance=instance,
         resources={"org360": Org360Resource(config_path=str(config), database_url=database_url)},
