@@ -17,7 +17,7 @@ import pandas as pd
 from nicknames import NickNamer
 from rapidfuzz import distance, fuzz, process
 
-from dedupe.normalize import acronym, compact, phonetic
+from dedupe.normalize import acronym, phonetic
 
 NULL = -1
 
@@ -77,14 +77,7 @@ def identifier(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 def company(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     mask = _present(left, right)
-    # Case, accents, punctuation and legal forms are gone from the keys; spacing is
-    # not a difference either ('Union Ridge' / 'Unionridge').
     same = _equal(left, right, mask)
-    spaced = np.flatnonzero(mask & ~same)
-    if len(spaced):
-        same[spaced] = [
-            compact(a) == compact(b) for a, b in zip(left[spaced], right[spaced], strict=True)
-        ]
     token_set = _similarity(left, right, mask, fuzz.token_set_ratio)
     jaro = _similarity(left, right, mask, distance.JaroWinkler.normalized_similarity)
     acronyms = np.zeros(len(left), dtype=bool)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dedupe.normalize import acronym, compact, fold, phonetic
+from dedupe.normalize import acronym, fold, phonetic
 
 
 def _first_token(key: object) -> str | None:
@@ -33,14 +33,12 @@ def account_features(frame: pd.DataFrame) -> pd.DataFrame:
         out["name_last_token"],
         out["name_phonetic"],
         out["name_acronym"],
-        out["name_compact"],
     ) = _map(
         out["key_name"],
         _first_token,
         lambda k: k.split()[-1] if k else None,
         lambda k: phonetic(" ".join(k.split()[:2])),
         acronym,
-        compact,
     )
     (out["billing_city_key"],) = _map(out["billing_city"], lambda v: fold(v) or None)
     return out

@@ -95,12 +95,6 @@ def company_keys(series: pd.Series) -> pd.Series:
     return _map_distinct(series, company_key)
 
 
-def compact(key: str | None) -> str | None:
-    """A company key without its spaces: 'data corp' and 'datacorp' are one name typed
-    two ways."""
-    return key.replace(" ", "") or None if key else None
-
-
 def sorted_tokens(series: pd.Series) -> pd.Series:
     """Each key's distinct words in order ('b a a' -> 'a b'), so word order does not count."""
     return _map_distinct(series, lambda k: " ".join(sorted(set(k.split()))))

@@ -164,7 +164,6 @@ ACCOUNT_SETTINGS = MatchSettings(
     ),
     blocking_rules=(
         ("key_name",),
-        ("name_compact",),
         ("domain",),
         ("phone",),
         ("key_registration",),

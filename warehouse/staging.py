@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -38,10 +37,9 @@ class SourceError(ConfigError):
     """An org's Heroku Connect schema does not have what the configuration expects."""
 
 
-# 15 or 18 letters and digits: what Salesforce issues, and what staging.sfid holds.
-SFID_PATTERN = re.compile("[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
-# The same in SQL, as two cheap tests rather than one anchored pattern: read for every
-# row of every table at every run (a third of the time on a million rows).
+# Not 15 or 18 letters and digits (what Salesforce issues, and what staging.sfid
+# holds), as two cheap tests rather than one anchored pattern: read for every row of
+# every table at every run (a third of the time on a million rows).
 INVALID_SFID = (
     "(length(CAST(src.sfid AS text)) NOT IN (15, 18) OR CAST(src.sfid AS text) ~ '[^A-Za-z0-9]')"
 )
@@ -166,11 +164,8 @@ def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
         live = "src.sfid IS NOT NULL" + (
             " AND src.isdeleted IS NOT TRUE" if has_deleted_flag else ""
         )
-        rejected = _unkeyable(conn, src, live, table_oid)
-        released = _record_rejected(conn, org, obj, rejected)
-        report.rejected = dict(Counter(r.reason for r in rejected))
-        report.released = len(released)
-        unkeyable = [r.sfid for r in rejected]
+        duplicates = [] if _sfid_is_unique(conn, table_oid) else _duplicates(conn, src, live)
+        released = _duplicates_released(conn, org.key, obj, duplicates)
         report.upserted = _upsert(
             conn,
             org.key,
@@ -181,12 +176,18 @@ def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
             since,
             has_modstamp,
             has_lastop,
-            unkeyable,
+            [r.sfid for r in duplicates],
             released,
         )
-        report.deleted = _delete_gone(conn, org.key, obj, src, has_deleted_flag, unkeyable)
-
         counts = _source_counts(conn, src, live, has_deleted_flag, has_modstamp, has_lastop)
+        # Found by the scan that counts (no scan of its own): a run with none is the rule.
+        rejected = duplicates + (_invalid_sfids(conn, src, live) if counts.invalid else [])
+        report.deleted = _delete_gone(
+            conn, org.key, obj, src, has_deleted_flag, [r.sfid for r in rejected]
+        )
+        _record_rejected(conn, org, obj, rejected)
+        report.rejected = dict(Counter(r.reason for r in rejected))
+        report.released = len(released)
         report.without_sfid = counts.without_sfid
         report.flagged_deleted = counts.flagged
         report.failed_sync = counts.failed
@@ -204,9 +205,8 @@ class Rejected:
     detail: str
 
 
-def _unkeyable(conn: Connection, src: str, live: str, table_oid: int) -> list[Rejected]:
-    """Live rows that cannot be staged: an sfid that is not a Salesforce id, or one that
-    several rows share (possible only where no unique index on sfid forbids it)."""
+def _invalid_sfids(conn: Connection, src: str, live: str) -> list[Rejected]:
+    """Live rows whose sfid is not a Salesforce id: they cannot be staged."""
     found = [
         Rejected(r.sfid[:REJECTED_SFID_LENGTH], "invalid_sfid", r.detail)
         for r in conn.execute(
@@ -217,19 +217,37 @@ def _unkeyable(conn: Connection, src: str, live: str, table_oid: int) -> list[Re
             )
         )
     ]
-    if not _sfid_is_unique(conn, table_oid):
-        found += [
-            Rejected(r.sfid, "duplicate_sfid", f"{r.rows} live rows share this sfid")
-            for r in conn.execute(
-                text(
-                    f"SELECT src.sfid, count(*) AS rows FROM {src} AS src "
-                    f"WHERE {live} AND NOT {INVALID_SFID} GROUP BY src.sfid "
-                    "HAVING count(*) > 1"
-                ),
-            )
-        ]
     # Two invalid sfids that differ only past the kept length are one rejection.
     return list({r.sfid: r for r in found}.values())
+
+
+def _duplicates(conn: Connection, src: str, live: str) -> list[Rejected]:
+    """Sfids that several live rows share: none of those rows can be staged."""
+    return [
+        Rejected(r.sfid, "duplicate_sfid", f"{r.rows} live rows share this sfid")
+        for r in conn.execute(
+            text(
+                f"SELECT src.sfid, count(*) AS rows FROM {src} AS src "
+                f"WHERE {live} AND NOT {INVALID_SFID} GROUP BY src.sfid HAVING count(*) > 1"
+            )
+        )
+    ]
+
+
+def _duplicates_released(
+    conn: Connection, org_key: str, obj: str, duplicates: list[Rejected]
+) -> list[str]:
+    """Sfids quarantined as duplicates before and no longer: read again whatever their
+    systemmodstamp (the row left may be older than the watermark)."""
+    before = conn.execute(
+        text(
+            "SELECT sfid FROM staging.rejected WHERE object = :obj AND org = :org "
+            "AND reason = 'duplicate_sfid'"
+        ),
+        {"obj": obj, "org": org_key},
+    ).scalars()
+    now = {r.sfid for r in duplicates}
+    return [sfid for sfid in before if sfid not in now]
 
 
 def _sfid_is_unique(conn: Connection, table_oid: int) -> bool:
@@ -250,17 +268,16 @@ def _sfid_is_unique(conn: Connection, table_oid: int) -> bool:
 
 def _record_rejected(
     conn: Connection, org: OrgSettings, obj: str, rejected: list[Rejected]
-) -> list[str]:
+) -> None:
     """Make staging.rejected hold exactly `rejected` for this org and object (first
-    seen kept for those still there); return the sfids released."""
-    released = conn.execute(
+    seen kept for those still there)."""
+    conn.execute(
         text(
             "DELETE FROM staging.rejected WHERE object = :obj AND org = :org "
-            "AND NOT (sfid = ANY(:kept)) RETURNING sfid"
+            "AND NOT (sfid = ANY(:kept))"
         ),
         {"obj": obj, "org": org.key, "kept": [r.sfid for r in rejected]},
-    ).scalars()
-    released = [s for s in released if SFID_PATTERN.fullmatch(s)]
+    )
     if rejected:
         conn.execute(
             text(
@@ -280,7 +297,6 @@ def _record_rejected(
                 for r in rejected
             ],
         )
-    return released
 
 
 def _source_counts(
@@ -300,6 +316,7 @@ def _source_counts(
             f"count(*) FILTER (WHERE {flagged}) AS flagged, "
             f"count(*) FILTER (WHERE {failed}) AS failed, "
             f"count(*) FILTER (WHERE {live}) AS live, "
+            f"count(*) FILTER (WHERE {live} AND {INVALID_SFID}) AS invalid, "
             f"{newest} AS newest FROM {src} AS src"
         )
     ).one()
