@@ -291,24 +291,23 @@ def _review_rejected(engine, args: argparse.Namespace) -> int:
     if not shown:
         print("no quarantined records" + ("" if not counts else " match these filters"))
         return 0
-    records = published_rejections(engine, args.object, args.org, args.reason)
+    records = published_rejections(engine, args.limit, args.object, args.org, args.reason)
     total = sum(shown.values())
     print(f"{total} source records quarantined (left out of golden.xref until fixed):")
-    for obj, org, reason in shown:
-        group = [r for r in records if (r.object, r.org, r.reason) == (obj, org, reason)]
+    for (obj, org, reason), count in shown.items():
         what = REASONS.get(reason)
         print()
-        print(f"org {org}, {obj}, {reason}: {shown[(obj, org, reason)]} records")
+        print(f"org {org}, {obj}, {reason}: {count} records")
         if what:
             print(f"  why: {what.means}")
             print(f"  fix: {what.fix}")
-        for record in group[: args.limit]:
+        for record in records.get((obj, org, reason), []):
             print(
                 f"  {org}/{record.sfid}  {record.detail}  "
                 f"(since {record.first_seen:%Y-%m-%d %H:%M})"
             )
-        if len(group) > args.limit:
-            print(f"  ... and {len(group) - args.limit} more (--limit N shows more)")
+        if count > args.limit:
+            print(f"  ... and {count - args.limit} more (--limit N shows more)")
     return 0
 
 

@@ -122,12 +122,12 @@ def _shown(value: object) -> str:
 
 
 def _rejected(
-    out: pd.DataFrame, mask: pd.Series, reason: str, detail: Callable[[pd.Series], str]
+    raw: pd.DataFrame, mask: pd.Series, reason: str, detail: Callable[[pd.Series], str]
 ) -> pd.DataFrame:
     """The masked records as rejections; `detail` describes one from its raw row."""
-    rows = out.loc[mask, ["org", "sfid"]].copy()
+    rows = raw.loc[mask, ["org", "sfid"]].copy()
     rows["reason"] = reason
-    rows["detail"] = [detail(row) for _, row in out.loc[mask].iterrows()] if len(rows) else []
+    rows["detail"] = [detail(row) for _, row in raw.loc[mask].iterrows()] if len(rows) else []
     return rows.loc[:, list(REJECTED_COLUMNS)]
 
 

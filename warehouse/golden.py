@@ -21,10 +21,10 @@ from dedupe.identity import assign_golden_ids
 from dedupe.settings import DEFAULT_SETTINGS
 from warehouse.sql import copy_frame, index_lookups_only, plan_for_few_rows
 
-ACCOUNT_SIMPLE_FIELDS = ACCOUNT.golden_fields()
-ACCOUNT_ADDRESS_FIELDS = ACCOUNT.golden_fields("billing_address")
-CONTACT_SIMPLE_FIELDS = CONTACT.golden_fields()
-CONTACT_ADDRESS_FIELDS = CONTACT.golden_fields("mailing_address")
+# Each object's one survivorship block (its address), by the catalogue's name for it,
+# which provenance uses too.
+(ACCOUNT_ADDRESS,) = ACCOUNT.blocks
+(CONTACT_ADDRESS,) = CONTACT.blocks
 
 
 @dataclass
@@ -364,7 +364,7 @@ CONTACT_DISPLAY_NAME = (
 
 
 def build_accounts(engine: Engine, settings: Settings) -> Built:
-    simple, address = ACCOUNT_SIMPLE_FIELDS, ACCOUNT_ADDRESS_FIELDS
+    simple, address = ACCOUNT.golden_fields(), ACCOUNT.golden_fields(ACCOUNT_ADDRESS)
     columns = (*simple, *address)
     survived = [ACCOUNT_DISPLAY_NAME if f == "name" else "s." + f for f in simple]
     sql = (
@@ -372,7 +372,7 @@ def build_accounts(engine: Engine, settings: Settings) -> Built:
         "member_count, orgs, provenance, last_modified) "
         f"SELECT s.golden_id, {', '.join(survived)}, "
         f"{', '.join('a.' + f for f in address)}, s.member_count, s.orgs, "
-        f"{_address_provenance('billing_address')}, s.last_modified "
+        f"{_address_provenance(ACCOUNT_ADDRESS)}, s.last_modified "
         f"FROM ({_survived(simple)}) s LEFT JOIN address a ON a.golden_id = s.golden_id"
     )
     with engine.begin() as conn:
@@ -384,7 +384,7 @@ def build_accounts(engine: Engine, settings: Settings) -> Built:
 
 
 def build_contacts(engine: Engine, settings: Settings) -> Built:
-    simple, address = CONTACT_SIMPLE_FIELDS, CONTACT_ADDRESS_FIELDS
+    simple, address = CONTACT.golden_fields(), CONTACT.golden_fields(CONTACT_ADDRESS)
     columns = (*simple, *address)
     # The contact's golden account: that of its best-ranked member whose account resolved.
     account = (
@@ -403,7 +403,7 @@ def build_contacts(engine: Engine, settings: Settings) -> Built:
         f"SELECT s.golden_id, {', '.join('s.' + f for f in simple)}, "
         f"{', '.join('a.' + f for f in address)}, "
         f"{CONTACT_DISPLAY_NAME}, s.account_golden_id, "
-        f"s.member_count, s.orgs, jsonb_strip_nulls({_address_provenance('mailing_address')} "
+        f"s.member_count, s.orgs, jsonb_strip_nulls({_address_provenance(CONTACT_ADDRESS)} "
         "|| jsonb_build_object('account', s.account_source)), s.last_modified "
         f"FROM ({_survived(simple, account, account_join)}) s "
         "LEFT JOIN address a ON a.golden_id = s.golden_id"

@@ -87,22 +87,28 @@ class RejectedRecord:
 
 def published_rejections(
     engine: Engine,
+    per_group: int,
     obj: str | None = None,
     org: str | None = None,
     reason: str | None = None,
-    limit: int | None = None,
-) -> list[RejectedRecord]:
-    """Published rejections, by org, reason and record, optionally filtered."""
+) -> dict[tuple[str, str, str], list[RejectedRecord]]:
+    """Published rejections by (object, org, reason), at most `per_group` of each,
+    optionally filtered."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT object, org, sfid, reason, detail, first_seen, last_seen "
-                "FROM golden.rejected_record "
-                "WHERE (CAST(:obj AS text) IS NULL OR object = :obj) "
-                "AND (CAST(:org AS text) IS NULL OR org = :org) "
-                "AND (CAST(:reason AS text) IS NULL OR reason = :reason) "
-                "ORDER BY org, reason, object, sfid LIMIT :limit"
+                "SELECT object, org, sfid, reason, detail, first_seen, last_seen FROM ("
+                " SELECT r.*, row_number() OVER (PARTITION BY object, org, reason "
+                " ORDER BY sfid) AS n FROM golden.rejected_record r"
+                " WHERE (CAST(:obj AS text) IS NULL OR object = :obj)"
+                " AND (CAST(:org AS text) IS NULL OR org = :org)"
+                " AND (CAST(:reason AS text) IS NULL OR reason = :reason)) r "
+                "WHERE n <= :per_group ORDER BY object, org, reason, sfid"
             ),
-            {"obj": obj, "org": org, "reason": reason, "limit": limit},
+            {"obj": obj, "org": org, "reason": reason, "per_group": per_group},
         ).all()
-    return [RejectedRecord(*row) for row in rows]
+    groups: dict[tuple[str, str, str], list[RejectedRecord]] = {}
+    for row in rows:
+        record = RejectedRecord(*row)
+        groups.setdefault((record.object, record.org, record.reason), []).append(record)
+    return groups

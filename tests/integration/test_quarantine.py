@@ -134,6 +134,13 @@ def test_unresolvable_records_are_quarantined_and_released_when_fixed(
     assert "org north, account, duplicate_sfid: 1 records" in listing
     assert "fix: keep one row per record" in listing
     assert f"north/{_sfid('003', 3)}  first name '...', last name empty" in listing
+    assert (
+        main(["review", "rejected", "--reason", "no_name", "--limit", "1", "--config", str(config)])
+        == 0
+    )
+    listing = capsys.readouterr().out
+    assert "2 source records quarantined" in listing and "duplicate_sfid" not in listing
+    assert listing.count("  north/") == 2  # the account and the contact without a name
 
     # Fixed in the source: the extra row removed (the one left is not modified again),
     # the names entered, the id corrected. The next run releases every one.
