@@ -17,7 +17,7 @@ import pandas as pd
 from nicknames import NickNamer
 from rapidfuzz import distance, fuzz, process
 
-from dedupe.normalize import acronym, phonetic
+from dedupe.normalize import acronym, personal_local_part, phonetic
 
 NULL = -1
 
@@ -57,13 +57,9 @@ def exact(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return _assign(mask, [_equal(left, right, mask)])
 
 
-def identifier(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Registration numbers, national ids: exact, one or two typed characters off (two
-    only for ids of six characters or more), different."""
-    mask = _present(left, right)
-    same = _equal(left, right, mask)
+def _edits(left: np.ndarray, right: np.ndarray, todo: np.ndarray) -> np.ndarray:
+    """Damerau-Levenshtein distance over the pairs `todo` (a mask), 99 elsewhere."""
     edits = np.full(len(left), 99.0)
-    todo = mask & ~same
     if todo.any():
         edits[todo] = process.cpdist(
             left[todo].tolist(),
@@ -71,6 +67,15 @@ def identifier(left: np.ndarray, right: np.ndarray) -> np.ndarray:
             scorer=distance.DamerauLevenshtein.distance,
             workers=-1,
         )
+    return edits
+
+
+def identifier(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Registration numbers, national ids: exact, one or two typed characters off (two
+    only for ids of six characters or more), different."""
+    mask = _present(left, right)
+    same = _equal(left, right, mask)
+    edits = _edits(left, right, mask & ~same)
     long = _lengths(left, mask) >= 6
     return _assign(mask, [same, mask & (edits <= 1), mask & (edits <= 2) & long])
 
@@ -108,8 +113,8 @@ def name_groups(name: str) -> tuple[str, ...]:
 
 
 def _nickname_or_initial(left: np.ndarray, right: np.ndarray, todo: np.ndarray) -> np.ndarray:
-    """Over pairs `todo`: one name is the other's initial, or they are variants (they
-    stand for a canonical name in common).
+    """Over pairs `todo`: one name is the other's initial or its start cut short
+    ('sam', 'samuel'), or they are variants (they stand for a canonical name in common).
 
     Worked out per distinct name, then compared as integer codes: each name's
     canonical names are one run of a flat array, and a pair shares one when a
@@ -127,6 +132,7 @@ def _nickname_or_initial(left: np.ndarray, right: np.ndarray, todo: np.ndarray) 
     out = np.zeros(len(todo), dtype=bool)
     by_initial = initial[lc] | initial[rc]
     out[by_initial] = first[lc[by_initial]] == first[rc[by_initial]]
+    out |= _cut_short(left[todo], right[todo])
     pairs = np.flatnonzero(~by_initial & (counts[lc] > 0) & (counts[rc] > 0))
     stride = np.int64(len(flat) + 1)
     keys_left = _canonical_keys(pairs, lc[pairs], counts, starts, flat, stride)
@@ -150,17 +156,23 @@ def _canonical_keys(
     return owner.astype(np.int64) * stride + flat[np.repeat(starts[names], repeats) + offsets]
 
 
+def _cut_short(left: np.ndarray, right: np.ndarray, shortest: int = 2) -> np.ndarray:
+    """One value is the start of the other, at least `shortest` characters long: a
+    field cut off on entry or import ('kennedy', 'ke')."""
+    return np.fromiter(
+        (
+            a != b and min(len(a), len(b)) >= shortest and (a.startswith(b) or b.startswith(a))
+            for a, b in zip(left, right, strict=True)
+        ),
+        dtype=bool,
+        count=len(left),
+    )
+
+
 def _typos(left, right, mask) -> tuple[np.ndarray, np.ndarray]:
     """Jaro-Winkler similarity and Damerau-Levenshtein distance (99 where no data)."""
     jaro = _similarity(left, right, mask, distance.JaroWinkler.normalized_similarity)
-    edits = np.full(len(left), 99.0)
-    if mask.any():
-        edits[mask] = process.cpdist(
-            left[mask].tolist(),
-            right[mask].tolist(),
-            scorer=distance.DamerauLevenshtein.distance,
-            workers=-1,
-        )
+    edits = _edits(left, right, mask)
     return jaro, edits
 
 
@@ -186,6 +198,7 @@ def first_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 def last_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Exact, close (a typo, or the same sound), cut short, similar, different."""
     mask = _present(left, right)
     same = _equal(left, right, mask)
     jaro, edits = _typos(left, right, mask)
@@ -193,10 +206,14 @@ def last_name(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     todo = np.flatnonzero(mask & ~same & (jaro >= 0.80))
     if len(todo):
         sounds[todo] = [phonetic(left[i]) == phonetic(right[i]) for i in todo]
+    cut = np.zeros(len(left), dtype=bool)
+    todo = np.flatnonzero(mask & ~same)
+    if len(todo):
+        cut[todo] = _cut_short(left[todo], right[todo])
     length = _lengths(left, mask)
     close = mask & ((jaro >= 0.92) | sounds | ((edits <= 1) & (length >= 4)))
     similar = mask & ((jaro >= 0.85) | ((edits <= 2) & (length >= 5)))
-    return _assign(mask, [same, close, similar])
+    return _assign(mask, [same, close, cut, similar])
 
 
 def phone(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -213,18 +230,22 @@ def phone(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 def date(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Exact, typed (one digit off, or day and month swapped), two of year, month and
+    day agreeing (one of them entered wrong), different."""
     mask = _present(left, right)
     same = _equal(left, right, mask)
     todo = np.flatnonzero(mask & ~same)
     near = np.zeros(len(left), dtype=bool)
+    partly = np.zeros(len(left), dtype=bool)
     if len(todo):
-        near[todo] = _typed_date(left[todo], right[todo])
-    return _assign(mask, [same, near])
+        near[todo], partly[todo] = _typed_date(left[todo], right[todo])
+    return _assign(mask, [same, near, partly])
 
 
-def _typed_date(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """A typed date: day and month swapped, or one digit of the ISO form wrong. Worked
-    out per distinct date (birthdates repeat), then compared as digit arrays."""
+def _typed_date(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A typed date (day and month swapped, or one digit of the ISO form wrong), and
+    two of the three parts agreeing. Worked out per distinct date (birthdates repeat),
+    then compared as digit arrays."""
     codes, dates = pd.factorize(np.concatenate([left, right]))
     lc, rc = codes[: len(left)], codes[len(left) :]
     iso = np.array([d.isoformat() for d in dates], dtype="U10")
@@ -233,7 +254,9 @@ def _typed_date(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     month = np.fromiter((d.month for d in dates), dtype=np.int64, count=len(dates))
     day = np.fromiter((d.day for d in dates), dtype=np.int64, count=len(dates))
     swapped = (year[lc] == year[rc]) & (month[lc] == day[rc]) & (day[lc] == month[rc])
-    return swapped | ((digits[lc] != digits[rc]).sum(axis=1) == 1)
+    typed = swapped | ((digits[lc] != digits[rc]).sum(axis=1) == 1)
+    parts = (year[lc] == year[rc]).astype(np.int8) + (month[lc] == month[rc]) + (day[lc] == day[rc])
+    return typed, parts >= 2
 
 
 def _house_numbers(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -270,13 +293,50 @@ def city(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return _assign(mask, [mask & (jaro >= 0.93)])
 
 
+def email(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Exact; the same personal local part at another domain (a person moves mailbox
+    providers, an org keeps a private address); one typed character off (a domain
+    mistyped); different."""
+    mask = _present(left, right)
+    same = _equal(left, right, mask)
+    todo = np.flatnonzero(mask & ~same)
+    local = np.zeros(len(left), dtype=bool)
+    typed = np.zeros(len(left), dtype=bool)
+    if len(todo):
+        codes, values = pd.factorize(np.concatenate([left[todo], right[todo]]))
+        locals_ = np.array([personal_local_part(v) for v in values], dtype=object)
+        lc, rc = codes[: len(todo)], codes[len(todo) :]
+        local[todo] = pd.notna(locals_[lc]) & (locals_[lc] == locals_[rc])
+        typed[todo] = _edits(left[todo], right[todo], np.ones(len(todo), dtype=bool)) <= 1
+    return _assign(mask, [same, local, typed])
+
+
+def title(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Exact, similar (the same words in another order, or a word more), different."""
+    mask = _present(left, right)
+    same = _equal(left, right, mask)
+    token_set = _similarity(left, right, mask, fuzz.token_set_ratio)
+    return _assign(mask, [same, mask & (token_set >= 85)])
+
+
 def same_account(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return exact(left, right)
 
 
 # Comparators whose strongest level (0) is plain equality of the values.
 EQUALITY_FIRST = frozenset(
-    {"exact", "identifier", "company", "first_name", "last_name", "phone", "date", "same_account"}
+    {
+        "exact",
+        "identifier",
+        "company",
+        "first_name",
+        "last_name",
+        "phone",
+        "date",
+        "same_account",
+        "email",
+        "title",
+    }
 )
 # Of those, the ones with no other level short of disagreement: equal or not.
 EQUALITY_ONLY = frozenset({"exact", "same_account"})
@@ -292,4 +352,6 @@ COMPARATORS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "street": street,
     "city": city,
     "same_account": same_account,
+    "email": email,
+    "title": title,
 }

@@ -5,22 +5,25 @@
   are u. A shared account, city or postcode says much more among a million contacts
   than among a thousand, and this is where the model learns it.
 - The prior (how likely two random records are the same entity) falls with the
-  number of records: with about one duplicate per record it is 1/(n-1).
+  number of records: until EM measures it, about one duplicate per record, 1/(n-1).
 
-m (how often true matches land on a level) keeps its configured value: it describes
-how people mistype, which does not depend on the size of the data.
+- m (how often true matches land on a level) and the prior are learnt from the
+  candidate pairs by EM (`dedupe.em`) when the settings ask (`learn_m`): how people
+  mistype, and how many duplicates there are, is a property of each installation.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from dedupe import em
 from dedupe.compare import EQUALITY_FIRST, NULL
-from dedupe.score import CodedColumns, comparison_levels
+from dedupe.score import CodedColumns, comparison_levels, rule_checks
 from dedupe.settings import Comparison, Level, MatchSettings
 
 RANDOM_PAIRS = 200_000
@@ -36,36 +39,59 @@ def random_pairs(n: int, count: int, seed: int = 360) -> tuple[np.ndarray, np.nd
     return left[keep], right[keep]
 
 
+@dataclass(frozen=True)
+class RandomPairs:
+    """Each comparison's levels on random pairs of records (nearly all non-matches),
+    and the exact share of equal values for comparisons whose first level is equality."""
+
+    levels: dict[str, np.ndarray]
+    equal_share: dict[str, float]
+
+
+def random_levels(
+    frame: pd.DataFrame, settings: MatchSettings, coded: CodedColumns, pairs: int = RANDOM_PAIRS
+) -> RandomPairs:
+    n = len(frame)
+    left, right = random_pairs(n, min(pairs, n * (n - 1) // 2 * 4))
+    levels, equal = {}, {}
+    for comparison in settings.comparisons:
+        codes, uniques = coded(comparison.column)
+        levels[comparison.name] = comparison_levels(
+            comparison, codes[left], codes[right], uniques
+        ).astype(np.int64)
+        if comparison.kind in EQUALITY_FIRST:
+            # Counted over all pairs, not sampled: a level this rare is seen on a few dozen
+            # sampled pairs at most, too few to tell its matches from its non-matches.
+            equal[comparison.name] = _equal_share(codes)
+    return RandomPairs(levels, equal)
+
+
 def estimate_u(
     frame: pd.DataFrame,
     settings: MatchSettings,
     pairs: int = RANDOM_PAIRS,
     match_share: float = 0.0,
     coded: CodedColumns | None = None,
+    sample: RandomPairs | None = None,
 ) -> MatchSettings:
     """u for every level, and the dependence within groups, from random pairs; about
     `match_share` of those pairs are true matches, and their share is taken out.
-    `coded` (for `frame`) shares its factorised columns with the scoring that follows."""
-    n = len(frame)
-    if n < 3:
+    `coded` (for `frame`) shares its factorised columns with the scoring that follows;
+    `sample` (of `frame`) saves drawing and comparing the random pairs again."""
+    if len(frame) < 3:
         return settings
     coded = coded or CodedColumns(frame)
-    left, right = random_pairs(n, min(pairs, n * (n - 1) // 2 * 4))
+    sample = sample or random_levels(frame, settings, coded, pairs)
     fitted = []
-    sampled: dict[str, np.ndarray] = {}
     for comparison in settings.comparisons:
-        codes, uniques = coded(comparison.column)
-        levels = comparison_levels(comparison, codes[left], codes[right], uniques).astype(np.int64)
-        sampled[comparison.name] = levels
+        levels = sample.levels[comparison.name]
         observed = levels[levels != NULL]
         if len(observed) < 100:
             fitted.append(comparison)
             continue
         counts = np.bincount(observed, minlength=len(comparison.levels)).astype(np.float64)
-        if comparison.kind in EQUALITY_FIRST:
-            # Counted over all pairs, not sampled: a level this rare is seen on a few dozen
-            # sampled pairs at most, too few to tell its matches from its non-matches.
-            counts[0] = _equal_share(codes) * len(observed)
+        if comparison.name in sample.equal_share:
+            counts[0] = sample.equal_share[comparison.name] * len(observed)
         counts = _without_matches(counts, comparison, match_share)
         # Half a pair for a level never seen keeps its weight finite.
         u = np.maximum(counts, 0.5) / len(observed)
@@ -75,7 +101,7 @@ def estimate_u(
         )
         fitted.append(dataclasses.replace(comparison, levels=new_levels))
     fitted_settings = dataclasses.replace(settings, comparisons=tuple(fitted))
-    dependence = group_dependence(fitted_settings, sampled)
+    dependence = group_dependence(fitted_settings, sample.levels)
     return dataclasses.replace(fitted_settings, dependence=dependence)
 
 
@@ -179,10 +205,48 @@ def prior_weight(n: int) -> float:
 def fit(
     frame: pd.DataFrame, settings: MatchSettings, coded: CodedColumns | None = None
 ) -> MatchSettings:
-    # On small data the configured prior stands; large data lower it.
+    """u from random pairs; with `learn_m`, m and the prior from the candidate pairs
+    (`dedupe.em`), then u again with the true matches that prior expects among the
+    random pairs taken out."""
+    coded = coded or CodedColumns(frame)
+    # Until the data say otherwise: about one duplicate per record, at most the
+    # configured prior.
     prior = min(settings.prior_weight, prior_weight(len(frame)))
-    fitted = estimate_u(frame, settings, match_share=_share(prior), coded=coded)
+    if len(frame) < 3:
+        return dataclasses.replace(settings, prior_weight=prior)
+    sample = random_levels(frame, settings, coded)
+    fitted = estimate_u(frame, settings, match_share=_share(prior), coded=coded, sample=sample)
+    if settings.learn_m:
+        training = em.training_pairs(frame, fitted, coded)
+        if training is not None:
+            broken_u = _breaking_share(sample, fitted)
+            learnt = em.learn_m(training, fitted, broken_u)
+            if learnt.matches is not None:
+                prior = learnt_prior(learnt.matches, len(frame))
+            fitted = estimate_u(
+                frame, learnt.settings, match_share=_share(prior), coded=coded, sample=sample
+            )
     return dataclasses.replace(fitted, prior_weight=prior)
+
+
+def _breaking_share(sample: RandomPairs, settings: MatchSettings) -> dict[str, float]:
+    """Per part of the match rule, the share of random pairs that break it."""
+    pairs = len(next(iter(sample.levels.values())))
+    checks = rule_checks(sample.levels, settings, pairs)
+    floor = 1.0 / max(pairs, 1)
+    shares = {
+        "all": max(float((~checks.all_kept).mean()), floor),
+        "any": max(float((~checks.any_kept).mean()), floor),
+    }
+    return {part: shares[part] for part in em.rule_parts(settings)}
+
+
+def learnt_prior(matches: float, records: int) -> float:
+    """log2 odds that two random records match, from the matches EM expects (at least
+    one, so a data set without duplicates keeps a finite prior)."""
+    pairs = records * (records - 1) / 2
+    matches = min(max(matches, 1.0), pairs / 2)
+    return math.log2(matches / (pairs - matches))
 
 
 def _share(prior: float) -> float:
@@ -192,7 +256,7 @@ def _share(prior: float) -> float:
 
 # Bumped whenever what `fit` measures changes: a model stored by an older version is
 # fitted again rather than reused without the new measurements.
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 
 
 def parameters(settings: MatchSettings, records: int) -> dict:
@@ -204,6 +268,8 @@ def parameters(settings: MatchSettings, records: int) -> dict:
         "u": {c.name: [level.u for level in c.levels] for c in settings.comparisons},
         "m": {c.name: [level.m for level in c.levels] for c in settings.comparisons},
         "dependence": [list(triple) for triple in settings.dependence],
+        "required_all_penalty": settings.required_all_penalty,
+        "required_any_penalty": settings.required_any_penalty,
     }
 
 
@@ -229,4 +295,6 @@ def with_parameters(settings: MatchSettings, params: dict) -> MatchSettings:
         prior_weight=float(params.get("prior_weight", settings.prior_weight)),
         # Parameters stored before dependence was measured: groups count as before.
         dependence=tuple((a, b, float(bits)) for a, b, bits in params.get("dependence", ())),
+        required_all_penalty=params.get("required_all_penalty", settings.required_all_penalty),
+        required_any_penalty=params.get("required_any_penalty", settings.required_any_penalty),
     )

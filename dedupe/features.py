@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dedupe.normalize import acronym, fold, phonetic
+from dedupe.normalize import EXTENSION, acronym, fold, main_number, personal_local_part, phonetic
 
 
 def _first_token(key: object) -> str | None:
@@ -41,6 +41,7 @@ def account_features(frame: pd.DataFrame) -> pd.DataFrame:
         acronym,
     )
     (out["billing_city_key"],) = _map(out["billing_city"], lambda v: fold(v) or None)
+    (out["phone_main"],) = _map(out["phone"], main_number)
     return out
 
 
@@ -62,7 +63,47 @@ def contact_features(frame: pd.DataFrame) -> pd.DataFrame:
     (out["last_phonetic"],) = _map(out["key_last"], phonetic)
     out["name_sorted"] = _sorted_pair(out["key_first"], out["key_last"])
     (out["mailing_city_key"],) = _map(out["mailing_city"], lambda v: fold(v) or None)
+    out["phone_main"], out["phone_direct"] = _map(
+        out["phone"], main_number, lambda v: v if EXTENSION in v else None
+    )
+    (out["email_local"],) = _map(out["key_email"], personal_local_part)
+    (out["key_title"],) = _map(out["title"], lambda v: fold(v) or None)
+    # The first letters of both names: reaches names cut short or mistyped further on.
+    out["first_prefix"], out["last_prefix"] = (
+        _map(out["key_first"], lambda k: k[:2])[0],
+        _map(out["key_last"], lambda k: k[:2])[0],
+    )
     return out
 
 
 FEATURES = {"account": account_features, "contact": contact_features}
+
+# The compared columns each derived key is made from: a blocking rule on a key decides
+# what those columns' comparisons see among the pairs it finds (dedupe.em).
+KEY_SOURCES: dict[str, dict[str, frozenset[str]]] = {
+    "account": {
+        "name_first_token": frozenset({"key_name"}),
+        "name_last_token": frozenset({"key_name"}),
+        "name_phonetic": frozenset({"key_name"}),
+        "name_acronym": frozenset({"key_name"}),
+        "billing_city_key": frozenset({"billing_city"}),
+    },
+    "contact": {
+        "first_initial": frozenset({"key_first"}),
+        "first_phonetic": frozenset({"key_first"}),
+        "last_phonetic": frozenset({"key_last"}),
+        "name_sorted": frozenset({"key_first", "key_last"}),
+        "mailing_city_key": frozenset({"mailing_city"}),
+        # The same number with the same extension: the same switchboard too.
+        "phone_direct": frozenset({"phone_direct", "phone_main"}),
+        "email_local": frozenset({"email_local", "key_email"}),
+        "first_prefix": frozenset({"first_prefix", "key_first"}),
+        "last_prefix": frozenset({"last_prefix", "key_last"}),
+    },
+}
+
+
+def key_sources(obj: str) -> dict[str, frozenset[str]]:
+    """Derived key -> the compared columns it is made from (a column not listed is its
+    own)."""
+    return KEY_SOURCES.get(obj, {})

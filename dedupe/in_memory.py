@@ -9,7 +9,6 @@ import pandas as pd
 
 from dedupe.blocking import BlockingReport, candidate_pairs
 from dedupe.cluster import cluster
-from dedupe.em import estimate_m
 from dedupe.estimate import fit
 from dedupe.features import FEATURES
 from dedupe.score import ScoredPairs, score_pairs
@@ -45,8 +44,8 @@ def resolve(
     """`frame` holds one row per record (positions are identities here).
 
     `must_links` / `cannot_links` are steward decisions as position pairs. With
-    `fit_to_data`, u values and the prior are measured on this frame first and m is
-    learnt by EM when the settings ask (`learn_m`); without, `settings` are used as
+    `fit_to_data`, the model is fitted to this frame first (`dedupe.estimate.fit`);
+    without, `settings` are used as
     given (e.g. parameters fitted on an earlier run).
     `previous` labels each record with its cluster in the last run (None: new), so
     borderline pairs decided then are decided the same way now.
@@ -58,10 +57,6 @@ def resolve(
         features, settings.blocking_rules, settings.max_block_size
     )
     scored = score_pairs(features, left, right, settings, previous=previous)
-    if fit_to_data and settings.learn_m:
-        # m from this data's own candidate pairs, then score again with it.
-        settings = estimate_m(scored, settings)
-        scored = score_pairs(features, left, right, settings, previous=previous)
     matches = scored.is_match
     # Cannot-links between records no match connects cost the clustering nothing.
     cannot = scored.is_cannot_link

@@ -273,7 +273,9 @@ def countries(series: pd.Series) -> pd.DataFrame:
 
 @lru_cache(maxsize=200_000)
 def e164(raw: str, region: str | None) -> str | None:
-    """E.164 for a phone written any way, using the record's country for national numbers."""
+    """E.164 for a phone written any way, using the record's country for national numbers;
+    an extension ('x6422', 'ext. 6422') follows as ';ext=6422' (RFC 3966): a number
+    with an extension reaches one person, the same number without reaches a switchboard."""
     text = raw.strip()
     if not text:
         return None
@@ -285,7 +287,62 @@ def e164(raw: str, region: str | None) -> str | None:
         return None
     if not phonenumbers.is_possible_number(number):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{formatted}{EXTENSION}{number.extension}" if number.extension else formatted
+
+
+EXTENSION = ";ext="
+
+
+def main_number(phone: str | None) -> str | None:
+    """The number without its extension."""
+    return phone.split(EXTENSION, 1)[0] if phone else None
+
+
+# Addresses that reach a function, not a person: their local part says nothing of who.
+ROLE_MAILBOXES = frozenset(
+    {
+        "info",
+        "sales",
+        "admin",
+        "office",
+        "contact",
+        "contacts",
+        "hello",
+        "support",
+        "service",
+        "team",
+        "mail",
+        "enquiries",
+        "inquiries",
+        "billing",
+        "accounts",
+        "accounting",
+        "finance",
+        "hr",
+        "jobs",
+        "careers",
+        "marketing",
+        "press",
+        "noreply",
+        "no-reply",
+        "webmaster",
+        "postmaster",
+        "reception",
+        "help",
+        "orders",
+    }
+)
+
+
+def personal_local_part(email: str | None) -> str | None:
+    """The part before the @ when it names a person (not 'info@'), else None."""
+    if not email or "@" not in email:
+        return None
+    local = email.split("@", 1)[0]
+    if len(local) < 3 or local in ROLE_MAILBOXES:
+        return None
+    return local
 
 
 def phones(series: pd.Series, regions: pd.Series) -> pd.Series:

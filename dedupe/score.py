@@ -13,6 +13,8 @@ from rapidfuzz import distance, process
 from dedupe.compare import COMPARATORS, EQUALITY_FIRST, EQUALITY_ONLY, NULL
 from dedupe.settings import Comparison, MatchSettings
 
+# In a pair's explanation: what breaking the match rule weighed, where it did.
+MATCH_RULE = "match_rule"
 # A value seen once in a million records still is not proof: u never drops below this.
 _TF_FLOOR = 1e-6
 
@@ -32,6 +34,8 @@ class ScoredPairs:
     # Pairs whose records were in one cluster last time: they stay together unless the
     # evidence falls clearly below the threshold (hysteresis keeps reruns stable).
     previously_together: np.ndarray | None = None
+    # What breaking the match rule weighed on each pair, where it is measured (0: kept).
+    rule_weights: np.ndarray | None = None
 
     @property
     def probability(self) -> np.ndarray:
@@ -67,6 +71,11 @@ class ScoredPairs:
                 "level": "null" if level == NULL else comparison.levels[level].name,
                 "weight": round(float(self.weights[comparison.name][index]), 2),
             }
+        if self.rule_weights is not None and self.rule_weights[index] != 0:
+            out[MATCH_RULE] = {
+                "level": "broken",
+                "weight": round(float(self.rule_weights[index]), 2),
+            }
         return out
 
     def explain_json(self, indexes: np.ndarray) -> list[str]:
@@ -93,7 +102,15 @@ class ScoredPairs:
             columns.append(text[codes].tolist())
         if not columns:
             return ["{}"] * len(indexes)
-        return ["{" + ",".join(row) + "}" for row in zip(*columns, strict=True)]
+        rows = ["{" + ",".join(row) for row in zip(*columns, strict=True)]
+        if self.rule_weights is not None:
+            broken = np.round(self.rule_weights[indexes], 2)
+            piece = f'"{MATCH_RULE}":{{{{"level":"broken","weight":{{}}}}}}'
+            rows = [
+                row if weight == 0 else f"{row},{piece.format(json.dumps(float(weight)))}"
+                for row, weight in zip(rows, broken.tolist(), strict=True)
+            ]
+        return [row + "}" for row in rows]
 
 
 class CodedColumns:
@@ -215,7 +232,7 @@ def _jaro(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _swap_reversed_names(coded: CodedColumns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Pairs whose right-hand first and last names are swapped."""
+    """Pairs whose right-hand first and last names are swapped, both or one of them."""
     first, uniques = coded("key_first")
     last, _ = coded("key_last")
     fl, ll, fr, lr = first[left], last[left], first[right], last[right]
@@ -235,6 +252,11 @@ def _swap_reversed_names(coded: CodedColumns, left: np.ndarray, right: np.ndarra
     straight_a = on_distinct(fl[todo], fr[todo], uniques, _jaro, 0.0, same=1.0)
     straight_b = on_distinct(ll[todo], lr[todo], uniques, _jaro, 0.0, same=1.0)
     out[todo] = cross > straight_a + straight_b + 0.3
+    # Half swapped: one record's first name is the other's last name exactly, and the
+    # name beside it another (names in the wrong fields, one of them garbled).
+    half = (fl >= 0) & (lr >= 0) & (fl == lr) & (fl != fr) & ((fr < 0) | (fr != ll))
+    half |= (ll >= 0) & (fr >= 0) & (ll == fr) & (ll != lr) & ((lr < 0) | (lr != fl))
+    out |= half
     return out
 
 
@@ -296,6 +318,61 @@ def _group_weight_of(
     example[codes] = np.arange(len(codes))
     stacked = np.vstack([weights[n][example] for n in names])
     return group_weight(stacked, names, settings)[codes]
+
+
+def _agrees(levels: dict[str, np.ndarray], settings: MatchSettings, name: str) -> np.ndarray:
+    level = levels[name]
+    return (level != NULL) & (level < len(settings.comparison(name).levels) - 1)
+
+
+@dataclass(frozen=True)
+class RuleChecks:
+    """Per pair, whether it keeps each part of the match rule."""
+
+    all_kept: np.ndarray  # no `required_all` comparison disagrees, or a waiver agrees
+    any_kept: np.ndarray  # a `required_any` comparison agrees, or all are null
+
+    @property
+    def kept(self) -> np.ndarray:
+        return self.all_kept & self.any_kept
+
+
+def rule_checks(levels: dict[str, np.ndarray], settings: MatchSettings, pairs: int) -> RuleChecks:
+    waived = np.zeros(pairs, dtype=bool)
+    for name in settings.required_all_waived_by:
+        waived |= _agrees(levels, settings, name)
+    all_kept = np.ones(pairs, dtype=bool)
+    for name in settings.required_all:
+        all_kept &= (levels[name] != len(settings.comparison(name).levels) - 1) | waived
+    any_kept = np.ones(pairs, dtype=bool)
+    if settings.required_any:
+        any_agree = np.zeros(pairs, dtype=bool)
+        all_null = np.ones(pairs, dtype=bool)
+        for name in settings.required_any:
+            any_agree |= _agrees(levels, settings, name)
+            all_null &= levels[name] == NULL
+        any_kept = any_agree | all_null
+    return RuleChecks(all_kept, any_kept)
+
+
+def rule_weight(checks: RuleChecks, settings: MatchSettings) -> np.ndarray:
+    """What breaking the match rule weighs where it is measured (0 elsewhere)."""
+    out = np.zeros(len(checks.all_kept))
+    if settings.required_all_penalty is not None:
+        out += np.where(checks.all_kept, 0.0, settings.required_all_penalty)
+    if settings.required_any_penalty is not None:
+        out += np.where(checks.any_kept, 0.0, settings.required_any_penalty)
+    return out
+
+
+def rule_allows(checks: RuleChecks, settings: MatchSettings) -> np.ndarray:
+    """Pairs the rule lets match: a part measured on the data weighs instead of forbids."""
+    allowed = np.ones(len(checks.all_kept), dtype=bool)
+    if settings.required_all_penalty is None:
+        allowed &= checks.all_kept
+    if settings.required_any_penalty is None:
+        allowed &= checks.any_kept
+    return allowed
 
 
 def entity_codes(labels: np.ndarray) -> np.ndarray:
@@ -365,26 +442,17 @@ def score_pairs(
         if comparison.veto:
             vetoed |= levels[comparison.name] == len(comparison.levels) - 1
 
-    def agrees(name: str) -> np.ndarray:
-        lvl = levels[name]
-        return (lvl != NULL) & (lvl < len(settings.comparison(name).levels) - 1)
-
-    meets = np.ones(len(left), dtype=bool)
-    waived = np.zeros(len(left), dtype=bool)
-    for name in settings.required_all_waived_by:
-        waived |= agrees(name)
-    for name in settings.required_all:
-        meets &= (levels[name] != len(settings.comparison(name).levels) - 1) | waived
-    if settings.required_any:
-        any_agree = np.zeros(len(left), dtype=bool)
-        all_null = np.ones(len(left), dtype=bool)
-        for name in settings.required_any:
-            any_agree |= agrees(name)
-            all_null &= levels[name] == NULL
-        meets &= any_agree | all_null
+    checks = rule_checks(levels, settings, len(left))
+    # Where measured on the data (dedupe.em), breaking the rule weighs instead of
+    # forbidding: the pair may still match when everything else agrees.
+    broken = rule_weight(checks, settings)
+    total += broken
+    meets = rule_allows(checks, settings)
 
     together = None
     if previous is not None:
         labels = entity_codes(previous)
         together = (labels[left] >= 0) & (labels[left] == labels[right])
-    return ScoredPairs(left, right, levels, weights, total, vetoed, meets, settings, together)
+    return ScoredPairs(
+        left, right, levels, weights, total, vetoed, meets, settings, together, broken
+    )

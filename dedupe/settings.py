@@ -68,6 +68,11 @@ class MatchSettings:
     # A `required_all` disagreement is forgiven when one of these agrees: evidence of
     # the person (an e-mail, a birth date) outweighs a first name typed differently.
     required_all_waived_by: tuple[str, ...] = ()
+    # What breaking each of those rules weighs, measured on the data (dedupe.em): log2
+    # of how often true matches break it over how often random pairs do. None (not
+    # measured): the rule is absolute, a pair that breaks it never matches.
+    required_all_penalty: float | None = None
+    required_any_penalty: float | None = None
     # A pair below this weight is certainly different: it keeps two clusters apart.
     cannot_link_weight: float = -12.0
     # How far below `match_weight` a pair that was merged last run may fall and stay merged.
@@ -75,7 +80,7 @@ class MatchSettings:
     # Learn m by EM from the candidate pairs (dedupe.em). Off by default: on CRM data,
     # where colleagues and relatives crowd the candidate pairs, it measured worse on
     # the demo data (and only slightly better on Febrl4); see bench/quality.py.
-    learn_m: bool = False
+    learn_m: bool = True
     # Measured on the data (dedupe.estimate.group_dependence): (a, b, bits) for two
     # comparisons of one group, how much more often non-matches agree on both than
     # chance says. A second agreement in a group counts its weight less these bits; a
@@ -117,7 +122,7 @@ ACCOUNT_SETTINGS = MatchSettings(
         Comparison(
             "phone",
             "phone",
-            "phone",
+            "phone_main",
             _levels(
                 ("exact", 0.65, 0.0005), ("last_digits", 0.10, 0.001), ("different", 0.25, 0.9985)
             ),
@@ -165,7 +170,7 @@ ACCOUNT_SETTINGS = MatchSettings(
     blocking_rules=(
         ("key_name",),
         ("domain",),
-        ("phone",),
+        ("phone_main",),
         ("key_registration",),
         ("name_first_token", "billing_country_code"),
         ("name_phonetic", "key_postcode"),
@@ -204,16 +209,36 @@ CONTACT_SETTINGS = MatchSettings(
             _levels(
                 ("exact", 0.84, 0.002),
                 ("close", 0.10, 0.004),
-                ("similar", 0.03, 0.01),
-                ("different", 0.03, 0.984),
+                ("cut_short", 0.01, 0.001),
+                ("similar", 0.02, 0.01),
+                ("different", 0.03, 0.983),
             ),
             term_frequency=True,
         ),
         Comparison(
             "email",
-            "exact",
+            "email",
             "key_email",
-            _levels(("exact", 0.75, 0.0001), ("different", 0.25, 0.9999)),
+            _levels(
+                ("exact", 0.75, 0.0001),
+                ("same_local_part", 0.08, 0.0002),
+                ("one_typo", 0.04, 0.0001),
+                ("different", 0.13, 0.9996),
+            ),
+        ),
+        # A number with an extension reaches one person, not a switchboard.
+        Comparison(
+            "direct_phone",
+            "exact",
+            "phone_direct",
+            _levels(("exact", 0.85, 0.00001), ("different", 0.15, 0.99999)),
+        ),
+        Comparison(
+            "title",
+            "title",
+            "key_title",
+            _levels(("exact", 0.6, 0.01), ("similar", 0.15, 0.01), ("different", 0.25, 0.98)),
+            term_frequency=True,
         ),
         Comparison(
             "mobile",
@@ -227,7 +252,12 @@ CONTACT_SETTINGS = MatchSettings(
             "birthdate",
             "date",
             "birthdate",
-            _levels(("exact", 0.93, 0.0003), ("one_off", 0.04, 0.002), ("different", 0.03, 0.9977)),
+            _levels(
+                ("exact", 0.93, 0.0003),
+                ("one_off", 0.04, 0.002),
+                ("two_of_three", 0.01, 0.004),
+                ("different", 0.02, 0.9937),
+            ),
         ),
         Comparison(
             "national_id",
@@ -253,7 +283,7 @@ CONTACT_SETTINGS = MatchSettings(
         Comparison(
             "phone",
             "phone",
-            "phone",
+            "phone_main",
             _levels(("exact", 0.6, 0.01), ("last_digits", 0.05, 0.005), ("different", 0.35, 0.985)),
             group="workplace",
         ),
@@ -283,6 +313,8 @@ CONTACT_SETTINGS = MatchSettings(
         ("key_email",),
         ("mobile_phone",),
         ("key_national_id",),
+        ("phone_direct",),
+        ("email_local",),
         ("key_last", "first_initial"),
         ("last_phonetic", "first_phonetic"),
         ("last_phonetic", "birthdate"),
@@ -293,20 +325,28 @@ CONTACT_SETTINGS = MatchSettings(
         # Both names mistyped: the birth date and where the person lives.
         ("birthdate", "key_postcode"),
         ("birthdate", "mailing_city_key"),
+        ("key_title", "mailing_city_key"),
+        # Names cut short or mistyped after their first letters: at the same address,
+        # or in the same city.
+        ("key_street", "first_prefix"),
+        ("key_street", "last_prefix"),
+        ("first_prefix", "last_prefix", "mailing_city_key"),
         # Colleagues at one real-world company (across orgs once accounts resolve).
         ("account_cluster",),
     ),
     prior_weight=-10.0,
-    match_weight=4.0,
+    # A match at 80% (2 bits): with m, u and the prior measured on the data the weight
+    # is a calibrated probability, and stewards see the pairs just below in review.
+    match_weight=2.0,
     review_weight=-1.0,
     # A name must agree, or an identifier only this person has (never a colleague's).
-    required_any=("first_name", "last_name", "email", "mobile", "national_id"),
+    required_any=("first_name", "last_name", "email", "mobile", "direct_phone", "national_id"),
     # Salesforce's own rule wants first AND last name. A first name that plainly differs
     # (no nickname, initial or typo explains it) rules a match out unless something of
     # the person agrees: a colleague with the same surname (family firms) shares the
     # account, the switchboard and the address, and a rare surname weighs a lot.
     required_all=("first_name",),
-    required_all_waived_by=("email", "mobile", "national_id", "birthdate"),
+    required_all_waived_by=("email", "mobile", "direct_phone", "national_id", "birthdate"),
 )
 
 DEFAULT_SETTINGS = {"account": ACCOUNT_SETTINGS, "contact": CONTACT_SETTINGS}

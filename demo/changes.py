@@ -25,7 +25,7 @@ _CONTACT_EDITS = (
     "email = lower(coalesce(firstname, 'x')) || '.' || lower(coalesce(lastname, 'y')) "
     "|| '@newmail.example'",  # a new e-mail address
     "mobilephone = regexp_replace(mobilephone, '[0-9]$', '7')",  # a mistyped mobile
-    "title = 'Senior ' || coalesce(title, 'Associate')",  # promoted: no match key changes
+    "title = 'Senior ' || coalesce(title, 'Associate')",  # promoted (titles are compared too)
 )
 _ACCOUNT_EDITS = (
     "phone = regexp_replace(phone, '[0-9]$', '9')",

@@ -25,7 +25,7 @@ FRAME_QUERIES = {
     # the same real-world company share it even when their orgs differ.
     "contact": (
         "SELECT c.record_id, c.org, c.sfid, c.key_first, c.key_last, c.key_email, "
-        "c.mobile_phone, c.phone, c.birthdate, c.key_national_id, c.key_street, "
+        "c.mobile_phone, c.phone, c.title, c.birthdate, c.key_national_id, c.key_street, "
         "c.key_postcode, c.mailing_city, ac.cluster_id AS account_cluster, "
         "x.golden_id AS previous "
         "FROM unified.contact c "

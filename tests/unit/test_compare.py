@@ -24,8 +24,10 @@ def test_first_name_levels():
             ("bunjamin", "benjmain"),
             ("robert", "susan"),
             (None, "robert"),
+            ("samuel", "sa"),  # cut short
+            ("samuel", "s"),  # an initial
         ],
-    ) == [0, 1, 1, 2, 3, 4, compare.NULL]
+    ) == [0, 1, 1, 2, 3, 4, compare.NULL, 1, 1]
 
 
 def test_names_that_stand_for_several_are_variants_when_they_share_one():
@@ -43,10 +45,11 @@ def test_last_name_levels():
             ("smith", "smith"),
             ("schmidt", "schmitt"),
             ("walker", "wakler"),
+            ("kennedy", "ke"),  # cut off on entry
             ("smith", "jones"),
             ("smith", None),
         ],
-    ) == [0, 1, 1, 3, compare.NULL]
+    ) == [0, 1, 1, 2, 4, compare.NULL]
 
 
 def test_company_levels():
@@ -80,8 +83,34 @@ def test_phone_and_date_levels():
             (dt.date(1980, 3, 4), dt.date(1980, 3, 14)),
             (dt.date(1980, 3, 4), dt.date(1980, 3, 15)),
             (dt.date(1980, 3, 4), dt.date(1981, 4, 3)),
+            (dt.date(1980, 3, 4), dt.date(1995, 3, 4)),  # the year entered wrong
         ],
-    ) == [0, 1, 1, 2, 1, 2, 2]
+    ) == [0, 1, 1, 3, 1, 2, 3, 2]
+
+
+def test_email_levels_tell_a_moved_mailbox_and_a_mistyped_domain_from_another_person():
+    assert _levels(
+        compare.email,
+        [
+            ("logan776212@proton.me", "logan776212@proton.me"),
+            ("logan776212@proton.me", "logan776212@example.com"),  # same person, other box
+            ("info@acme.com", "info@acme.con"),  # a domain mistyped
+            ("info@acme.com", "info@zenith.com"),  # a role mailbox names nobody
+            ("anna@acme.com", "peter@acme.com"),
+            ("anna@acme.com", None),
+        ],
+    ) == [0, 1, 2, 3, 3, compare.NULL]
+
+
+def test_title_levels():
+    assert _levels(
+        compare.title,
+        [
+            ("vp sales", "vp sales"),
+            ("sales vp", "vp sales"),
+            ("vp sales", "chief financial officer"),
+        ],
+    ) == [0, 1, 2]
 
 
 def test_empty_input():

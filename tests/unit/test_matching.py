@@ -8,8 +8,9 @@ import pandas as pd
 
 from dedupe.cluster import _greedy, cluster, components, strongest_inside
 from dedupe.estimate import fit
+from dedupe.features import contact_features
 from dedupe.in_memory import resolve
-from dedupe.score import group_weight
+from dedupe.score import MATCH_RULE, group_weight, rule_checks, rule_weight, score_pairs
 from dedupe.settings import CONTACT_SETTINGS
 
 COLUMNS = [
@@ -25,10 +26,13 @@ COLUMNS = [
     "mailing_city",
     "account_cluster",
 ]
+# Compared too, and null in every test here unless it sets them.
+OPTIONAL = ("title",)
 
 
 def _contacts(rows):
-    return pd.DataFrame([dict(zip(COLUMNS, r, strict=True)) for r in rows]).astype(object)
+    frame = pd.DataFrame([dict(zip(COLUMNS, r, strict=True)) for r in rows]).astype(object)
+    return frame.assign(**dict.fromkeys(OPTIONAL))
 
 
 def test_colleagues_sharing_switchboard_address_and_account_stay_apart():
@@ -106,7 +110,7 @@ def test_must_link_merges_and_cannot_link_wins_over_weak_matches():
 def _columns(values: dict) -> pd.DataFrame:
     """Contacts with `values` and every other compared column null."""
     frame = pd.DataFrame(values).astype(object)
-    for column in COLUMNS:
+    for column in (*COLUMNS, *OPTIONAL):
         if column not in frame:
             frame[column] = None
     return frame
@@ -120,7 +124,7 @@ def _national_ids(records: int) -> pd.DataFrame:
 def test_an_exact_unique_id_outweighs_the_prior_once_matches_are_out_of_u():
     # Random pairs include the true matches (about one in n-1): left in, they alone put
     # the shared id on ~m/(n-1) of the pairs, capping its weight at minus the prior.
-    settings = fit(_national_ids(4000), CONTACT_SETTINGS)
+    settings = fit(contact_features(_national_ids(4000)), CONTACT_SETTINGS)
     exact = settings.comparison("national_id").levels[0]
     # Left in: about log2(m) below zero. Out: what the 7% of matches m allows for leaves.
     assert exact.weight + settings.prior_weight > 2.0
@@ -156,7 +160,7 @@ def test_dependence_is_measured_colleagues_share_postcodes_strangers_streets_do_
             "key_street": [f"{k} high st" for k in rng.integers(0, 300, n)],
         }
     )
-    bits = {(a, b): v for a, b, v in fit(frame, CONTACT_SETTINGS).dependence}
+    bits = {(a, b): v for a, b, v in fit(contact_features(frame), CONTACT_SETTINGS).dependence}
     assert bits[("account", "postcode")] > 6.0
     assert bits[("account", "street")] < 2.0
 
@@ -192,6 +196,24 @@ def test_explanations_in_bulk_are_the_per_pair_ones():
     assert list(bulk[0]) == [c.name for c in CONTACT_SETTINGS.comparisons]
 
 
+def test_a_measured_match_rule_weighs_in_the_explanation_where_a_pair_breaks_it():
+    frame = contact_features(_same_surname_at_one_office())
+    measured = dataclasses.replace(
+        fit(frame, CONTACT_SETTINGS), required_all_penalty=-6.5, required_any_penalty=-9.0
+    )
+    pairs = np.array([0, 0, 1]), np.array([1, 2, 2])
+    scored = score_pairs(frame, *pairs, measured)
+    bulk = [json.loads(text) for text in scored.explain_json(np.arange(3))]
+    assert bulk == [scored.explain(i) for i in range(3)]
+    broken = [b.get(MATCH_RULE, {}).get("weight", 0.0) for b in bulk]
+    assert broken == [
+        round(float(w), 2) for w in rule_weight(rule_checks(scored.levels, measured, 3), measured)
+    ]
+    assert any(w < 0 for w in broken)
+    # A pair that breaks the rule is not forbidden once the rule is measured.
+    assert scored.meets_requirements.all()
+
+
 def test_clustering_by_contested_groups_equals_the_greedy_merge_over_everything():
     rng = np.random.default_rng(11)
     for _ in range(30):
@@ -218,3 +240,24 @@ def test_each_record_gets_its_strongest_pair_inside_its_own_cluster():
     weight = np.array([5.0, 7.0, 9.0, 2.0])  # 0-3 crosses clusters: not counted
     strongest = strongest_inside(labels, left, right, weight)
     np.testing.assert_array_equal(strongest, [5.0, 7.0, 7.0, 2.0, 2.0, np.nan])
+
+
+def test_a_first_name_in_the_last_name_field_is_compared_where_it_belongs():
+    # Febrl4's rec-1339: the given name typed as the surname, the other name garbled.
+    frame = contact_features(
+        _contacts(
+            [
+                ("james", "coleman", None, None, None, None, None, None, None, None, None),
+                ("howie", "james", None, None, None, None, None, None, None, None, None),
+                ("james", "howie", None, None, None, None, None, None, None, None, None),
+            ]
+        )
+    )
+    scored = score_pairs(frame, np.array([0, 1]), np.array([1, 2]), CONTACT_SETTINGS)
+    first = CONTACT_SETTINGS.comparison("first_name").levels
+    last = CONTACT_SETTINGS.comparison("last_name").levels
+    # james/coleman against howie/james: first names agree once the second is swapped.
+    assert first[scored.levels["first_name"][0]].name == "exact"
+    assert last[scored.levels["last_name"][0]].name == "different"
+    # A whole swap stays a whole swap.
+    assert scored.levels["first_name"][1] == 0 and scored.levels["last_name"][1] == 0

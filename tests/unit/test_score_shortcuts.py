@@ -10,7 +10,15 @@ from rapidfuzz import distance, process
 
 from dedupe.compare import COMPARATORS, NULL
 from dedupe.estimate import fit
-from dedupe.score import CodedColumns, group_weight, on_distinct, score_pairs
+from dedupe.features import contact_features
+from dedupe.score import (
+    CodedColumns,
+    group_weight,
+    on_distinct,
+    rule_checks,
+    rule_weight,
+    score_pairs,
+)
 from dedupe.settings import CONTACT_SETTINGS
 
 FIRST = ["robert", "bob", "rob", "r", "ed", "ted", "teddy", "edward", "al", "albert", "anna"]
@@ -32,7 +40,8 @@ def _frame(rows: int, seed: int) -> pd.DataFrame:
             "key_last": pick(LAST),
             "key_email": pick(["a@x.com", "b@x.com", "a@y.com"], 0.4),
             "mobile_phone": pick(["+14155550132", "+14155550133", "+4420794600"], 0.5),
-            "phone": pick(["+14155550100", "+14155550132"], 0.2),
+            "phone": pick(["+14155550100", "+14155550132", "+14155550100;ext=12"], 0.2),
+            "title": pick(["vp sales", "sales vp", "cfo"], 0.5),
             "birthdate": pick(DATES, 0.3),
             "key_national_id": pick(["123456", "123465", "999999"], 0.8),
             "key_street": pick(["1 king st", "12 king st", "1 king street", "9 queen rd"]),
@@ -45,7 +54,7 @@ def _frame(rows: int, seed: int) -> pd.DataFrame:
 
 def _fitted_pairs(rows: int, seed: int, pairs: int):
     """A frame, the model fitted to it, and random pairs of its records."""
-    frame = _frame(rows, seed)
+    frame = contact_features(_frame(rows, seed))
     left, right = np.random.default_rng(seed + 1).integers(0, rows, (2, pairs))
     return frame, fit(frame, CONTACT_SETTINGS), left, right
 
@@ -68,7 +77,17 @@ def _swapped_plainly(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -
     low, high = np.minimum(cross_a, cross_b), np.maximum(cross_a, cross_b)
     crosswise = (low >= 0.85) | ((high >= 0.95) & (low >= 0.7))
     present = pd.notna(fl) & pd.notna(ll) & pd.notna(fr) & pd.notna(lr)
-    return present & crosswise & (cross_a + cross_b > _jaro(fl, fr) + _jaro(ll, lr) + 0.3)
+    both = present & crosswise & (cross_a + cross_b > _jaro(fl, fr) + _jaro(ll, lr) + 0.3)
+    # One name in the other's field, the one beside it another.
+    half = np.array(
+        [
+            (a is not None and a == d and a != c and (c is None or c != b))
+            or (b is not None and b == c and b != d and (d is None or d != a))
+            for a, b, c, d in zip(fl, ll, fr, lr, strict=True)
+        ],
+        dtype=bool,
+    )
+    return both | half
 
 
 def test_levels_and_weights_match_plain_comparison_of_every_pair():
@@ -97,6 +116,9 @@ def test_levels_and_weights_match_plain_comparison_of_every_pair():
     for names in groups.values():
         stacked = np.vstack([scored.weights[n] for n in names])
         expected += group_weight(stacked, names, settings)
+    # The match rule, where measured, weighs instead of forbidding.
+    assert settings.required_any_penalty is not None
+    expected += rule_weight(rule_checks(scored.levels, settings, len(left)), settings)
     np.testing.assert_allclose(scored.match_weight, expected)
 
 
