@@ -159,14 +159,13 @@ def _canonical_keys(
 def _cut_short(left: np.ndarray, right: np.ndarray, shortest: int = 2) -> np.ndarray:
     """One value is the start of the other, at least `shortest` characters long: a
     field cut off on entry or import ('kennedy', 'ke')."""
-    return np.fromiter(
-        (
-            a != b and min(len(a), len(b)) >= shortest and (a.startswith(b) or b.startswith(a))
-            for a, b in zip(left, right, strict=True)
-        ),
-        dtype=bool,
-        count=len(left),
-    )
+    if not len(left):
+        return np.zeros(0, dtype=bool)
+    a, b = left.astype(str), right.astype(str)
+    la, lb = np.char.str_len(a), np.char.str_len(b)
+    a_shorter = la <= lb
+    shorter, longer = np.where(a_shorter, a, b), np.where(a_shorter, b, a)
+    return (np.minimum(la, lb) >= shortest) & (a != b) & np.char.startswith(longer, shorter)
 
 
 def _typos(left, right, mask) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dedupe.normalize import EXTENSION, acronym, fold, main_number, personal_local_part, phonetic
+from dedupe.normalize import EXTENSION, acronym, fold, local_part, main_number, phonetic
 
 
 def _first_token(key: object) -> str | None:
@@ -66,7 +66,7 @@ def contact_features(frame: pd.DataFrame) -> pd.DataFrame:
     out["phone_main"], out["phone_direct"] = _map(
         out["phone"], main_number, lambda v: v if EXTENSION in v else None
     )
-    (out["email_local"],) = _map(out["key_email"], personal_local_part)
+    (out["email_local"],) = _map(out["key_email"], local_part)
     (out["key_title"],) = _map(out["title"], lambda v: fold(v) or None)
     # The first letters of both names: reaches names cut short or mistyped further on.
     out["first_prefix"], out["last_prefix"] = (

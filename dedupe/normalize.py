@@ -335,14 +335,30 @@ ROLE_MAILBOXES = frozenset(
 )
 
 
-def personal_local_part(email: str | None) -> str | None:
-    """The part before the @ when it names a person (not 'info@'), else None."""
+def local_part(email: str | None) -> str | None:
+    """The part before the @, unless a role mailbox's ('info') or too short to say
+    anything: a key that finds the same mailbox at a mistyped or another domain."""
     if not email or "@" not in email:
         return None
     local = email.split("@", 1)[0]
-    if len(local) < 3 or local in ROLE_MAILBOXES:
+    return None if len(local) < 3 or local in ROLE_MAILBOXES else local
+
+
+def personal_local_part(email: str | None) -> str | None:
+    """The part before the @ when it is one person's whatever the domain: letters and
+    digits together ('logan776212'). A local part made of a name ('sandra.lowery') is
+    shared by everyone of that name at their own companies, and the names are compared
+    anyway; a role mailbox ('info') names nobody."""
+    local = local_part(email)
+    if local is None or len(local) < 5:
+        return None
+    if not (_HAS_DIGIT.search(local) and _HAS_LETTER.search(local)):
         return None
     return local
+
+
+_HAS_DIGIT = re.compile(r"\d")
+_HAS_LETTER = re.compile(r"[a-z]")
 
 
 def phones(series: pd.Series, regions: pd.Series) -> pd.Series:

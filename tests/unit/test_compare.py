@@ -97,9 +97,10 @@ def test_email_levels_tell_a_moved_mailbox_and_a_mistyped_domain_from_another_pe
             ("info@acme.com", "info@acme.con"),  # a domain mistyped
             ("info@acme.com", "info@zenith.com"),  # a role mailbox names nobody
             ("anna@acme.com", "peter@acme.com"),
+            ("sandra.lowery@acme.com", "sandra.lowery@zenith.com"),  # a name: anyone's
             ("anna@acme.com", None),
         ],
-    ) == [0, 1, 2, 3, 3, compare.NULL]
+    ) == [0, 1, 2, 3, 3, 3, compare.NULL]
 
 
 def test_title_levels():

@@ -32,14 +32,14 @@ def test_a_number_with_an_extension_is_a_direct_line_and_a_personal_mailbox_has_
             "key_first": ["samuel", "sam", None],
             "key_last": ["kennedy", "ke", None],
             "phone": ["+12245550120;ext=6422", "+12245550120", None],
-            "key_email": ["logan776212@proton.me", "info@acme.com", None],
+            "key_email": ["logan776212@proton.me", "sam.ke@acme.com", None],
             "title": ["VP, Sales", None, None],
         }
     ).assign(mailing_city=None)
     features = contact_features(frame)
     assert features["phone_main"].tolist() == ["+12245550120", "+12245550120", None]
     assert features["phone_direct"].tolist() == ["+12245550120;ext=6422", None, None]
-    assert features["email_local"].tolist() == ["logan776212", None, None]
+    assert features["email_local"].tolist() == ["logan776212", "sam.ke", None]
     assert features["key_title"].tolist() == ["vp sales", None, None]
     assert features["first_prefix"].tolist() == ["sa", "sa", None]
     assert features["last_prefix"].tolist() == ["ke", "ke", None]
