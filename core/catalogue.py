@@ -25,6 +25,9 @@ class Field:
     golden: part of the golden record (a contact's account id is not: it becomes the
     golden account's id).
     exposed: shown by the OData service (identity numbers are not).
+    parent: the object whose Salesforce id this field holds (a contact's account): the
+    record is compared through its parent's cluster, and the golden record links to
+    the parent's golden record.
     """
 
     name: str
@@ -34,6 +37,7 @@ class Field:
     block: str | None = None
     golden: bool = True
     exposed: bool = True
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,11 @@ class ObjectSpec:
     @property
     def lengths(self) -> dict[str, int]:
         return {f.name: f.length for f in self.fields if f.length is not None}
+
+    @property
+    def parents(self) -> dict[str, str]:
+        """Field -> the object whose id it holds."""
+        return {f.name: f.parent for f in self.fields if f.parent}
 
     @property
     def exposed_fields(self) -> tuple[str, ...]:
@@ -112,7 +121,7 @@ CONTACT = ObjectSpec(
         Field("mailing_country_code", derived=True, length=2, block="mailing_address"),
         Field("birthdate", "birthdate"),
         Field("national_id", length=80, exposed=False),
-        Field("account_sfid", "accountid", length=18, golden=False),
+        Field("account_sfid", "accountid", length=18, golden=False, parent="account"),
     ),
 )
 

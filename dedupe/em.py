@@ -99,7 +99,9 @@ def training_pairs(
 ) -> TrainingPairs | None:
     """One shard of the candidate pairs, about `TRAINING_PAIRS` of them."""
     factorize: Factorize = coded
-    keys = block_keys(frame, settings.blocking_rules, settings.max_block_size, factorize)
+    keys = block_keys(
+        frame, settings.blocking_rules, settings.max_block_size, factorize, compact=True
+    )
     # An upper bound (pairs found by two rules counted twice) is enough to size shards.
     bound = sum(_pair_count(codes) for codes in keys.pairing)
     if bound < MIN_TRAINING_PAIRS:

@@ -78,6 +78,36 @@ def contact_features(frame: pd.DataFrame) -> pd.DataFrame:
 
 FEATURES = {"account": account_features, "contact": contact_features}
 
+# The columns of a unified record the matcher reads (its features are derived from
+# these), and `<parent>_cluster`: the cluster the record's parent record (a contact's
+# account) was resolved into.
+MATCH_INPUTS: dict[str, tuple[str, ...]] = {
+    "account": (
+        "key_name",
+        "domain",
+        "phone",
+        "key_street",
+        "key_postcode",
+        "billing_city",
+        "billing_country_code",
+        "key_registration",
+    ),
+    "contact": (
+        "key_first",
+        "key_last",
+        "key_email",
+        "mobile_phone",
+        "phone",
+        "title",
+        "birthdate",
+        "key_national_id",
+        "key_street",
+        "key_postcode",
+        "mailing_city",
+        "account_cluster",
+    ),
+}
+
 # The compared columns each derived key is made from: a blocking rule on a key decides
 # what those columns' comparisons see among the pairs it finds (dedupe.em).
 KEY_SOURCES: dict[str, dict[str, frozenset[str]]] = {

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from core.catalogue import ACCOUNT, CONTACT, OBJECTS
+from core.catalogue import ACCOUNT, CATALOGUE, CONTACT, OBJECTS
 from core.settings import Settings
 from dedupe.identity import assign_golden_ids
 from dedupe.settings import DEFAULT_SETTINGS
-from warehouse.sql import copy_frame, index_lookups_only, plan_for_few_rows
+from warehouse.sql import copy_frame, ident, index_lookups_only, plan_for_few_rows
+from warehouse_sql import query
 
 # Each object's one survivorship block (its address), by the catalogue's name for it,
 # which provenance uses too.
@@ -210,26 +211,24 @@ def _xref_changes(conn: Connection, obj: str, settings: Settings, report: XrefRe
     conn.exec_driver_sql("ANALYZE golden_next.changed")
 
 
-def _contacts_of_moved_accounts(conn: Connection) -> None:
-    """A golden contact names the golden account of its best-ranked member whose
-    account resolved: it is rebuilt when such an account got, lost or changed its
-    golden id in this build (right after the accounts' xref rows were rewritten)."""
-    conn.exec_driver_sql(
-        "INSERT INTO golden_next.changed (object, golden_id) "
-        "SELECT DISTINCT 'contact', cx.golden_id FROM ("
-        " SELECT b.org, b.sfid FROM xref_before b LEFT JOIN golden_next.xref n "
-        " ON n.object = 'account' AND n.org = b.org AND n.sfid = b.sfid "
-        " WHERE b.object = 'account' AND n.golden_id IS DISTINCT FROM b.golden_id "
-        " UNION SELECT n.org, n.sfid FROM scope_records s "
-        " JOIN unified.account u USING (record_id) "
-        " JOIN golden_next.xref n ON n.object = 'account' AND n.org = u.org AND n.sfid = u.sfid "
-        " WHERE NOT EXISTS (SELECT 1 FROM xref_before b WHERE b.object = 'account' "
-        " AND b.org = n.org AND b.sfid = n.sfid)) moved "
-        "JOIN unified.contact c ON c.org = moved.org AND c.account_sfid = moved.sfid "
-        "JOIN golden_next.xref cx ON cx.object = 'contact' AND cx.org = c.org "
-        "AND cx.sfid = c.sfid "
-        "ON CONFLICT DO NOTHING"
-    )
+def _children_of_moved(conn: Connection, parent: str) -> None:
+    """Mark for rebuilding the golden records of every object whose records point to
+    `parent`'s (the catalogue's `parent` fields) where those moved (see the SQL)."""
+    for child, spec in CATALOGUE.items():
+        for field, of in spec.parents.items():
+            if of != parent:
+                continue
+            conn.execute(
+                text(
+                    query(
+                        "children_of_moved_parents",
+                        parent_unified=ident(conn, "unified", parent),
+                        child_unified=ident(conn, "unified", child),
+                        parent_field=ident(conn, field),
+                    )
+                ),
+                {"parent": parent, "child": child},
+            )
 
 
 def build_xref(engine: Engine, settings: Settings) -> XrefReport:
@@ -240,21 +239,21 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
             plan_for_few_rows(conn)
             savepoint = conn.begin_nested()
             try:
-                _xref_changes(conn, "account", settings, report)
-                _contacts_of_moved_accounts(conn)
-                _xref_changes(conn, "contact", settings, report)
+                # Parents first (the catalogue's order): a child's build reads theirs.
+                for obj in OBJECTS:
+                    _xref_changes(conn, obj, settings, report)
+                    _children_of_moved(conn, obj)
                 savepoint.commit()
             except _IdConflict:
                 # Ids moved in a way a partial build cannot see whole: build it all.
                 savepoint.rollback()
                 full = True
                 report = XrefReport({}, {}, {}, {})
-                conn.execute(
-                    text(
-                        "INSERT INTO resolve.rebuild VALUES ('account'), ('contact') "
-                        "ON CONFLICT DO NOTHING"
+                for obj in OBJECTS:
+                    conn.execute(
+                        text("INSERT INTO resolve.rebuild VALUES (:obj) ON CONFLICT DO NOTHING"),
+                        {"obj": obj},
                     )
-                )
         if full:
             conn.exec_driver_sql("TRUNCATE golden_next.xref")
             for obj in OBJECTS:

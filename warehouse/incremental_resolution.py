@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from core.catalogue import CATALOGUE
 from dedupe.blocking import NO_KEY, key_hashes, pairs_with, value_hashes
 from dedupe.cluster import cluster, strongest_inside
 from dedupe.features import FEATURES
@@ -31,28 +32,43 @@ from dedupe.settings import MatchSettings
 from warehouse import resolution_state as state
 from warehouse.frames import load_frame
 from warehouse.parallel import in_background
-from warehouse.sql import copy_binary, plan_for_few_rows, read_int64_column, read_query
+from warehouse.sql import (
+    copy_binary,
+    ident,
+    plan_for_few_rows,
+    read_int64_column,
+    read_query,
+)
 from warehouse.steward import decisions_for
+from warehouse_sql import query
 
 # Above this share of changed records a full resolution is cheaper than a partial one.
 INCREMENTAL_LIMIT = 0.2
 
-_CHANGED_SQL = {
-    "account": "SELECT record_id FROM unified.account WHERE change_seq > :since",
-    # A contact is compared through its account's cluster: when the account's
-    # resolution changed, so may the contact's.
-    "contact": (
-        "SELECT record_id FROM unified.contact WHERE change_seq > :since "
-        "UNION SELECT c.record_id FROM resolve.changed ch "
-        "JOIN unified.contact c ON c.org = ch.org AND c.account_sfid = ch.sfid "
-        "WHERE ch.object = 'account' AND ch.moved"
-    ),
-}
+
+def _changed_sql(conn: Connection, obj: str) -> str:
+    """The records of `obj` to compare again: those changed, and those whose parent
+    record (the catalogue's `parent` fields) moved to another cluster."""
+    unified = ident(conn, "unified", obj)
+    parts = [query("changed_records", unified=unified)]
+    for index, field in enumerate(CATALOGUE[obj].parents):
+        parts.append(
+            query(
+                "changed_through_parent",
+                unified=unified,
+                parent_field=ident(conn, field),
+                parent_object=f":parent_{index}",
+            )
+        )
+    return "\nUNION\n".join(parts)
 
 
 def changed_records(conn: Connection, obj: str, since: int) -> tuple[np.ndarray, np.ndarray]:
     """(live records changed since `since`, records deleted since), by record id."""
-    changed = conn.execute(text(_CHANGED_SQL[obj]), {"since": since}).scalars().all()
+    parents = {f"parent_{i}": p for i, p in enumerate(CATALOGUE[obj].parents.values())}
+    changed = (
+        conn.execute(text(_changed_sql(conn, obj)), {"since": since, **parents}).scalars().all()
+    )
     removed = (
         conn.execute(
             text(

@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from dedupe.features import contact_features
+from dedupe.features import FEATURES, MATCH_INPUTS, contact_features
+from dedupe.settings import DEFAULT_SETTINGS
 
 
 def test_sorted_names_agree_for_swapped_names_and_are_missing_when_a_name_is():
@@ -43,3 +44,12 @@ def test_a_number_with_an_extension_is_a_direct_line_and_a_personal_mailbox_has_
     assert features["key_title"].tolist() == ["vp sales", None, None]
     assert features["first_prefix"].tolist() == ["sa", "sa", None]
     assert features["last_prefix"].tolist() == ["ke", "ke", None]
+
+
+def test_the_declared_match_inputs_are_all_the_matcher_reads():
+    for obj, settings in DEFAULT_SETTINGS.items():
+        frame = pd.DataFrame({column: [None, None] for column in MATCH_INPUTS[obj]})
+        features = FEATURES[obj](frame)
+        needed = {c.column for c in settings.comparisons}
+        needed |= {column for rule in settings.blocking_rules for column in rule}
+        assert needed <= set(features.columns), (obj, needed - set(features.columns))

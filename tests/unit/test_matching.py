@@ -8,26 +8,15 @@ import pandas as pd
 
 from dedupe.cluster import _greedy, cluster, components, strongest_inside
 from dedupe.estimate import fit
-from dedupe.features import contact_features
+from dedupe.features import MATCH_INPUTS, contact_features
 from dedupe.in_memory import resolve
 from dedupe.score import MATCH_RULE, group_weight, rule_checks, rule_weight, score_pairs
 from dedupe.settings import CONTACT_SETTINGS
 
-COLUMNS = [
-    "key_first",
-    "key_last",
-    "key_email",
-    "mobile_phone",
-    "phone",
-    "birthdate",
-    "key_national_id",
-    "key_street",
-    "key_postcode",
-    "mailing_city",
-    "account_cluster",
-]
 # Compared too, and null in every test here unless it sets them.
 OPTIONAL = ("title",)
+# The rows below give the matcher's other inputs, in the order it declares them.
+COLUMNS = [c for c in MATCH_INPUTS["contact"] if c not in OPTIONAL]
 
 
 def _contacts(rows):
