@@ -132,7 +132,9 @@ def _nickname_or_initial(left: np.ndarray, right: np.ndarray, todo: np.ndarray) 
     out = np.zeros(len(todo), dtype=bool)
     by_initial = initial[lc] | initial[rc]
     out[by_initial] = first[lc[by_initial]] == first[rc[by_initial]]
-    out |= _cut_short(left[todo], right[todo])
+    # Cut short: only names with one first letter can be.
+    same_start = np.flatnonzero(~by_initial & (first[lc] == first[rc]))
+    out[same_start] |= _cut_short(names[lc[same_start]], names[rc[same_start]])
     pairs = np.flatnonzero(~by_initial & (counts[lc] > 0) & (counts[rc] > 0))
     stride = np.int64(len(flat) + 1)
     keys_left = _canonical_keys(pairs, lc[pairs], counts, starts, flat, stride)
@@ -303,10 +305,24 @@ def email(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     typed = np.zeros(len(left), dtype=bool)
     if len(todo):
         codes, values = pd.factorize(np.concatenate([left[todo], right[todo]]))
-        locals_ = np.array([personal_local_part(v) for v in values], dtype=object)
         lc, rc = codes[: len(todo)], codes[len(todo) :]
-        local[todo] = pd.notna(locals_[lc]) & (locals_[lc] == locals_[rc])
-        typed[todo] = _edits(left[todo], right[todo], np.ones(len(todo), dtype=bool)) <= 1
+        split = [v.partition("@") for v in values]
+        local_codes = pd.factorize(np.array([p[0] for p in split], dtype=object))[0]
+        domain_codes = pd.factorize(np.array([p[2] for p in split], dtype=object))[0]
+        same_local = local_codes[lc] == local_codes[rc]
+        # Whether a shared local part is one person's: asked of those few values only.
+        shared = np.flatnonzero(same_local)
+        local[todo[shared]] = [personal_local_part(values[c]) is not None for c in lc[shared]]
+        # One typed character lies in the local part or in the domain, not both, and
+        # changes the length by one at most.
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        maybe = (np.abs(lengths[lc] - lengths[rc]) <= 1) & (
+            same_local | (domain_codes[lc] == domain_codes[rc])
+        )
+        close = np.flatnonzero(maybe)
+        typed[todo[close]] = (
+            _edits(left[todo[close]], right[todo[close]], np.ones(len(close), dtype=bool)) <= 1
+        )
     return _assign(mask, [same, local, typed])
 
 
