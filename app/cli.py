@@ -254,6 +254,34 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model(args: argparse.Namespace) -> int:
+    from core.database import resolve_database_url
+    from core.settings import load_settings
+    from dedupe.estimate import with_parameters
+    from dedupe.report import model_report
+    from dedupe.settings import DEFAULT_SETTINGS
+    from warehouse.engines import engine_for
+    from warehouse.match_model import stored_model
+
+    path = _config_path(args)
+    configured = load_settings(path).database_url if path.exists() else None
+    engine = engine_for(resolve_database_url(configured))
+    for obj in [args.object] if args.object else OBJECTS:
+        stored = stored_model(engine, obj)
+        print(f"{obj}:")
+        if stored is None:
+            print("  not fitted yet: `org360 run` fits it to your records")
+            continue
+        params, fitted_at = stored
+        settings = DEFAULT_SETTINGS[obj]
+        print(f"  fitted {fitted_at:%Y-%m-%d %H:%M %Z}")
+        fitted = with_parameters(settings, params)
+        for line in model_report(settings, fitted, int(params.get("records", 0))):
+            print(f"  {line}" if line else "")
+        print()
+    return 0
+
+
 def _review_list(engine, args: argparse.Namespace) -> int:
     from sqlalchemy import text
 
@@ -352,6 +380,13 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["url", "dagster-url", "start", "stop", "migrate"])
     _config_arg(db)
     db.set_defaults(func=cmd_db)
+
+    model = sub.add_parser(
+        "model", help="what matching learnt from your records: prior, rule strength, m and u"
+    )
+    model.add_argument("--object", choices=list(OBJECTS))
+    _config_arg(model)
+    model.set_defaults(func=cmd_model)
 
     review = sub.add_parser("review", help="the duplicate review queue and steward decisions")
     review_sub = review.add_subparsers(dest="action", required=True)

@@ -298,6 +298,20 @@ def _group_evidence(
     return out
 
 
+def _pooled(comparison: Comparison, results: list[SessionResult]) -> Comparison:
+    """m from every session that learnt it, each session's share per level counting
+    alike (as Splink averages its sessions): a session whose rule found many pairs that
+    merely look alike (namesakes sharing a local part) cannot outvote the others. The
+    configured m weighs as `PSEUDO_COUNT` pairs against a session's typical matches."""
+    learnt = [r.expected[comparison.name] for r in results if comparison.name in r.expected]
+    learnt = [expected for expected in learnt if expected.sum() > 0]
+    if not learnt:
+        return comparison
+    shares = np.mean([expected / expected.sum() for expected in learnt], axis=0)
+    typical = float(np.median([expected.sum() for expected in learnt]))
+    return _with_m(comparison, comparison, shares * typical)
+
+
 def _broken_m(breaking: float, judged: float) -> float:
     """How often true matches break a rule, the prior worth `PSEUDO_COUNT`."""
     return (breaking + PSEUDO_COUNT * RULE_BROKEN_M) / (judged + PSEUDO_COUNT)
@@ -334,14 +348,7 @@ def learn_m(
             _run_session(pairs, session, model, broken_m, broken_u, settings)
             for session in pairs.sessions
         ]
-        pooled: dict[str, np.ndarray] = {}
-        for result in results:
-            for name, expected in result.expected.items():
-                pooled[name] = pooled.get(name, 0) + expected
-        model = {
-            c.name: _with_m(c, c, pooled[c.name]) if c.name in pooled else c
-            for c in settings.comparisons
-        }
+        model = {c.name: _pooled(c, results) for c in settings.comparisons}
         for part in broken_m:
             counts = [r.breaking[part] for r in results if part in r.breaking]
             broken_m[part] = _broken_m(sum(b for b, _ in counts), sum(j for _, j in counts))
@@ -360,22 +367,24 @@ def learn_m(
 
 
 def monotone(comparison: Comparison) -> Comparison:
-    """The comparison with no level weighing more than a stronger one.
+    """The comparison with no level weighing more than agreeing exactly.
 
     EM assumes the comparisons independent given the match status. Where a data set's
-    duplicates carry one error each, a session whose rule makes the other fields agree
-    sees the errors piled up in the field it learns, and "a typo in the first name"
-    comes out stronger evidence than the same first name. A stronger agreement is never
-    weaker evidence: a level weighing more than the one above it lends that one its m
-    share (m rescaled to sum to one, which moves every weight alike)."""
+    duplicates carry one error each (RLdata's), a session whose rule makes the other
+    fields agree sees the errors piled up in the field it learns, and "a typo in the
+    first name" comes out stronger evidence than the same first name. The same value is
+    never weaker evidence than a variant of it: where a level outweighs the exact one,
+    the exact level's m is raised to match (m rescaled to sum to one, which moves every
+    weight alike). Among the other levels the data decide: an initial agreeing may say
+    less than a long name with one typo, whatever order the levels are declared in."""
     levels = list(comparison.levels)
     m = np.array([level.m for level in levels])
     u = np.array([level.u for level in levels])
-    for index in range(len(levels) - 2, -1, -1):
-        if m[index] / u[index] < m[index + 1] / u[index + 1]:
-            m[index] = u[index] * m[index + 1] / u[index + 1]
-    if np.allclose(m, [level.m for level in levels]):
+    ratio = m / u
+    strongest = ratio[1:].max(initial=0.0)
+    if ratio[0] >= strongest:
         return comparison
+    m[0] = u[0] * strongest
     m /= m.sum()
     return dataclasses.replace(
         comparison,

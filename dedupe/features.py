@@ -126,7 +126,8 @@ KEY_SOURCES: dict[str, dict[str, frozenset[str]]] = {
         "mailing_city_key": frozenset({"mailing_city"}),
         # The same number with the same extension: the same switchboard too.
         "phone_direct": frozenset({"phone_direct", "phone_main"}),
-        "email_local": frozenset({"email_local", "key_email"}),
+        # Local parts are mostly made of the names: namesakes share them.
+        "email_local": frozenset({"email_local", "key_email", "key_first", "key_last"}),
         "first_prefix": frozenset({"first_prefix", "key_first"}),
         "last_prefix": frozenset({"last_prefix", "key_last"}),
     },

@@ -326,11 +326,11 @@ CONTACT_SETTINGS = MatchSettings(
         ("birthdate", "key_postcode"),
         ("birthdate", "mailing_city_key"),
         ("key_title", "mailing_city_key"),
-        # Names cut short or mistyped after their first letters: at the same address,
-        # or in the same city.
+        # Names cut short or mistyped after their first letters, at the same address.
+        # (Both names' first letters in one city reach no more duplicates in the public
+        # sets and cost 12% more pairs on a million contacts: left out.)
         ("key_street", "first_prefix"),
         ("key_street", "last_prefix"),
-        ("first_prefix", "last_prefix", "mailing_city_key"),
         # Colleagues at one real-world company (across orgs once accounts resolve).
         ("account_cluster",),
     ),

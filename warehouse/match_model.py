@@ -21,6 +21,16 @@ def stored_parameters(engine: Engine, obj: str) -> dict | None:
         ).scalar()
 
 
+def stored_model(engine: Engine, obj: str) -> tuple[dict, object] | None:
+    """The stored parameters and when they were fitted, or None before the first fit."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT parameters, fitted_at FROM org360.match_model WHERE object = :obj"),
+            {"obj": obj},
+        ).one_or_none()
+    return None if row is None else (row.parameters, row.fitted_at)
+
+
 def store_parameters(engine: Engine, obj: str, params: dict) -> None:
     with engine.begin() as conn:
         conn.execute(

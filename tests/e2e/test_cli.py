@@ -53,6 +53,24 @@ def test_demo_runs_the_pipeline_and_reports_quality(database_url, tmp_path):
     assert len(runs) == 8 and {r["status"] for r in runs} == {"SUCCESS"}
     assert {r["jobName"] for r in runs} == {"staging_job", "consolidation_job"}
 
+    # What matching learnt from the demo's records, as the user asks for it.
+    model = _org360(
+        "model", "--object", "contact", "--config", str(tmp_path / "demo.yaml"), env=env
+    )
+    assert model.returncode == 0, model.stderr
+    prior = re.search(r"prior: 1 in ([0-9,]+) pairs", model.stdout)
+    assert prior and int(prior.group(1).replace(",", "")) > 100, model.stdout
+    assert re.search(r"one of first_name, .* agrees': -\d+\.\d bits, measured", model.stdout)
+    learnt = re.search(r"email +exact +([0-9.]+) \(0\.750\)", model.stdout)
+    assert learnt and float(learnt.group(1)) != 0.75, model.stdout  # learnt, not configured
+
+
+def test_the_model_before_any_run_says_how_to_fit_it(database_url, tmp_path):
+    env = {**os.environ, "DATABASE_URL": database_url, "ORG360_HOME": str(tmp_path)}
+    result = _org360("model", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "not fitted yet: `org360 run` fits it to your records" in result.stdout
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -11,9 +11,10 @@ from core.catalogue import CATALOGUE, FIELDS
 from dedupe.in_memory import resolve
 from dedupe.prepare import prepare_contacts
 from dedupe.settings import CONTACT_SETTINGS
+from tests.helpers.names import made_up_names
 
-FIRST = ["Olivia", "Liam", "Emma", "Noah", "Ava", "Mason", "Sophia", "Lucas", "Mia", "Ethan"]
-LAST = ["Garcia", "Nguyen", "Patel", "Kowalski", "Schmidt", "Okafor", "Rossi", "Tanaka"]
+FIRST = [name.capitalize() for name in made_up_names(300, 1)]
+LAST = [name.capitalize() for name in made_up_names(2000, 2)]
 TITLES = ["Account Executive", "CFO", "VP Sales", "Engineer", "Buyer", "Office Manager"]
 CITIES = ["Chicago", "Denver", "Austin", "Boston", "Seattle"]
 
@@ -62,18 +63,20 @@ PAIRS = [
 
 def _population(rng: np.random.Generator, companies: int, staff: int) -> list[dict]:
     """Colleagues sharing a switchboard (each with an extension of their own), a
-    company e-mail domain and a city, no two of one company with the same name."""
-    names = [(f, f"{last}{suffix}") for f in FIRST for last in LAST for suffix in ("", "son")]
+    company e-mail domain and a city."""
     rows = []
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
     for company in range(companies):
         city = CITIES[company % len(CITIES)]
-        for person, chosen in enumerate(rng.choice(len(names), size=staff, replace=False)):
-            first, last = names[chosen]
+        # Company domains differ as real ones do: not by one typed character.
+        domain = "".join(rng.choice(letters, 9)) + ".example"
+        for person in range(staff):
+            first, last = FIRST[rng.integers(len(FIRST))], LAST[rng.integers(len(LAST))]
             rows.append(
                 {
                     "first_name": first,
                     "last_name": last,
-                    "email": f"{first}.{last}@company{company}.example".lower(),
+                    "email": f"{first}.{last}@{domain}".lower(),
                     "phone": f"+1 312 555 {company:04d} x{100 + person}",
                     "title": TITLES[rng.integers(len(TITLES))],
                     "mailing_city": city,
@@ -100,8 +103,14 @@ def test_the_pairs_hand_set_rules_turned_away_merge_and_colleagues_stay_apart():
     rows = _population(rng, companies=150, staff=8)
     duplicated = rng.choice(len(rows), size=120, replace=False)
     copies = [dict(rows[i]) for i in duplicated]
-    for copy in copies:
-        copy["last_name"] = copy["last_name"].upper()
+    # As records are typed again: in capitals, a letter dropped, a letter doubled.
+    for copy, noise in zip(copies, rng.random((len(copies), 3)), strict=True):
+        if noise[0] < 0.5:
+            copy["last_name"] = copy["last_name"].upper()
+        if noise[1] < 0.3:
+            copy["last_name"] = copy["last_name"][:2] + copy["last_name"][3:]
+        if noise[2] < 0.2:
+            copy["first_name"] = copy["first_name"][:3] + copy["first_name"][2:]
     pair_rows = [record for pair in PAIRS for record in pair]
     everyone = rows + copies + pair_rows
     prepared = prepare_contacts(_raw(everyone), CATALOGUE["contact"].lengths)
