@@ -13,7 +13,7 @@ from pydantic import Field
 from assets.resources import Org360Resource, progress
 from warehouse.clustering import cluster_object
 from warehouse.comparison import Plan, ShardPairs, compare_shard, plans
-from warehouse.fitting import fit_model
+from warehouse.fitting import FitReport, fit_model
 
 _UPSTREAM = {
     "account": {"unified": dg.AssetKey(["unified", "account"])},
@@ -33,6 +33,14 @@ class FitConfig(dg.Config):
         default=False,
         description="Rescore every pair even when only a few records changed.",
     )
+
+
+def _learnt(report: FitReport) -> str:
+    """The refitted model in a line: the prior and the match rule's measured weight."""
+    prior = f"1 in {round(2**-report.prior_weight):,} pairs match"
+    measured = [f"{p:+.1f}" for p in report.rule_penalties if p is not None]
+    rule = f"breaking the match rule {'/'.join(measured)} bits" if measured else "match rule a ban"
+    return f"refitted ({prior}; {rule}; `org360 model` shows it all)"
 
 
 def _resolve_asset(obj: str) -> dg.AssetsDefinition:
@@ -60,7 +68,7 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
             "resolve.%s: %d records, model %s, %s",
             obj,
             report.records,
-            "refitted" if report.refitted else "reused",
+            _learnt(report) if report.refitted else "reused",
             f"{report.changed} changed: incremental"
             if report.incremental
             else f"full, {len(steps)} comparison shards",

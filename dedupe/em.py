@@ -1,29 +1,33 @@
-"""Learn m (how often true matches land on each level) and the share of matches from
-the installation's own candidate pairs, by expectation–maximisation.
+"""Learn m (how often true matches land on each level), the prior and the match rule's
+strength from the installation's own candidate pairs, by expectation–maximisation.
 
 The classic Fellegi–Sunter EM: given the current model, each candidate pair's match
 probability; given those, the share of expected matches on each level. u stays as
-measured on random pairs (`dedupe.estimate`). Three guards keep it learning "same
-person" rather than something that merely looks like it, as Splink's training does:
+measured on random pairs (`dedupe.estimate`). The guards that keep it learning "same
+person" rather than something that merely looks like it:
 
-- blocking biases the pairs: a pair found only because two records share a first
-  name says nothing about how often true matches share it. Each comparison learns
-  from the pairs that a rule *not* built on its column reached (rules are traced to
-  the compared columns through `dedupe.features.KEY_SOURCES`), like Splink's training
-  sessions, each of which leaves out the comparisons its blocking rule fixes;
+- blocking biases the pairs: pairs found because two records share a first name say
+  nothing about how often true matches share it. EM runs one session per blocking
+  rule, as Splink's training does, and a session leaves out the comparisons its rule
+  is built on (traced to the compared columns through `dedupe.features.KEY_SOURCES`);
+  a comparison's m averages the sessions that could learn it, each counting alike;
 - comparisons in a `group` (workplace evidence: account, switchboard phone, office
-  address) keep their configured m and stay out of the E step: learnt blindly, they
-  would say "colleagues are the same person", since colleagues crowd the candidate
-  pairs of any CRM;
+  address) keep their configured m. In the E step they count as scoring counts a
+  group, except where the account agrees (or the rule is the account): there only
+  what agrees beyond the strongest of them counts. Else EM learns "works at the same
+  company", since colleagues crowd the candidate pairs of any CRM;
 - the configured m is a prior worth `PSEUDO_COUNT` pairs, so a level seen on a handful
-  of pairs cannot swing the model, and a data set without duplicates leaves it as it is.
+  of pairs cannot swing the model, and a data set without duplicates leaves it as it
+  is; and no level ends up weighing more than agreeing exactly (`monotone`).
 
-The expected number of matches among all candidate pairs gives the prior: how likely
-two random records are one entity, measured rather than assumed.
+The prior follows from the matches a session finds over the share of all matches its
+rule can find. Sessions whose rule leaves the match rule's columns free measure how
+often likely matches break it, and breaking it then weighs that much instead of
+being banned.
 
 The pairs come from one shard of the blocking (`dedupe.blocking`), so their number is
 bounded whatever the data's size, and the shard's share of all blocks scales the
-count of matches back up.
+counts back up.
 """
 
 from __future__ import annotations

@@ -30,6 +30,10 @@ class FitReport:
     changed: int = 0
     # The unified change sequence this resolution reads up to.
     newest: int = 0
+    # What the fit learnt, when it refitted: the prior, and what breaking the match
+    # rule weighs (None: not measured, a ban).
+    prior_weight: float | None = None
+    rule_penalties: tuple[float | None, float | None] = (None, None)
 
 
 def _changes_since(engine: Engine, obj: str, since: int) -> int:
@@ -114,6 +118,12 @@ def fit_model(
         prepared = run_cache.prepare(frame, features, settings, stored)
         prepared.coded, prepared.keys_saved = coded, keys_here
         run_cache.PREPARED[run_cache.cache_key(engine, obj, run_key)] = prepared
+    learnt = {}
+    if not reuse:
+        learnt = {
+            "prior_weight": fitted.prior_weight,
+            "rule_penalties": (fitted.required_all_penalty, fitted.required_any_penalty),
+        }
     incremental, changed = (False, records)
     if reuse and not full:
         incremental, changed = _incremental(engine, obj, settings, stored, records)
@@ -128,4 +138,5 @@ def fit_model(
         incremental=incremental,
         changed=changed,
         newest=int(newest),
+        **learnt,
     )
