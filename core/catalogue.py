@@ -1,6 +1,7 @@
 """The objects org360 consolidates, each declared once: its fields, the Heroku Connect
 column each is read from by default, how it survives into the golden record, its
-Salesforce length, and whether the OData service shows it.
+Salesforce length, the record it points to (a contact's account), whether the OData
+service shows it, and the names and search fields of the object's OData entity set.
 
 Staging, the unified records, the golden records, the OData entity sets and the
 config's validation read these declarations; a test checks the migrated tables
@@ -42,8 +43,18 @@ class Field:
 
 @dataclass(frozen=True)
 class ObjectSpec:
+    """An object: its fields, and the names the OData service shows its golden records
+    under (`entity_type`, in the plural the entity set) with the fields a search
+    matches (`searchable`, field names)."""
+
     name: str
     fields: tuple[Field, ...]
+    entity_type: str
+    searchable: tuple[str, ...] = ()
+
+    @property
+    def entity_set(self) -> str:
+        return f"{self.entity_type}s"
 
     @property
     def source_fields(self) -> tuple[str, ...]:
@@ -102,6 +113,8 @@ ACCOUNT = ObjectSpec(
         # No standard column: each org maps its own (a D-U-N-S number, a VAT id).
         Field("registration_number", length=80),
     ),
+    entity_type="Account",
+    searchable=("name", "website", "phone"),
 )
 
 CONTACT = ObjectSpec(
@@ -123,6 +136,9 @@ CONTACT = ObjectSpec(
         Field("national_id", length=80, exposed=False),
         Field("account_sfid", "accountid", length=18, golden=False, parent="account"),
     ),
+    entity_type="Contact",
+    # `name`: the golden contact's display name, first and last name together.
+    searchable=("name", "email", "phone"),
 )
 
 CATALOGUE: dict[str, ObjectSpec] = {spec.name: spec for spec in (ACCOUNT, CONTACT)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.catalogue import ACCOUNT, CONTACT
+from core.catalogue import CATALOGUE, ObjectSpec
 
 NAMESPACE = "org360"
 CONTAINER = "Container"
@@ -74,55 +74,62 @@ def columns(*names: str) -> tuple[Prop, ...]:
 
 _GOLDEN_TAIL = ("member_count", "orgs", "last_modified", "created_at", "updated_at")
 
-ENTITY_SETS: tuple[EntitySetDecl, ...] = (
-    EntitySetDecl(
-        name="Accounts",
-        type_name="Account",
+
+def _golden_entity_set(spec: ObjectSpec) -> EntitySetDecl:
+    """An object's golden records, as the catalogue declares them: the fields it
+    exposes, a display name, the golden id of each parent record (a contact's account),
+    navigation to parents, children and source records."""
+    parents = {parent: f"{parent}_golden_id" for parent in spec.parents.values()}
+    extra = ("name",) if "name" not in spec.exposed_fields else ()
+    navigation = [
+        Nav(
+            CATALOGUE[parent].entity_type,
+            CATALOGUE[parent].entity_set,
+            False,
+            ((pascal(column), "GoldenId"),),
+            partner=spec.entity_set,
+        )
+        for parent, column in parents.items()
+    ]
+    navigation += [
+        Nav(
+            child.entity_set,
+            child.entity_set,
+            True,
+            (("GoldenId", pascal(f"{spec.name}_golden_id")),),
+            partner=spec.entity_type,
+        )
+        for child in CATALOGUE.values()
+        if spec.name in child.parents.values()
+    ]
+    navigation.append(
+        Nav(
+            "SourceRecords",
+            "SourceRecords",
+            True,
+            (("GoldenId", "GoldenId"),),
+            where=(("Object", spec.name),),
+        )
+    )
+    return EntitySetDecl(
+        name=spec.entity_set,
+        type_name=spec.entity_type,
         schema="golden",
-        table="account",
-        key="GoldenId",
-        properties=columns("golden_id", *ACCOUNT.exposed_fields, *_GOLDEN_TAIL),
-        searchable=("Name", "Website", "Phone"),
-        word_indexed=("Name",),
-        navigation=(
-            Nav(
-                "Contacts", "Contacts", True, (("GoldenId", "AccountGoldenId"),), partner="Account"
-            ),
-            Nav(
-                "SourceRecords",
-                "SourceRecords",
-                True,
-                (("GoldenId", "GoldenId"),),
-                where=(("Object", "account"),),
-            ),
-        ),
-    ),
-    EntitySetDecl(
-        name="Contacts",
-        type_name="Contact",
-        schema="golden",
-        table="contact",
+        table=spec.name,
         key="GoldenId",
         # Provenance stays private (raw lineage), as do fields the catalogue does not
-        # expose (identity numbers); `name` is the golden contact's display name.
+        # expose (identity numbers).
         properties=columns(
-            "golden_id", *CONTACT.exposed_fields, "name", "account_golden_id", *_GOLDEN_TAIL
+            "golden_id", *spec.exposed_fields, *extra, *parents.values(), *_GOLDEN_TAIL
         ),
-        searchable=("Name", "Email", "Phone"),
+        searchable=tuple(pascal(field) for field in spec.searchable),
         word_indexed=("Name",),
-        navigation=(
-            Nav(
-                "Account", "Accounts", False, (("AccountGoldenId", "GoldenId"),), partner="Contacts"
-            ),
-            Nav(
-                "SourceRecords",
-                "SourceRecords",
-                True,
-                (("GoldenId", "GoldenId"),),
-                where=(("Object", "contact"),),
-            ),
-        ),
-    ),
+        navigation=tuple(navigation),
+    )
+
+
+ENTITY_SETS: tuple[EntitySetDecl, ...] = (
+    *(_golden_entity_set(spec) for spec in CATALOGUE.values()),
     EntitySetDecl(
         name="SourceRecords",
         type_name="SourceRecord",
