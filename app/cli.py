@@ -221,13 +221,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     from core.database import resolve_database_url
-    from core.settings import load_settings
     from warehouse.engines import engine_for
     from warehouse.steward import Decision, parse_record, record_decision, review_pair
 
-    path = _config_path(args)
-    configured = load_settings(path).database_url if path.exists() else None
-    engine = engine_for(resolve_database_url(configured))
+    engine = engine_for(resolve_database_url(_configured_url(args)))
     if args.action == "list":
         return _review_list(engine, args)
     if args.action == "rejected":
@@ -256,16 +253,13 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def cmd_model(args: argparse.Namespace) -> int:
     from core.database import resolve_database_url
-    from core.settings import load_settings
     from dedupe.estimate import with_parameters
     from dedupe.report import model_report
     from dedupe.settings import DEFAULT_SETTINGS
     from warehouse.engines import engine_for
     from warehouse.match_model import stored_model
 
-    path = _config_path(args)
-    configured = load_settings(path).database_url if path.exists() else None
-    engine = engine_for(resolve_database_url(configured))
+    engine = engine_for(resolve_database_url(_configured_url(args)))
     for obj in [args.object] if args.object else OBJECTS:
         stored = stored_model(engine, obj)
         print(f"{obj}:")

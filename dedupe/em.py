@@ -42,7 +42,7 @@ import pandas as pd
 from dedupe.blocking import Factorize, block_keys, candidate_pairs
 from dedupe.compare import NULL
 from dedupe.features import key_sources
-from dedupe.score import CodedColumns, group_weight, rule_checks, score_pairs
+from dedupe.score import CodedColumns, group_weight, level_weights, rule_checks, score_pairs
 from dedupe.settings import Comparison, Level, MatchSettings
 
 # Candidate pairs EM learns from, at most (one shard of the blocking).
@@ -51,7 +51,8 @@ TRAINING_PAIRS = 400_000
 MIN_TRAINING_PAIRS = 200
 # A rule that finds fewer pairs than this in the training shard teaches nothing.
 MIN_SESSION_PAIRS = 50
-# Before measuring: how often a true match breaks the match rule (about never).
+# The prior of how often a true match breaks the match rule (about never), worth
+# `PSEUDO_COUNT` pairs against what the sessions measure.
 RULE_BROKEN_M = 0.001
 MAX_ITERATIONS = 25
 # Stop once no m moves by more than this between iterations.
@@ -147,7 +148,7 @@ def training_pairs(
                 c.kind == "same_account" and c.column in built_on for c in settings.comparisons
             )
             sessions.append(Session(rule, reached, active, measures, grouped, on_workplace))
-    present = {c.name: float(coded(c.column)[0].__ge__(0).mean()) for c in settings.comparisons}
+    present = {c.name: float((coded(c.column)[0] >= 0).mean()) for c in settings.comparisons}
     checks = rule_checks(levels, settings, len(left))
     breaks = {"all": ~checks.all_kept, "any": ~checks.any_kept}
     return TrainingPairs(levels, breaks, tuple(sessions), present, float(shards))
@@ -163,10 +164,6 @@ def rule_parts(settings: MatchSettings) -> dict[str, tuple[str, ...]]:
     return parts
 
 
-def _level_weights(comparison: Comparison) -> np.ndarray:
-    return np.array([level.weight for level in comparison.levels] + [0.0])
-
-
 def _posterior(
     levels: dict[str, np.ndarray],
     comparisons: list[Comparison],
@@ -177,8 +174,7 @@ def _posterior(
     if extra is not None:
         total += extra
     for comparison in comparisons:
-        lvl = levels[comparison.name]
-        total += _level_weights(comparison)[np.where(lvl == NULL, len(comparison.levels), lvl)]
+        total += level_weights(comparison, levels[comparison.name])
     return 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
 
 
@@ -277,16 +273,7 @@ def _group_evidence(
         by_group.setdefault(model[name].group or "", []).append(name)
     for names in by_group.values():
         stacked = np.vstack(
-            [
-                _level_weights(model[name])[
-                    np.where(
-                        (lv := pairs.levels[name][session.pairs]) == NULL,
-                        len(model[name].levels),
-                        lv,
-                    )
-                ]
-                for name in names
-            ]
+            [level_weights(model[name], pairs.levels[name][session.pairs]) for name in names]
         )
         # Colleagues share a workplace: where the account agrees, it explains a shared
         # switchboard and office too, and EM would learn "same company" from them:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from dedupe import em
 from dedupe.compare import EQUALITY_FIRST, NULL
-from dedupe.score import CodedColumns, comparison_levels, rule_checks
+from dedupe.score import CodedColumns, comparison_levels, level_weights, rule_checks
 from dedupe.settings import Comparison, Level, MatchSettings
 
 RANDOM_PAIRS = 200_000
@@ -148,8 +148,7 @@ def _ungrouped_evidence(settings: MatchSettings, sampled: dict[str, np.ndarray])
         if comparison.group:
             continue
         levels = sampled[comparison.name]
-        table = np.array([level.weight for level in comparison.levels] + [0.0])
-        total += table[np.where(levels == NULL, len(comparison.levels), levels)]
+        total += level_weights(comparison, levels)
     return total
 
 

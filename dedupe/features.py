@@ -69,10 +69,8 @@ def contact_features(frame: pd.DataFrame) -> pd.DataFrame:
     (out["email_local"],) = _map(out["key_email"], local_part)
     (out["key_title"],) = _map(out["title"], lambda v: fold(v) or None)
     # The first letters of both names: reaches names cut short or mistyped further on.
-    out["first_prefix"], out["last_prefix"] = (
-        _map(out["key_first"], lambda k: k[:2])[0],
-        _map(out["key_last"], lambda k: k[:2])[0],
-    )
+    (out["first_prefix"],) = _map(out["key_first"], lambda k: k[:2])
+    (out["last_prefix"],) = _map(out["key_last"], lambda k: k[:2])
     return out
 
 

@@ -231,6 +231,12 @@ def _jaro(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     )
 
 
+def level_weights(comparison: Comparison, levels: np.ndarray) -> np.ndarray:
+    """Each pair's weight for its level of `comparison` (0 where null: no evidence)."""
+    table = np.array([level.weight for level in comparison.levels] + [0.0])
+    return table[np.where(levels == NULL, len(comparison.levels), levels)]
+
+
 def _swap_reversed_names(coded: CodedColumns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Pairs whose right-hand first and last names are swapped, both or one of them."""
     first, uniques = coded("key_first")
@@ -411,8 +417,7 @@ def score_pairs(
             rc = rc.copy()
             rc[swapped] = coded(other)[0][right[swapped]]
         level = comparison_levels(comparison, lc, rc, uniques)
-        table = np.array([lvl.weight for lvl in comparison.levels] + [0.0])
-        weight = table[np.where(level == NULL, len(comparison.levels), level)]
+        weight = level_weights(comparison, level)
         if comparison.term_frequency and len(left):
             exact = level == 0
             if exact.any():

@@ -77,9 +77,9 @@ class MatchSettings:
     cannot_link_weight: float = -12.0
     # How far below `match_weight` a pair that was merged last run may fall and stay merged.
     hysteresis: float = 2.0
-    # Learn m by EM from the candidate pairs (dedupe.em). Off by default: on CRM data,
-    # where colleagues and relatives crowd the candidate pairs, it measured worse on
-    # the demo data (and only slightly better on Febrl4); see bench/quality.py.
+    # Learn m, the prior and the match rule's strength from the candidate pairs by EM
+    # (dedupe.em); off, m stays as configured and the prior assumes one duplicate per
+    # record.
     learn_m: bool = True
     # Measured on the data (dedupe.estimate.group_dependence): (a, b, bits) for two
     # comparisons of one group, how much more often non-matches agree on both than

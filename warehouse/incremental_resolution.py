@@ -46,12 +46,14 @@ from warehouse_sql import query
 INCREMENTAL_LIMIT = 0.2
 
 
-def _changed_sql(conn: Connection, obj: str) -> str:
+def _changed_query(conn: Connection, obj: str) -> tuple[str, dict[str, str]]:
     """The records of `obj` to compare again: those changed, and those whose parent
-    record (the catalogue's `parent` fields) moved to another cluster."""
+    record (the catalogue's `parent` fields) moved to another cluster; the query and
+    the parents' names it binds."""
     unified = ident(conn, "unified", obj)
-    parts = [query("changed_records", unified=unified)]
-    for index, field in enumerate(CATALOGUE[obj].parents):
+    parts, params = [query("changed_records", unified=unified)], {}
+    for index, (field, parent) in enumerate(CATALOGUE[obj].parents.items()):
+        params[f"parent_{index}"] = parent
         parts.append(
             query(
                 "changed_through_parent",
@@ -60,15 +62,13 @@ def _changed_sql(conn: Connection, obj: str) -> str:
                 parent_object=f":parent_{index}",
             )
         )
-    return "\nUNION\n".join(parts)
+    return "\nUNION\n".join(parts), params
 
 
 def changed_records(conn: Connection, obj: str, since: int) -> tuple[np.ndarray, np.ndarray]:
     """(live records changed since `since`, records deleted since), by record id."""
-    parents = {f"parent_{i}": p for i, p in enumerate(CATALOGUE[obj].parents.values())}
-    changed = (
-        conn.execute(text(_changed_sql(conn, obj)), {"since": since, **parents}).scalars().all()
-    )
+    sql, parents = _changed_query(conn, obj)
+    changed = conn.execute(text(sql), {"since": since, **parents}).scalars().all()
     removed = (
         conn.execute(
             text(
