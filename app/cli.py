@@ -103,7 +103,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         published = {
             table: conn.execute(text(f"SELECT count(*) FROM golden.{table}")).scalar_one()
-            for table in ("account", "contact", "xref", "duplicate_review", "rejected_record")
+            for table in (*OBJECTS, "xref", "duplicate_review", "rejected_record")
         }
     print()
     print("Published in schema golden:")
@@ -179,10 +179,10 @@ def cmd_db(args: argparse.Namespace) -> int:
 
         print(create_schema(resolve_database_url(_configured_url(args))))
     elif args.action == "migrate":
-        import warehouse_sql
         from core.database import make_engine
+        from warehouse.tables import migrate
 
-        applied = warehouse_sql.migrate(make_engine(resolve_database_url(_configured_url(args))))
+        applied = migrate(make_engine(resolve_database_url(_configured_url(args))))
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
     return 0
 
@@ -255,9 +255,9 @@ def cmd_model(args: argparse.Namespace) -> int:
     from core.database import resolve_database_url
     from dedupe.estimate import with_parameters
     from dedupe.report import model_report
-    from dedupe.settings import DEFAULT_SETTINGS
     from warehouse.engines import engine_for
     from warehouse.match_model import stored_model
+    from warehouse.matchers import match_settings
 
     engine = engine_for(resolve_database_url(_configured_url(args)))
     for obj in [args.object] if args.object else OBJECTS:
@@ -267,7 +267,7 @@ def cmd_model(args: argparse.Namespace) -> int:
             print("  not fitted yet: `org360 run` fits it to your records")
             continue
         params, fitted_at = stored
-        settings = DEFAULT_SETTINGS[obj]
+        settings = match_settings(obj)
         print(f"  fitted {fitted_at:%Y-%m-%d %H:%M %Z}")
         fitted = with_parameters(settings, params)
         for line in model_report(settings, fitted, int(params.get("records", 0))):

@@ -3,12 +3,12 @@
 import dagster as dg
 
 from assets.resources import Org360Resource, progress
+from core.catalogue import CATALOGUE, OBJECTS
 from warehouse.publish import publish
 
-_TABLES = ("account", "contact", "xref", "duplicate_review", "rejected_record")
+_TABLES = (*OBJECTS, "xref", "duplicate_review", "rejected_record")
 _DESCRIPTIONS = {
-    "account": "Golden accounts: one row per real-world company, with provenance.",
-    "contact": "Golden contacts: one row per real-world person, linked to a golden account.",
+    **{obj: spec.description for obj, spec in CATALOGUE.items()},
     "xref": "Cross-reference: exactly one row per live source record -> its golden id.",
     "duplicate_review": (
         "Review queue: likely duplicates for data stewards, with per-field weights."

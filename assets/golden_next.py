@@ -9,22 +9,19 @@ publication. What an org contains can only raise a warning.
 import dagster as dg
 
 from assets.resources import Org360Resource, progress
+from core.catalogue import CATALOGUE, OBJECTS, ObjectSpec
 from warehouse import checks
-from warehouse.golden import (
-    Built,
-    build_accounts,
-    build_contacts,
-    build_review_queue,
-    build_xref,
-)
+from warehouse.golden import build_xref
 from warehouse.quarantine import build_rejected_records
+from warehouse.review_queue import build_review_queue, resolved_objects
+from warehouse.survivorship import Built, build_golden
 
 _EAGER = dg.AutomationCondition.eager()
 
 
 @dg.asset(
     key=["golden_next", "xref"],
-    deps=[dg.AssetKey(["resolve", "account_cluster"]), dg.AssetKey(["resolve", "contact_cluster"])],
+    deps=[dg.AssetKey(["resolve", f"{obj}_cluster"]) for obj in OBJECTS],
     group_name="golden_next",
     kinds={"postgres"},
     automation_condition=_EAGER,
@@ -40,16 +37,12 @@ def golden_next_xref(org360: Org360Resource) -> dg.MaterializeResult:
         report.kept_ids,
         report.new_ids,
     )
-    counts = {
-        "golden_accounts": report.golden.get("account", 0),
-        "golden_contacts": report.golden.get("contact", 0),
-    }
+    counts: dict[str, object] = {f"golden_{obj}s": report.golden.get(obj, 0) for obj in OBJECTS}
     if report.incremental:
         # Only the records of changed golden records were rewritten: count those.
         counts = {
             "records_rewritten": sum(report.records.values()),
-            "golden_accounts_rebuilt": counts["golden_accounts"],
-            "golden_contacts_rebuilt": counts["golden_contacts"],
+            **{f"golden_{obj}s_rebuilt": report.golden.get(obj, 0) for obj in OBJECTS},
         }
     else:
         counts["dagster/row_count"] = sum(report.records.values())
@@ -63,28 +56,32 @@ def golden_next_xref(org360: Org360Resource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(
-    key=["golden_next", "account"],
-    deps=[golden_next_xref, dg.AssetKey(["unified", "account"])],
-    group_name="golden_next",
-    kinds={"postgres"},
-    automation_condition=_EAGER,
-    description="Next golden accounts, values chosen by survivorship with field provenance.",
-)
-def golden_next_account(org360: Org360Resource) -> dg.MaterializeResult:
-    return _built("account", build_accounts(org360.engine(), org360.settings()))
+def _golden_asset(spec: ObjectSpec) -> dg.AssetsDefinition:
+    obj = spec.name
+    parents = dict.fromkeys(spec.parents.values())
+
+    @dg.asset(
+        key=["golden_next", obj],
+        deps=[
+            golden_next_xref,
+            dg.AssetKey(["unified", obj]),
+            # A golden record links to its parents' golden records.
+            *(dg.AssetKey(["golden_next", parent]) for parent in parents),
+        ],
+        group_name="golden_next",
+        kinds={"postgres"},
+        automation_condition=_EAGER,
+        description=f"Next {spec.description[0].lower()}{spec.description[1:]} Values "
+        "chosen by survivorship, with field provenance.",
+    )
+    def _asset(org360: Org360Resource) -> dg.MaterializeResult:
+        return _built(obj, build_golden(org360.engine(), org360.settings(), obj))
+
+    return _asset
 
 
-@dg.asset(
-    key=["golden_next", "contact"],
-    deps=[golden_next_xref, golden_next_account, dg.AssetKey(["unified", "contact"])],
-    group_name="golden_next",
-    kinds={"postgres"},
-    automation_condition=_EAGER,
-    description="Next golden contacts, linked to their golden account.",
-)
-def golden_next_contact(org360: Org360Resource) -> dg.MaterializeResult:
-    return _built("contact", build_contacts(org360.engine(), org360.settings()))
+# One per object of the catalogue.
+golden_assets = [_golden_asset(spec) for spec in CATALOGUE.values()]
 
 
 def _built(obj: str, built: Built) -> dg.MaterializeResult:
@@ -99,8 +96,7 @@ def _built(obj: str, built: Built) -> dg.MaterializeResult:
     key=["golden_next", "duplicate_review"],
     deps=[
         golden_next_xref,
-        dg.AssetKey(["resolve", "account_pair"]),
-        dg.AssetKey(["resolve", "contact_pair"]),
+        *(dg.AssetKey(["resolve", f"{obj}_pair"]) for obj in resolved_objects()),
     ],
     group_name="golden_next",
     kinds={"postgres"},
@@ -116,8 +112,7 @@ def golden_next_duplicate_review(org360: Org360Resource) -> dg.MaterializeResult
     )
     metadata: dict[str, object] = {
         "incremental": incremental,
-        "account_pairs": counts.get("account", 0),
-        "contact_pairs": counts.get("contact", 0),
+        **{f"{obj}_pairs": counts.get(obj, 0) for obj in resolved_objects()},
     }
     if not incremental:
         metadata["dagster/row_count"] = sum(counts.values())
@@ -126,11 +121,7 @@ def golden_next_duplicate_review(org360: Org360Resource) -> dg.MaterializeResult
 
 @dg.asset(
     key=["golden_next", "rejected_record"],
-    deps=[
-        golden_next_xref,
-        dg.AssetKey(["unified", "account"]),
-        dg.AssetKey(["unified", "contact"]),
-    ],
+    deps=[golden_next_xref, *(dg.AssetKey(["unified", obj]) for obj in OBJECTS)],
     group_name="golden_next",
     kinds={"postgres"},
     automation_condition=_EAGER,
@@ -191,81 +182,71 @@ def xref_has_every_live_record_once(org360: Org360Resource) -> dg.AssetCheckResu
     )
 
 
-@dg.asset_check(asset=golden_next_account, blocking=True)
-def golden_accounts_have_members(org360: Org360Resource) -> dg.AssetCheckResult:
-    engine = org360.engine()
-    empty, sample = checks.golden_without_members(engine, "account")
-    unbuilt, sample2 = checks.members_without_golden(engine, "account")
-    return _result(empty + unbuilt, sample + sample2, "golden account ids without members")
-
-
-@dg.asset_check(asset=golden_next_account, blocking=True)
-def golden_accounts_have_names(org360: Org360Resource) -> dg.AssetCheckResult:
-    """Every golden account has a name to show, its members' or a stand-in."""
-    count, sample = checks.golden_without_name(org360.engine(), "account")
-    return _result(count, sample, "golden accounts without a name")
-
-
-@dg.asset_check(asset=golden_next_contact, blocking=True)
-def golden_contacts_have_members(org360: Org360Resource) -> dg.AssetCheckResult:
-    engine = org360.engine()
-    empty, sample = checks.golden_without_members(engine, "contact")
-    unbuilt, sample2 = checks.members_without_golden(engine, "contact")
-    return _result(empty + unbuilt, sample + sample2, "golden contact ids without members")
-
-
-@dg.asset_check(asset=golden_next_contact, blocking=True)
-def golden_contacts_have_names(org360: Org360Resource) -> dg.AssetCheckResult:
-    """Every golden contact has a name to show, its members' or a stand-in."""
-    count, sample = checks.golden_without_name(org360.engine(), "contact")
-    return _result(count, sample, "golden contacts without a name")
-
-
-@dg.asset_check(asset=golden_next_account, blocking=False)
-def golden_accounts_have_source_names(org360: Org360Resource) -> dg.AssetCheckResult:
-    """A warning, not a block: what an org holds cannot stop a publication."""
-    count, sample = checks.golden_named_by_stand_in(org360.engine(), "account")
-    return _result(
-        count,
-        sample,
-        "golden accounts whose members have no name (shown by domain, registration "
-        "number or org/sfid)",
-        dg.AssetCheckSeverity.WARN,
-    )
-
-
-@dg.asset_check(asset=golden_next_contact, blocking=False)
-def golden_contacts_have_source_names(org360: Org360Resource) -> dg.AssetCheckResult:
-    """A warning, not a block: what an org holds cannot stop a publication."""
-    count, sample = checks.golden_named_by_stand_in(org360.engine(), "contact")
-    return _result(
-        count,
-        sample,
-        "golden contacts whose members have no first or last name (shown by e-mail or org/sfid)",
-        dg.AssetCheckSeverity.WARN,
-    )
-
-
 @dg.asset_check(asset=golden_next_rejected_record, blocking=True)
 def rejected_records_are_not_in_xref(org360: Org360Resource) -> dg.AssetCheckResult:
     count, sample = checks.rejected_records_in_xref(org360.engine())
     return _result(count, sample, "quarantined records that also have a golden id")
 
 
-@dg.asset_check(asset=golden_next_contact, blocking=True)
-def contact_account_golden_id_exists(org360: Org360Resource) -> dg.AssetCheckResult:
-    count, sample = checks.contact_accounts_missing(org360.engine())
-    return _result(count, sample, "golden contacts pointing at a missing golden account")
+def _object_checks(spec: ObjectSpec, golden: dg.AssetsDefinition) -> list:
+    """The checks on one object's next golden records: blocking for what org360
+    guarantees (members, a name, links that resolve), a warning for what its orgs hold
+    (names that had to be stood in for)."""
+    obj, plural = spec.name, f"{spec.name}s"
+
+    @dg.asset_check(asset=golden, name=f"golden_{plural}_have_members", blocking=True)
+    def have_members(org360: Org360Resource) -> dg.AssetCheckResult:
+        engine = org360.engine()
+        empty, sample = checks.golden_without_members(engine, obj)
+        unbuilt, sample2 = checks.members_without_golden(engine, obj)
+        return _result(empty + unbuilt, sample + sample2, f"golden {obj} ids without members")
+
+    @dg.asset_check(
+        asset=golden,
+        name=f"golden_{plural}_have_names",
+        blocking=True,
+        description=f"Every golden {obj} has a name to show, its members' or a stand-in.",
+    )
+    def have_names(org360: Org360Resource) -> dg.AssetCheckResult:
+        count, sample = checks.golden_without_name(org360.engine(), obj)
+        return _result(count, sample, f"golden {plural} without a name")
+
+    stand_ins = ", ".join(spec.label_fallbacks) or "nothing else"
+
+    @dg.asset_check(
+        asset=golden,
+        name=f"golden_{plural}_have_source_names",
+        blocking=False,
+        description="A warning, not a block: what an org holds cannot stop a publication.",
+    )
+    def have_source_names(org360: Org360Resource) -> dg.AssetCheckResult:
+        count, sample = checks.golden_named_by_stand_in(org360.engine(), obj)
+        return _result(
+            count,
+            sample,
+            f"golden {plural} whose members have no {' or '.join(spec.label)} (shown by "
+            f"{stand_ins} or org/sfid)",
+            dg.AssetCheckSeverity.WARN,
+        )
+
+    def link_check(parent: str):
+        @dg.asset_check(asset=golden, name=f"{obj}_{parent}_golden_id_exists", blocking=True)
+        def links_resolve(org360: Org360Resource) -> dg.AssetCheckResult:
+            count, sample = checks.parent_links_missing(org360.engine(), obj, parent)
+            return _result(count, sample, f"golden {plural} pointing at a missing golden {parent}")
+
+        return links_resolve
+
+    links = [link_check(parent) for parent in dict.fromkeys(spec.parents.values())]
+    return [have_members, have_names, have_source_names, *links]
 
 
 CHECKS = [
     xref_has_every_live_record_once,
-    golden_accounts_have_members,
-    golden_accounts_have_names,
-    golden_contacts_have_members,
-    golden_contacts_have_names,
-    golden_accounts_have_source_names,
-    golden_contacts_have_source_names,
     rejected_records_are_not_in_xref,
-    contact_account_golden_id_exists,
+    *(
+        check
+        for spec, golden in zip(CATALOGUE.values(), golden_assets, strict=True)
+        for check in _object_checks(spec, golden)
+    ),
 ]

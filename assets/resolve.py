@@ -11,18 +11,24 @@ import dagster as dg
 from pydantic import Field
 
 from assets.resources import Org360Resource, progress
+from core.catalogue import CATALOGUE
 from warehouse.clustering import cluster_object
 from warehouse.comparison import Plan, ShardPairs, compare_shard, plans
 from warehouse.fitting import FitReport, fit_model
+from warehouse.linking import link_records
 
-_UPSTREAM = {
-    "account": {"unified": dg.AssetKey(["unified", "account"])},
-    # Contacts compare their accounts through the account clusters.
-    "contact": {
-        "unified": dg.AssetKey(["unified", "contact"]),
-        "account_clusters": dg.AssetKey(["resolve", "account_cluster"]),
-    },
-}
+
+def _upstream(obj: str) -> dict[str, dg.AssetKey]:
+    """The object's unified records, and its parents' clusters (contacts are compared
+    through their accounts' clusters)."""
+    parents = dict.fromkeys(CATALOGUE[obj].parents.values())
+    return {
+        "unified": dg.AssetKey(["unified", obj]),
+        **{
+            f"{parent}_clusters": dg.AssetKey(["resolve", f"{parent}_cluster"])
+            for parent in parents
+        },
+    }
 
 
 class FitConfig(dg.Config):
@@ -44,7 +50,7 @@ def _learnt(report: FitReport) -> str:
 
 
 def _resolve_asset(obj: str) -> dg.AssetsDefinition:
-    upstream = _UPSTREAM[obj]
+    upstream = _upstream(obj)
 
     @dg.op(
         name=f"fit_{obj}_model",
@@ -172,5 +178,40 @@ def _resolve_asset(obj: str) -> dg.AssetsDefinition:
     return _asset
 
 
-resolve_accounts = _resolve_asset("account")
-resolve_contacts = _resolve_asset("contact")
+def _link_asset(obj: str) -> dg.AssetsDefinition:
+    """An object whose duplicates are not looked for: each record its own cluster."""
+
+    @dg.asset(
+        key=["resolve", f"{obj}_cluster"],
+        deps=list(_upstream(obj).values()),
+        group_name="resolve",
+        kinds={"postgres"},
+        automation_condition=dg.AutomationCondition.eager(),
+        description=f"Each unified {obj} is an entity of its own (not deduplicated).",
+    )
+    def _asset(org360: Org360Resource) -> dg.MaterializeResult:
+        report = link_records(org360.engine(), obj)
+        progress.info(
+            "resolve.%s: %d records, %s: %d changed, %d deleted (not deduplicated)",
+            obj,
+            report.records,
+            "incremental" if report.incremental else "full",
+            report.changed,
+            report.deleted,
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": report.records,
+                "incremental": report.incremental,
+                "records_changed": report.changed,
+                "records_deleted": report.deleted,
+            }
+        )
+
+    return _asset
+
+
+# One per object: resolved by its matcher, or each record its own entity.
+resolve_assets = [
+    _resolve_asset(obj) if spec.resolved else _link_asset(obj) for obj, spec in CATALOGUE.items()
+]

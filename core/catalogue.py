@@ -1,16 +1,73 @@
-"""The objects org360 consolidates, each declared once: its fields, the Heroku Connect
-column each is read from by default, how it survives into the golden record, its
-Salesforce length, the record it points to (a contact's account), whether the OData
-service shows it, and the names and search fields of the object's OData entity set.
+"""The objects org360 consolidates, each declared once: its Heroku Connect table and the
+column each field is read from by default, each field's kind (how it is cleaned,
+stored and compared), how it survives into the golden record, its Salesforce length,
+the record it points to (a contact's account), how its duplicates are found, and the
+names and search fields of its OData entity set.
 
-Staging, the unified records, the golden records, the OData entity sets and the
-config's validation read these declarations; a test checks the migrated tables
-against them.
+Staging, the unified records, resolution, the golden records, the tables themselves
+(`warehouse.tables`), the OData entity sets and the config's validation read these
+declarations. Adding an object is one `ObjectSpec`; an installation adds its own
+(custom objects such as `Partner__c`) in a module named by `ORG360_OBJECTS` (see
+`docs/objects.md`), read once when this module is first imported, so every process of
+a deployment (web, workers, Dagster's code servers and runs) sees the same catalogue.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import re
 from dataclasses import dataclass
+
+from core.errors import ConfigError
+
+# How a field is cleaned, stored and (where matched) compared. `dedupe.kinds` cleans
+# and compares; `warehouse.tables` stores.
+KINDS = (
+    "text",  # cleaned text, cut to its length
+    "company",  # a company's name: compared without legal forms and noise words
+    "person_name",  # a first or last name
+    "email",
+    "phone",  # stored in E.164
+    "url",
+    "identifier",  # a registration or national number: compared typo-tolerantly
+    "country_code",  # ISO 3166 alpha-2
+    "currency",  # ISO 4217 code
+    "date",
+    "datetime",
+    "number",
+    "integer",
+    "boolean",
+    "sfid",  # a Salesforce id (a parent record's)
+)
+# Kinds a generic matcher can compare.
+MATCHABLE_KINDS = ("text", "company", "person_name", "email", "phone", "url", "identifier", "date")
+
+# Columns every table of an object has besides its fields.
+RESERVED = frozenset(
+    {
+        "org",
+        "sfid",
+        "record_id",
+        "golden_id",
+        "systemmodstamp",
+        "hc_lastop",
+        "hc_failed",
+        "change_seq",
+        "completeness",
+        "member_count",
+        "orgs",
+        "provenance",
+        "last_modified",
+        "created_at",
+        "updated_at",
+    }
+)
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PREFIX = re.compile(r"^[A-Z]{2}$")
+_ENTITY = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+# Longest object name: it is a key in tables sized for it (varchar(16)).
+MAX_OBJECT_NAME = 16
 
 
 @dataclass(frozen=True)
@@ -19,6 +76,7 @@ class Field:
 
     column: the Heroku Connect column (lower-case Salesforce API name) it is read
     from by default; None for a field an org maps in its `fields:` (or a derived one).
+    kind: how it is cleaned, stored and compared (`KINDS`).
     derived: worked out by normalisation from other fields (a website's domain, a
     country's ISO code), never read from an org.
     length: Salesforce's length for text fields: longer values are cut to it.
@@ -33,6 +91,7 @@ class Field:
 
     name: str
     column: str | None = None
+    kind: str = "text"
     derived: bool = False
     length: int | None = None
     block: str | None = None
@@ -43,18 +102,47 @@ class Field:
 
 @dataclass(frozen=True)
 class ObjectSpec:
-    """An object: its fields, and the names the OData service shows its golden records
-    under (`entity_type`, in the plural the entity set) with the fields a search
-    matches (`searchable`, field names)."""
+    """An object: its fields, and how its records become golden records.
+
+    table: its Heroku Connect table (the object's name unless set: `partner__c`).
+    entity_type: the name the OData service shows its golden records under (the
+    entity set is the plural) with the fields a search matches (`searchable`).
+    golden_prefix: the two letters that start its golden ids (GA..., GC...).
+    label: the fields that name a golden record, joined by a space; where they are
+    all empty, the first of `label_fallbacks` that is not, else org/sfid.
+    matched: the fields a generic matcher compares (by their kinds) to find
+    duplicates; empty for an object with a tuned matcher of its own
+    (`dedupe.matcher.TUNED`: accounts and contacts) or one that is not resolved.
+    resolved: whether duplicates are looked for at all; an object that is not (an
+    opportunity) gets one golden record per source record, linked to its parents'.
+    description: what one golden record is, for the Dagster UI and the docs.
+    """
 
     name: str
     fields: tuple[Field, ...]
     entity_type: str
+    golden_prefix: str
+    label: tuple[str, ...]
+    description: str
+    table: str | None = None
     searchable: tuple[str, ...] = ()
+    label_fallbacks: tuple[str, ...] = ()
+    matched: tuple[str, ...] = ()
+    resolved: bool = True
+
+    @property
+    def source_table(self) -> str:
+        return self.table or self.name
 
     @property
     def entity_set(self) -> str:
         return f"{self.entity_type}s"
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.name}.{name}")
 
     @property
     def source_fields(self) -> tuple[str, ...]:
@@ -83,6 +171,10 @@ class ObjectSpec:
         return {f.name: f.length for f in self.fields if f.length is not None}
 
     @property
+    def kinds(self) -> dict[str, str]:
+        return {f.name: f.kind for f in self.fields}
+
+    @property
     def parents(self) -> dict[str, str]:
         """Field -> the object whose id it holds."""
         return {f.name: f.parent for f in self.fields if f.parent}
@@ -91,57 +183,186 @@ class ObjectSpec:
     def exposed_fields(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.golden and f.exposed)
 
+    @property
+    def name_is_a_field(self) -> bool:
+        """Whether the golden record's `name` is one of its fields (an account's), or a
+        column of its own made from `label` (a contact's first and last name)."""
+        return self.label == ("name",)
+
+    @property
+    def name_length(self) -> int:
+        """The golden `name` column's length: the label's fields and the spaces between."""
+        lengths = [self.field(f).length or 255 for f in self.label]
+        return sum(lengths) + len(lengths) - 1
+
 
 ACCOUNT = ObjectSpec(
     "account",
     (
-        Field("name", "name", length=255),
-        Field("website", "website", length=255),
-        Field("domain", derived=True, length=255),
-        Field("phone", "phone", length=40),
+        Field("name", "name", "company", length=255),
+        Field("website", "website", "url", length=255),
+        Field("domain", kind="url", derived=True, length=255),
+        Field("phone", "phone", "phone", length=40),
         Field("billing_street", "billingstreet", length=255, block="billing_address"),
         Field("billing_city", "billingcity", length=80, block="billing_address"),
         Field("billing_state", "billingstate", length=80, block="billing_address"),
         Field("billing_postcode", "billingpostalcode", length=20, block="billing_address"),
         Field("billing_country", "billingcountry", length=80, block="billing_address"),
-        Field("billing_country_code", derived=True, length=2, block="billing_address"),
+        Field(
+            "billing_country_code",
+            kind="country_code",
+            derived=True,
+            length=2,
+            block="billing_address",
+        ),
         Field("industry", "industry", length=255),
         Field("type", "type", length=255),
-        Field("annual_revenue", "annualrevenue"),
-        Field("currency", "currencyisocode", length=3),
-        Field("employees", "numberofemployees"),
+        Field("annual_revenue", "annualrevenue", "number"),
+        Field("currency", "currencyisocode", "currency", length=3),
+        Field("employees", "numberofemployees", "integer"),
         # No standard column: each org maps its own (a D-U-N-S number, a VAT id).
-        Field("registration_number", length=80),
+        Field("registration_number", kind="identifier", length=80),
     ),
     entity_type="Account",
+    golden_prefix="GA",
+    label=("name",),
+    label_fallbacks=("domain", "registration_number"),
+    description="Golden accounts: one row per real-world company, with provenance.",
     searchable=("name", "website", "phone"),
 )
 
 CONTACT = ObjectSpec(
     "contact",
     (
-        Field("first_name", "firstname", length=40),
-        Field("last_name", "lastname", length=80),
-        Field("email", "email", length=80),
-        Field("phone", "phone", length=40),
-        Field("mobile_phone", "mobilephone", length=40),
+        Field("first_name", "firstname", "person_name", length=40),
+        Field("last_name", "lastname", "person_name", length=80),
+        Field("email", "email", "email", length=80),
+        Field("phone", "phone", "phone", length=40),
+        Field("mobile_phone", "mobilephone", "phone", length=40),
         Field("title", "title", length=128),
         Field("mailing_street", "mailingstreet", length=255, block="mailing_address"),
         Field("mailing_city", "mailingcity", length=80, block="mailing_address"),
         Field("mailing_state", "mailingstate", length=80, block="mailing_address"),
         Field("mailing_postcode", "mailingpostalcode", length=20, block="mailing_address"),
         Field("mailing_country", "mailingcountry", length=80, block="mailing_address"),
-        Field("mailing_country_code", derived=True, length=2, block="mailing_address"),
-        Field("birthdate", "birthdate"),
-        Field("national_id", length=80, exposed=False),
-        Field("account_sfid", "accountid", length=18, golden=False, parent="account"),
+        Field(
+            "mailing_country_code",
+            kind="country_code",
+            derived=True,
+            length=2,
+            block="mailing_address",
+        ),
+        Field("birthdate", "birthdate", "date"),
+        Field("national_id", kind="identifier", length=80, exposed=False),
+        Field("account_sfid", "accountid", "sfid", length=18, golden=False, parent="account"),
     ),
     entity_type="Contact",
+    golden_prefix="GC",
+    label=("first_name", "last_name"),
+    label_fallbacks=("email",),
+    description="Golden contacts: one row per real-world person, linked to a golden account.",
     # `name`: the golden contact's display name, first and last name together.
     searchable=("name", "email", "phone"),
 )
 
-CATALOGUE: dict[str, ObjectSpec] = {spec.name: spec for spec in (ACCOUNT, CONTACT)}
+BUILT_IN: tuple[ObjectSpec, ...] = (ACCOUNT, CONTACT)
+# Modules (comma-separated) that declare an installation's own objects in `OBJECTS`.
+EXTENSIONS_ENV = "ORG360_OBJECTS"
+
+
+def validate(specs: tuple[ObjectSpec, ...]) -> None:
+    """Check a catalogue whole: names, kinds, labels, parents declared before their
+    children, golden id prefixes and entity names used once. Raises ConfigError."""
+    seen: dict[str, ObjectSpec] = {}
+    for spec in specs:
+        where = f"object {spec.name!r}"
+        if not _NAME.match(spec.name) or len(spec.name) > MAX_OBJECT_NAME:
+            raise ConfigError(
+                f"{where}: expected a lower-case name of letters, digits and '_', "
+                f"at most {MAX_OBJECT_NAME} characters"
+            )
+        if spec.name in seen:
+            raise ConfigError(f"{where} is declared twice")
+        if not _NAME.match(spec.source_table):
+            raise ConfigError(f"{where}: table {spec.source_table!r} is not a Connect table name")
+        if not _PREFIX.match(spec.golden_prefix):
+            raise ConfigError(f"{where}: golden_prefix must be two capital letters")
+        if not _ENTITY.match(spec.entity_type):
+            raise ConfigError(f"{where}: entity_type must be a PascalCase name")
+        for other in seen.values():
+            if spec.golden_prefix == other.golden_prefix:
+                raise ConfigError(f"{where}: golden_prefix {spec.golden_prefix!r} is taken")
+            if spec.entity_type == other.entity_type:
+                raise ConfigError(f"{where}: entity_type {spec.entity_type!r} is taken")
+        names = [f.name for f in spec.fields]
+        for f in spec.fields:
+            if not _NAME.match(f.name) or f.name in RESERVED or f.name.startswith("key_"):
+                raise ConfigError(
+                    f"{where}: field {f.name!r} is not a usable name (lower case; not "
+                    "key_..., nor a column org360 keeps itself: "
+                    + ", ".join(sorted(RESERVED))
+                    + ")"
+                )
+            if names.count(f.name) > 1:
+                raise ConfigError(f"{where}: field {f.name!r} is declared twice")
+            if f.kind not in KINDS:
+                raise ConfigError(
+                    f"{where}: field {f.name!r} has kind {f.kind!r}; expected one of "
+                    + ", ".join(KINDS)
+                )
+            if f.parent is not None and f.parent not in seen:
+                raise ConfigError(
+                    f"{where}: field {f.name!r} points to {f.parent!r}, which must be "
+                    "declared before it"
+                )
+        # A search may name the golden record's `name` column, whatever it is made of.
+        searched = (s for s in spec.searchable if s != "name")
+        for name in (*spec.label, *spec.label_fallbacks, *spec.matched, *searched):
+            if name not in names:
+                raise ConfigError(f"{where}: {name!r} is not one of its fields")
+        if not spec.label:
+            raise ConfigError(f"{where}: label must name at least one field")
+        if "name" in names and not spec.name_is_a_field:
+            raise ConfigError(f"{where}: a field called 'name' must be its label alone")
+        for name in spec.matched:
+            if spec.field(name).kind not in MATCHABLE_KINDS:
+                raise ConfigError(
+                    f"{where}: matched field {name!r} is a {spec.field(name).kind}; "
+                    "the fields compared must be of kind " + ", ".join(MATCHABLE_KINDS)
+                )
+        if spec.matched and not spec.resolved:
+            raise ConfigError(f"{where}: an object that is not resolved matches no fields")
+        seen[spec.name] = spec
+
+
+def _extensions() -> tuple[ObjectSpec, ...]:
+    """The objects declared by the modules `ORG360_OBJECTS` names."""
+    found: list[ObjectSpec] = []
+    for module_name in filter(
+        None, (m.strip() for m in os.environ.get(EXTENSIONS_ENV, "").split(","))
+    ):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise ConfigError(
+                f"{EXTENSIONS_ENV}: cannot import module {module_name!r} ({error})"
+            ) from None
+        declared = getattr(module, "OBJECTS", None)
+        if not isinstance(declared, (list, tuple)) or not all(
+            isinstance(spec, ObjectSpec) for spec in declared
+        ):
+            raise ConfigError(
+                f"{EXTENSIONS_ENV}: module {module_name!r} must declare OBJECTS, a list of "
+                "core.catalogue.ObjectSpec"
+            )
+        found.extend(declared)
+    return tuple(found)
+
+
+_SPECS = (*BUILT_IN, *_extensions())
+validate(_SPECS)
+# Parents before their children (every stage walks the catalogue in this order).
+CATALOGUE: dict[str, ObjectSpec] = {spec.name: spec for spec in _SPECS}
 OBJECTS: tuple[str, ...] = tuple(CATALOGUE)
 # Fields read from the orgs, and the columns read for them by default.
 FIELDS: dict[str, tuple[str, ...]] = {o: s.source_fields for o, s in CATALOGUE.items()}

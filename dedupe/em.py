@@ -125,7 +125,7 @@ def training_pairs(
         ),
     )
     levels = score_pairs(frame, left, right, plain, coded).levels
-    sources = key_sources(settings.object)
+    sources = {**key_sources(settings.object), **dict(settings.key_sources)}
     part_columns = {
         part: {settings.comparison(name).column for name in names}
         for part, names in rule_parts(settings).items()

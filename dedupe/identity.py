@@ -15,16 +15,16 @@ import hashlib
 
 import pandas as pd
 
-PREFIXES = {"account": "GA", "contact": "GC"}
 
-
-def new_golden_id(obj: str, member_key: str, salt: int = 0) -> str:
+def new_golden_id(obj: str, prefix: str, member_key: str, salt: int = 0) -> str:
+    """`prefix` (two letters, the object's) and 16 hex digits of the key's hash."""
     digest = hashlib.sha1(f"{obj}|{member_key}|{salt}".encode()).hexdigest()[:16].upper()
-    return PREFIXES[obj] + digest
+    return prefix + digest
 
 
 def assign_golden_ids(
     obj: str,
+    prefix: str,
     members: pd.DataFrame,
     issued_at: dict[str, object],
     reserved: set[str] | frozenset[str] = frozenset(),
@@ -61,10 +61,10 @@ def assign_golden_ids(
         if cluster in assigned:
             continue
         salt = 0
-        candidate = new_golden_id(obj, min_key)
+        candidate = new_golden_id(obj, prefix, min_key)
         while candidate in taken:
             salt += 1
-            candidate = new_golden_id(obj, min_key, salt)
+            candidate = new_golden_id(obj, prefix, min_key, salt)
         assigned[cluster] = candidate
         taken.add(candidate)
     return assigned

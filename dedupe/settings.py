@@ -86,6 +86,10 @@ class MatchSettings:
     # chance says. A second agreement in a group counts its weight less these bits; a
     # pair not listed is taken as wholly dependent (the strongest agreement alone counts).
     dependence: tuple[tuple[str, str, float], ...] = ()
+    # Blocking keys derived from compared columns (a name's sound from the name), beside
+    # those `dedupe.features.KEY_SOURCES` lists for the tuned objects: a session of EM
+    # on such a key leaves those columns' comparisons out (dedupe.em).
+    key_sources: tuple[tuple[str, frozenset[str]], ...] = ()
 
     def comparison(self, name: str) -> Comparison:
         for comparison in self.comparisons:

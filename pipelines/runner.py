@@ -16,7 +16,7 @@ import dagster as dg
 
 from assets.partitions import org_partitions
 from assets.resources import Org360Resource
-from core.catalogue import OBJECTS
+from core.catalogue import CATALOGUE, OBJECTS
 from core.database import resolve_database_url
 from core.settings import Settings, load_settings
 from pipelines.definitions import build_definitions
@@ -59,7 +59,7 @@ def preflight(settings: Settings, database_url: str) -> None:
                         "org %r: table %s.%s not found; it counts as empty",
                         org.key,
                         org.schema,
-                        obj,
+                        CATALOGUE[obj].source_table,
                     )
 
 

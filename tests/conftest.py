@@ -15,9 +15,9 @@ from dagster_postgres import DagsterPostgresStorage
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-import warehouse_sql
 from core.database import make_engine, resolve_database_url
 from pipelines import instance
+from warehouse.tables import migrate
 
 
 def _admin_url() -> str:
@@ -51,7 +51,7 @@ def template_database(pg_admin_url: str) -> Iterator[str]:
     name = f"org360_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     url = _create_database(pg_admin_url, name)
     engine = make_engine(url)
-    warehouse_sql.migrate(engine)
+    migrate(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{instance.SCHEMA}"')
     engine.dispose()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from core.catalogue import OBJECTS
+from core.catalogue import CATALOGUE, OBJECTS
 from warehouse.golden import rebuild_all
 from warehouse.sql import plan_for_few_rows
+from warehouse.tables import parent_link
 
 SAMPLE = 20
 
@@ -33,9 +34,8 @@ def _ids(engine: Engine, sql: str, scoped: bool) -> tuple[int, list[str]]:
 
 def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
     """Live unified records with no row in the next xref."""
-    records = (
-        "SELECT 'account' AS object, org, sfid FROM unified.account"
-        " UNION ALL SELECT 'contact', org, sfid FROM unified.contact"
+    records = " UNION ALL ".join(
+        f"SELECT CAST('{obj}' AS text) AS object, org, sfid FROM unified.{obj}" for obj in OBJECTS
     )
     scoped = _incremental(engine)
     if scoped:
@@ -56,11 +56,13 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
         count, sample = _ids(
             engine,
             "SELECT o || ': ' || live || ' live records, ' || xref || ' in xref' FROM ("
-            "SELECT 'account' AS o, (SELECT count(*) FROM unified.account) AS live, "
-            "(SELECT count(*) FROM golden_next.xref WHERE object = 'account') AS xref "
-            "UNION ALL SELECT 'contact', (SELECT count(*) FROM unified.contact), "
-            "(SELECT count(*) FROM golden_next.xref WHERE object = 'contact')) c "
-            "WHERE live <> xref",
+            + " UNION ALL ".join(
+                f"SELECT CAST('{obj}' AS text) AS o, "
+                f"(SELECT count(*) FROM unified.{obj}) AS live, "
+                f"(SELECT count(*) FROM golden_next.xref WHERE object = '{obj}') AS xref"
+                for obj in OBJECTS
+            )
+            + ") c WHERE live <> xref",
             scoped,
         )
     return count, sample
@@ -80,11 +82,12 @@ def xref_orphans(engine: Engine) -> tuple[int, list[str]]:
         )
     return _ids(
         engine,
-        f"SELECT x.object || '/' || x.org || '/' || x.sfid FROM {rows} x "
-        "WHERE NOT EXISTS (SELECT 1 FROM unified.account u WHERE x.object = 'account' "
-        "AND u.org = x.org AND u.sfid = x.sfid) "
-        "AND NOT EXISTS (SELECT 1 FROM unified.contact u WHERE x.object = 'contact' "
-        "AND u.org = x.org AND u.sfid = x.sfid)",
+        f"SELECT x.object || '/' || x.org || '/' || x.sfid FROM {rows} x WHERE "
+        + " AND ".join(
+            f"NOT EXISTS (SELECT 1 FROM unified.{obj} u WHERE x.object = '{obj}' "
+            "AND u.org = x.org AND u.sfid = x.sfid)"
+            for obj in OBJECTS
+        ),
         scoped,
     )
 
@@ -131,20 +134,15 @@ def golden_without_name(engine: Engine, obj: str) -> tuple[int, list[str]]:
     )
 
 
-# Golden records whose members gave no name: they show a stand-in (an e-mail, a
-# domain, org/sfid).
-_NAMED_BY_STAND_IN = {
-    "account": "NOT (provenance ? 'name')",
-    "contact": "first_name IS NULL AND last_name IS NULL",
-}
-
-
 def golden_named_by_stand_in(engine: Engine, obj: str) -> tuple[int, list[str]]:
+    """Golden records whose members gave none of the label's fields: they show a
+    stand-in (an e-mail, a domain, org/sfid)."""
+    label = ", ".join(f"'{field}'" for field in CATALOGUE[obj].label)
     return _scoped_ids(
         engine,
         obj,
         f"SELECT golden_id || ' (' || name || ')' FROM golden_next.{obj} "
-        f"WHERE {_NAMED_BY_STAND_IN[obj]}",
+        f"WHERE NOT (provenance ?| ARRAY[{label}])",
         "golden_id",
     )
 
@@ -159,12 +157,13 @@ def rejected_records_in_xref(engine: Engine) -> tuple[int, list[str]]:
     )
 
 
-def contact_accounts_missing(engine: Engine) -> tuple[int, list[str]]:
+def parent_links_missing(engine: Engine, obj: str, parent: str) -> tuple[int, list[str]]:
+    """Golden records of `obj` linked to a golden `parent` that does not exist."""
+    link = parent_link(parent)
     return _scoped_ids(
         engine,
-        "contact",
-        "SELECT c.golden_id FROM golden_next.contact c WHERE c.account_golden_id IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM golden_next.account a "
-        "WHERE a.golden_id = c.account_golden_id)",
+        obj,
+        f"SELECT c.golden_id FROM golden_next.{obj} c WHERE c.{link} IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM golden_next.{parent} a WHERE a.golden_id = c.{link})",
         "c.golden_id",
     )

@@ -11,11 +11,12 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from dedupe.cluster import cluster, strongest_inside
-from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
+from dedupe.settings import MatchSettings
 from warehouse import resolution_state, run_cache
 from warehouse.comparison import ShardPairs
 from warehouse.incremental_resolution import cluster_changes
 from warehouse.match_model import model_for, stored_parameters
+from warehouse.matchers import match_settings
 from warehouse.sql import copy_binary, indexes_built_after, read_query
 from warehouse.steward import decisions_for, steward_links
 
@@ -95,7 +96,7 @@ def cluster_object(
 ) -> ResolveReport:
     """Cluster every shard's matches under the cannot-links and steward decisions."""
     run_cache.forget(engine, obj, run_key)
-    settings = settings or DEFAULT_SETTINGS[obj]
+    settings = settings or match_settings(obj)
     if len(shards) == 1 and shards[0].delta is not None:
         return _cluster_changes(engine, obj, shards[0], settings, run_key)
     decisions = decisions_for(engine, obj)

@@ -12,11 +12,12 @@ from sqlalchemy import Engine, text
 
 from dedupe.blocking import BlockingReport, candidate_pairs
 from dedupe.score import score_pairs
-from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
+from dedupe.settings import MatchSettings
 from warehouse import resolution_state, run_cache
 from warehouse.fitting import FitReport
 from warehouse.incremental_resolution import DeltaPairs, compare_changes
 from warehouse.match_model import model_for
+from warehouse.matchers import match_settings
 from warehouse.parallel import fork_map
 
 
@@ -81,7 +82,7 @@ def compare_shard(
     (with per-field weights) in `resolve.<obj>_pair`, return what clustering needs.
     An incremental plan scores the changed records' pairs instead. Up to `workers`
     forked processes share the scoring."""
-    settings = settings or DEFAULT_SETTINGS[obj]
+    settings = settings or match_settings(obj)
     if plan.incremental:
         with engine.connect() as conn:
             last = resolution_state.load_state(conn, obj)

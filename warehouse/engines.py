@@ -6,8 +6,8 @@ import threading
 
 from sqlalchemy import Engine
 
-import warehouse_sql
 from core.database import make_engine
+from warehouse.tables import migrate
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -18,6 +18,6 @@ def engine_for(url: str) -> Engine:
     with _lock:
         if url not in _engines:
             engine = make_engine(url)
-            warehouse_sql.migrate(engine)
+            migrate(engine)
             _engines[url] = engine
         return _engines[url]

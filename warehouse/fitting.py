@@ -8,14 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Engine, text
 
+from core.catalogue import CATALOGUE
 from dedupe.estimate import MODEL_VERSION, fit, parameters
-from dedupe.features import FEATURES
 from dedupe.score import CodedColumns
-from dedupe.settings import DEFAULT_SETTINGS, MatchSettings
+from dedupe.settings import MatchSettings
 from warehouse import resolution_state, run_cache
 from warehouse.frames import load_frame
 from warehouse.incremental_resolution import INCREMENTAL_LIMIT
 from warehouse.match_model import REFIT_CHANGE, store_parameters, stored_parameters
+from warehouse.matchers import match_settings, matcher_for
 from warehouse.parallel import fork_map
 from warehouse.sql import newest_change
 
@@ -54,13 +55,12 @@ def _incremental(
     """Whether the stored pairs let this run score only the changes, and how many."""
     with engine.connect() as conn:
         last = resolution_state.load_state(conn, obj)
-        # Contacts are compared through account clusters: all of them moved or none.
-        upstream_rebuilt = (
-            obj == "contact"
-            and conn.execute(
-                text("SELECT EXISTS (SELECT 1 FROM resolve.rebuild WHERE object = 'account')")
-            ).scalar()
-        )
+        # Records compared through their parents' clusters (contacts through accounts'):
+        # a parent resolved whole may have renumbered every cluster.
+        upstream_rebuilt = conn.execute(
+            text("SELECT EXISTS (SELECT 1 FROM resolve.rebuild WHERE object = ANY(:parents))"),
+            {"parents": sorted(set(CATALOGUE[obj].parents.values()))},
+        ).scalar()
     if last is None or upstream_rebuilt:
         return False, records
     if last.fingerprint != resolution_state.fingerprint(settings, params):
@@ -79,7 +79,7 @@ def fit_model(
 ) -> FitReport:
     """Fit the model to the data, or keep the stored one while it still describes them;
     decide whether this run scores every pair or only the changed records' pairs."""
-    settings = settings or DEFAULT_SETTINGS[obj]
+    settings = settings or match_settings(obj)
     with engine.connect() as conn:
         newest = newest_change(conn)
         records = conn.execute(text(f"SELECT count(*) FROM unified.{obj}")).scalar_one()
@@ -91,7 +91,7 @@ def fit_model(
     )
     if not reuse:
         frame = load_frame(engine, obj)
-        features = FEATURES[obj](frame.reset_index(drop=True))
+        features = matcher_for(obj).features(frame.reset_index(drop=True))
         # Factorised once, for the fit, the stored keys and every comparison shard.
         coded = CodedColumns(features).precompute(settings)
         record_ids = frame["record_id"].to_numpy(dtype=np.int64)

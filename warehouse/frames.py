@@ -10,8 +10,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from core.catalogue import CATALOGUE
-from dedupe.features import MATCH_INPUTS
-from dedupe.prepare import MATCH_KEYS
+from warehouse.matchers import matcher_for
 from warehouse.parallel import in_background
 from warehouse.sql import copy_out, ident, join_by_index_lookups, plan_for_few_rows
 from warehouse_sql import query
@@ -19,13 +18,14 @@ from warehouse_sql import query
 
 def frame_query(conn: Connection, obj: str, where: str = "") -> str:
     """The query that reads `obj`'s frame (`where` filters the records, aliased `r`):
-    the matcher's inputs (`dedupe.features.MATCH_INPUTS`), a `<parent>_cluster` for
+    the matcher's inputs (`Matcher.inputs`), a `<parent>_cluster` for
     each field the catalogue declares a parent for."""
     spec = CATALOGUE[obj]
-    unified = set(spec.unified_fields) | set(MATCH_KEYS[obj])
+    matcher = matcher_for(obj)
+    unified = set(spec.unified_fields) | set(matcher.match_keys)
     by_cluster = {f"{parent}_cluster": (field, parent) for field, parent in spec.parents.items()}
     columns, joins = [], []
-    for name in MATCH_INPUTS[obj]:
+    for name in matcher.inputs:
         if name in unified:
             columns.append(f"r.{ident(conn, name)}")
         elif name in by_cluster:

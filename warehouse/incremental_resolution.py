@@ -26,11 +26,11 @@ from sqlalchemy import Connection, Engine, text
 from core.catalogue import CATALOGUE
 from dedupe.blocking import NO_KEY, key_hashes, pairs_with, value_hashes
 from dedupe.cluster import cluster, strongest_inside
-from dedupe.features import FEATURES
 from dedupe.score import CodedColumns, ScoredPairs, score_pairs, term_shares
 from dedupe.settings import MatchSettings
 from warehouse import resolution_state as state
 from warehouse.frames import load_frame
+from warehouse.matchers import matcher_for
 from warehouse.parallel import in_background
 from warehouse.sql import (
     copy_binary,
@@ -143,7 +143,7 @@ def load_records(
     not loaded again), in record id order."""
     if known is not None:
         record_ids = np.setdiff1d(record_ids, known["record_id"].to_numpy(dtype=np.int64))
-    features = FEATURES[obj](load_frame(engine, obj, record_ids).reset_index(drop=True))
+    features = matcher_for(obj).features(load_frame(engine, obj, record_ids).reset_index(drop=True))
     if known is not None:
         features = pd.concat([known, features], ignore_index=True)
         order = np.argsort(features["record_id"].to_numpy(dtype=np.int64), kind="stable")
@@ -194,7 +194,7 @@ def compare_changes(
         return DeltaPairs(changed, removed, candidate_pairs=0, review_pairs=0, matched_pairs=0)
     stored = in_background(stored_keys)
     frame = load_frame(engine, obj, changed)
-    fresh = FEATURES[obj](frame.reset_index(drop=True))
+    fresh = matcher_for(obj).features(frame.reset_index(drop=True))
     changed = frame["record_id"].to_numpy(dtype=np.int64)  # changed, then deleted: gone
     changed_keys = key_hashes(fresh, rules)
     record_ids, keys, changes = stored.result()

@@ -19,9 +19,10 @@ from warehouse.sql import index_lookups_only, indexes_built_after, plan_for_few_
 # Columns the publication manages itself rather than copying from golden_next.
 _BOOKKEEPING = ("created_at", "updated_at")
 
+# Each published table and its key: the objects' golden records (parents first), then
+# the tables of every object.
 TABLES: dict[str, tuple[str, ...]] = {
-    "account": ("golden_id",),
-    "contact": ("golden_id",),
+    **{obj: ("golden_id",) for obj in OBJECTS},
     "xref": ("object", "org", "sfid"),
     "duplicate_review": ("review_id",),
     "rejected_record": ("object", "org", "sfid"),
@@ -50,10 +51,9 @@ def _columns(conn: Connection, table: str) -> list[str]:
 _CHANGED_IDS = "(SELECT golden_id FROM golden_next.changed)"
 
 # The keys of the rows an incremental publication compares in each table: those of
-# changed golden records (golden ids are unique across objects: GA..., GC...).
+# changed golden records (golden ids are unique across objects: each its own prefix).
 _SCOPES: dict[str, str] = {
-    "account": "SELECT golden_id FROM golden_next.changed",
-    "contact": "SELECT golden_id FROM golden_next.changed",
+    **{obj: "SELECT golden_id FROM golden_next.changed" for obj in OBJECTS},
     "xref": "SELECT object, org, sfid FROM xref_scope",
     "duplicate_review": " UNION ".join(
         f"SELECT review_id FROM {schema}.duplicate_review "

@@ -12,12 +12,12 @@ from sqlalchemy import Engine
 
 from dedupe.blocking import BlockKeys, block_keys, key_hashes
 from dedupe.estimate import with_parameters
-from dedupe.features import FEATURES
 from dedupe.score import CodedColumns, entity_codes
 from dedupe.settings import MatchSettings
 from warehouse import resolution_state
 from warehouse.frames import load_frame
 from warehouse.match_model import stored_parameters
+from warehouse.matchers import matcher_for
 
 
 @dataclass
@@ -74,7 +74,7 @@ def prepared(engine: Engine, obj: str, settings: MatchSettings, run_key: str) ->
         if params is None:
             raise RuntimeError(f"resolve.{obj}: no fitted model; the fit step runs first")
         frame = load_frame(engine, obj)
-        features = FEATURES[obj](frame.reset_index(drop=True))
+        features = matcher_for(obj).features(frame.reset_index(drop=True))
         PREPARED[key] = prepare(frame, features, settings, params)
     return PREPARED[key]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
-from core.catalogue import DEFAULT_SOURCE_COLUMNS, FIELDS
+from core.catalogue import CATALOGUE, DEFAULT_SOURCE_COLUMNS, FIELDS
 from core.errors import ConfigError
 from core.settings import OrgSettings
 from warehouse.sql import ident
@@ -66,6 +66,11 @@ class StagingReport:
     released: int = 0
 
 
+def _table(obj: str) -> str:
+    """The object's Heroku Connect table (`partner__c` for a custom object)."""
+    return CATALOGUE[obj].source_table
+
+
 def source_columns(conn: Connection, schema: str, table: str) -> dict[str, str] | None:
     """Column name -> data type of a source table, or None if the table does not exist."""
     rows = conn.execute(
@@ -98,7 +103,7 @@ def column_mapping(org: OrgSettings, obj: str, columns: dict[str, str]) -> dict[
         if column not in columns:
             raise SourceError(
                 f"org {org.key!r}: column {column!r} mapped to {obj}.{unified} does not exist "
-                f"in table {org.schema}.{obj} (schema {org.schema!r}); "
+                f"in table {org.schema}.{_table(obj)} (schema {org.schema!r}); "
                 f"fix fields.{obj}.{unified} in the config"
             )
         mapping[unified] = column
@@ -123,12 +128,13 @@ def validate_source(conn: Connection, org: OrgSettings, obj: str) -> dict[str, s
             f"org {org.key!r}: schema {org.schema!r} does not exist in the database; "
             "check the org's 'schema' in the config (it is the Heroku Connect schema name)"
         )
-    columns = source_columns(conn, org.schema, obj)
+    columns = source_columns(conn, org.schema, _table(obj))
     if columns is None:
         return None
     if "sfid" not in columns:
         raise SourceError(
-            f"org {org.key!r}: table {org.schema}.{obj} (schema {org.schema!r}) has no 'sfid' "
+            f"org {org.key!r}: table {org.schema}.{_table(obj)} (schema {org.schema!r}) "
+            "has no 'sfid' "
             "column; org360 needs Heroku Connect's sfid to identify records"
         )
     column_mapping(org, obj, columns)
@@ -137,13 +143,11 @@ def validate_source(conn: Connection, org: OrgSettings, obj: str) -> dict[str, s
 
 def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
     """Bring `staging.<obj>` up to date with one org's source table."""
-    report = StagingReport(org=org.key, object=obj, source=f"{org.schema}.{obj}")
+    report = StagingReport(org=org.key, object=obj, source=f"{org.schema}.{_table(obj)}")
     with engine.begin() as conn:
         columns = validate_source(conn, org, obj)
         if columns is None:
-            log.warning(
-                "org %r: table %s.%s not found; treating it as empty", org.key, org.schema, obj
-            )
+            log.warning("org %r: table %s not found; treating it as empty", org.key, report.source)
             report.table_found = False
             report.deleted = _delete_all(conn, org.key, obj)
             return report
@@ -153,7 +157,7 @@ def stage(engine: Engine, org: OrgSettings, obj: str) -> StagingReport:
         has_modstamp = "systemmodstamp" in columns
         has_lastop = "_hc_lastop" in columns
         watermark = _read_watermark(conn, org.key, obj)
-        src = ident(conn, org.schema, obj)
+        src = ident(conn, org.schema, _table(obj))
         table_oid = conn.execute(text("SELECT CAST(:t AS regclass)::oid"), {"t": src}).scalar_one()
         digest = _mapping_hash(mapping, table_oid)
         since = None
@@ -292,7 +296,7 @@ def _record_rejected(
                     "org": org.key,
                     "sfid": r.sfid,
                     "reason": r.reason,
-                    "detail": f"{r.detail} in {org.schema}.{obj}",
+                    "detail": f"{r.detail} in {org.schema}.{_table(obj)}",
                 }
                 for r in rejected
             ],

@@ -24,7 +24,8 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from core.catalogue import CATALOGUE, FIELDS
-from dedupe.prepare import MATCH_KEYS, PREPARERS, REJECTED_COLUMNS, Prepared
+from dedupe.prepare import REJECTED_COLUMNS, Prepared
+from warehouse.matchers import matcher_for
 from warehouse.sql import copy_frame, newest_change
 from warehouse_sql import query
 
@@ -41,7 +42,7 @@ UNIFIED_COLUMNS: dict[str, tuple[str, ...]] = {
         "org",
         "sfid",
         *spec.unified_fields,
-        *MATCH_KEYS[obj],
+        *matcher_for(obj).match_keys,
         "completeness",
         "systemmodstamp",
         "hc_failed",
@@ -187,16 +188,17 @@ def _prepare_all(obj: str, batches: Iterator[pd.DataFrame], parallel: bool) -> I
     `if __name__ == "__main__":` guard.
     """
     lengths = CATALOGUE[obj].lengths
+    prepare = matcher_for(obj).prepare
     if not parallel:
         for batch in batches:
-            yield PREPARERS[obj](batch, lengths)
+            yield prepare(batch, lengths)
         return
     workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque = deque()
         for batch in batches:
-            pending.append(pool.submit(PREPARERS[obj], batch, lengths))
+            pending.append(pool.submit(prepare, batch, lengths))
             # Bounded read-ahead keeps memory flat however large the change set.
             if len(pending) > workers:
                 yield pending.popleft().result()

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from pipelines.runner import RunFailed, run_all
 from tests.helpers.orgs import golden_value, seed_demo, write_config
-from warehouse import golden
+from warehouse import survivorship
 
 
 def _published(engine) -> pd.DataFrame:
@@ -54,10 +54,15 @@ def test_an_incremental_run_is_refused_and_its_changes_wait_for_the_next(
 
     # A defect of org360's own (here: planted, golden contacts lose their stand-in
     # name) breaks what it guarantees, and a blocking check refuses the publication.
+    stand_in = survivorship.display_name
     monkeypatch.setattr(
-        golden,
-        "CONTACT_DISPLAY_NAME",
-        "NULLIF(concat_ws(' ', s.first_name, s.last_name), '')",
+        survivorship,
+        "display_name",
+        lambda spec: (
+            "NULLIF(concat_ws(' ', s.first_name, s.last_name), '')"
+            if spec.name == "contact"
+            else stand_in(spec)
+        ),
     )
     _rename(engine, sfid, None, None)
     with pytest.raises(RunFailed, match="golden_contacts_have_names"):

@@ -1,0 +1,210 @@
+"""Golden records by survivorship, for any object of the catalogue.
+
+Per field: the first non-null value in member order, where members are ordered by
+org priority (lower wins), then recency (systemmodstamp), then completeness. A
+block of fields (an address) survives whole, from the best member that has any of
+it, so a street is never paired with another record's city. A parent link (a
+contact's account) becomes the parent's golden id, from the best member whose
+parent record resolved. Provenance names the org and sfid each value came from.
+
+The golden record's `name` is its label's fields (an account's name, a contact's
+first and last name) or, where its members have none, a stand-in (an e-mail, a
+domain, org/sfid): never null, and provenance has none of the label's fields when
+it is such a stand-in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine
+
+from core.catalogue import CATALOGUE, ObjectSpec
+from core.settings import Settings
+from warehouse.golden import changed_ids, org_priorities, rebuild_all
+from warehouse.sql import plan_for_few_rows
+from warehouse.tables import parent_link
+
+# jsonb_build_object takes at most 100 arguments: provenance is built in chunks.
+_PROVENANCE_CHUNK = 40
+
+
+@dataclass(frozen=True)
+class Built:
+    """Golden records written: all of them, or (incremental) the changed ones."""
+
+    rows: int
+    incremental: bool
+
+
+def _first_value(field: str) -> str:
+    return f"(array_agg(m.{field} ORDER BY m.rank) FILTER (WHERE m.{field} IS NOT NULL))[1]"
+
+
+def _source_of(field: str, present: str | None = None) -> str:
+    """The best-ranked member with `field` (or the condition `present`)."""
+    where = present or f"m.{field} IS NOT NULL"
+    return (
+        "(array_agg(jsonb_build_object('org', m.org, 'sfid', m.sfid) "
+        f"ORDER BY m.rank) FILTER (WHERE {where}))[1]"
+    )
+
+
+def _provenance(pairs: list[tuple[str, str]]) -> str:
+    """A jsonb object of (key, value expression) pairs, nulls left out."""
+    if not pairs:
+        return "'{}'::jsonb"
+    chunks = [
+        "jsonb_build_object("
+        + ", ".join(f"'{key}', {value}" for key, value in pairs[i : i + _PROVENANCE_CHUNK])
+        + ")"
+        for i in range(0, len(pairs), _PROVENANCE_CHUNK)
+    ]
+    return f"jsonb_strip_nulls({' || '.join(chunks)})"
+
+
+def display_name(spec: ObjectSpec) -> str:
+    """The golden record's name over the survived values (`s`, blocks `b<i>`)."""
+    where = _where_survived(spec)
+    label = [where[f] for f in spec.label]
+    named = label[0] if len(label) == 1 else f"NULLIF(concat_ws(' ', {', '.join(label)}), '')"
+    stand_ins = [f"CAST({where[f]} AS text)" for f in spec.label_fallbacks]
+    return f"COALESCE({', '.join([named, *stand_ins, 's.first_member'])})"
+
+
+def _where_survived(spec: ObjectSpec) -> dict[str, str]:
+    """Each golden field's survived value: `s.<field>`, or `b<i>.<field>` in a block."""
+    blocks = {block: f"b{i}" for i, block in enumerate(spec.blocks)}
+    return {
+        f.name: f"{blocks[f.block]}.{f.name}" if f.block else f"s.{f.name}"
+        for f in spec.fields
+        if f.golden
+    }
+
+
+def _stage_members(conn: Connection, spec: ObjectSpec, full: bool) -> None:
+    """Each golden record's members (all, or the changed records'), ranked for
+    survivorship, in a temp table.
+
+    A temp table with fresh statistics rather than a CTE: the planner then hashes
+    the joins below instead of looping over a CTE for every row.
+    """
+    obj = spec.name
+    columns = [f.name for f in spec.fields if f.golden or f.parent]
+    only_changed = "" if full else f" AND x.golden_id IN {changed_ids(obj)}"
+    conn.exec_driver_sql("DROP TABLE IF EXISTS members")
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE members ON COMMIT DROP AS "
+        "SELECT x.golden_id, u.org, u.sfid, u.systemmodstamp, "
+        f"{''.join('u.' + c + ', ' for c in columns)}"
+        "row_number() OVER (PARTITION BY x.golden_id ORDER BY p.priority, "
+        "u.systemmodstamp DESC NULLS LAST, u.completeness DESC, u.org, u.sfid) AS rank "
+        f"FROM golden_next.xref x JOIN unified.{obj} u ON u.org = x.org AND u.sfid = x.sfid "
+        f"JOIN org_priority p ON p.org = u.org WHERE x.object = '{obj}'{only_changed}"
+    )
+    conn.exec_driver_sql("ANALYZE members")
+
+
+def _stage_block(conn: Connection, spec: ObjectSpec, block: str, table: str) -> None:
+    """The best member with any of the block (fuller first), per golden record."""
+    fields = [f for f in spec.fields if f.block == block and f.golden]
+    # Derived parts (a country's code) follow the others: they alone are no address.
+    parts = ", ".join(f.name for f in fields if not f.derived)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {table} ON COMMIT DROP AS "
+        f"SELECT DISTINCT ON (golden_id) golden_id, org, sfid, "
+        f"{', '.join(f.name for f in fields)} "
+        f"FROM members WHERE num_nonnulls({parts}) > 0 "
+        f"ORDER BY golden_id, num_nonnulls({parts}) DESC, rank"
+    )
+    conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+def _clear(conn: Connection, obj: str) -> bool:
+    """Empty the golden records about to be built (all, or the changed ones); True
+    when all."""
+    full = rebuild_all(conn)
+    if full:
+        conn.exec_driver_sql(f"TRUNCATE golden_next.{obj}")
+    else:
+        plan_for_few_rows(conn)
+        conn.exec_driver_sql(f"DELETE FROM golden_next.{obj} WHERE golden_id IN {changed_ids(obj)}")
+    return full
+
+
+def golden_sql(spec: ObjectSpec) -> str:
+    """The INSERT that builds the object's golden records from `members` and its
+    blocks' temp tables."""
+    obj = spec.name
+    simple = spec.golden_fields()
+    where = _where_survived(spec)
+    blocks = {block: f"b{i}" for i, block in enumerate(spec.blocks)}
+
+    aggregates = [f"{_first_value(f)} AS {f}" for f in simple]
+    provenance = [(f, f"s.src_{f}") for f in simple]
+    aggregates += [f"{_source_of(f)} AS src_{f}" for f in simple]
+    joins = []
+    links = []
+    for i, (field, parent) in enumerate(spec.parents.items()):
+        alias = f"px{i}"
+        joins.append(
+            f"LEFT JOIN golden_next.xref {alias} ON {alias}.object = '{parent}' "
+            f"AND {alias}.org = m.org AND {alias}.sfid = m.{field}"
+        )
+        present = f"{alias}.golden_id IS NOT NULL"
+        aggregates.append(
+            f"(array_agg({alias}.golden_id ORDER BY m.rank) FILTER (WHERE {present}))[1] "
+            f"AS {parent_link(parent)}"
+        )
+        aggregates.append(f"{_source_of(field, present)} AS src_parent_{i}")
+        provenance.append((parent, f"s.src_parent_{i}"))
+        links.append(parent_link(parent))
+    for block, alias in blocks.items():
+        provenance.append(
+            (
+                block,
+                f"CASE WHEN {alias}.golden_id IS NULL THEN NULL ELSE "
+                f"jsonb_build_object('org', {alias}.org, 'sfid', {alias}.sfid) END",
+            )
+        )
+
+    columns = [f.name for f in spec.fields if f.golden]
+    values = [where[c] for c in columns]
+    if spec.name_is_a_field:
+        values[columns.index("name")] = display_name(spec)
+    else:
+        columns.append("name")
+        values.append(display_name(spec))
+    columns += links
+    values += [f"s.{link}" for link in links]
+    survived = (
+        f"SELECT m.golden_id, {', '.join(aggregates)}, "
+        "max(m.org || '/' || m.sfid) FILTER (WHERE m.rank = 1) AS first_member, "
+        "count(*) AS member_count, string_agg(DISTINCT m.org, ',' ORDER BY m.org) AS orgs, "
+        "max(m.systemmodstamp) AT TIME ZONE 'UTC' AS last_modified "
+        f"FROM members m {' '.join(joins)} GROUP BY m.golden_id"
+    )
+    block_joins = "".join(
+        f" LEFT JOIN block_{alias} {alias} ON {alias}.golden_id = s.golden_id"
+        for alias in blocks.values()
+    )
+    return (
+        f"INSERT INTO golden_next.{obj} (golden_id, {', '.join(columns)}, "
+        "member_count, orgs, provenance, last_modified) "
+        f"SELECT s.golden_id, {', '.join(values)}, s.member_count, s.orgs, "
+        f"{_provenance(provenance)}, s.last_modified "
+        f"FROM ({survived}) s{block_joins}"
+    )
+
+
+def build_golden(engine: Engine, settings: Settings, obj: str) -> Built:
+    """Build `golden_next.<obj>`: every golden record, or the changed ones."""
+    spec = CATALOGUE[obj]
+    with engine.begin() as conn:
+        org_priorities(conn, settings)
+        full = _clear(conn, obj)
+        _stage_members(conn, spec, full)
+        for i, block in enumerate(spec.blocks):
+            _stage_block(conn, spec, block, f"block_b{i}")
+        return Built(conn.exec_driver_sql(golden_sql(spec)).rowcount, incremental=not full)
