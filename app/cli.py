@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.catalogue import OBJECTS
+from core.catalogue import CATALOGUE, OBJECTS
 from core.errors import ConfigError
 from core.settings import DEFAULT_CONFIG_PATH
 
@@ -76,9 +76,12 @@ def _print_quarantine(quarantined: dict[tuple[str, str, str], int]) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from core.database import make_engine, redact, resolve_database_url
     from core.embedded_postgres import home_dir
+    from core.settings import load_settings
     from demo.generator import DemoGenerator
+    from demo.opportunities import rates_csv
     from demo.seed import evaluate, evaluate_queue, seed, write_demo_config
     from pipelines.runner import run_all
+    from warehouse.currency import load_rates_file
     from warehouse.engines import engine_for
 
     _progress_logging(args.verbose)
@@ -94,6 +97,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     config = write_demo_config(Path(args.config) if args.config else home_dir() / "demo.yaml")
     print(f"org360 demo: config {config}")
+    # apac syncs no rate tables: its rates come from a file, as a user would load them.
+    rates = config.with_name("demo_rates.csv")
+    rates.write_text(rates_csv(), encoding="utf-8")
+    load_rates_file(engine, rates, load_settings(config))
+    print(f"org360 demo: rates for apac loaded from {rates}")
     print("org360 demo: running the pipeline (staging per org, unified, resolve, golden, publish)")
     summary = run_all(config)
     _print_quarantine(summary.quarantined)
@@ -115,6 +123,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for obj, q in quality.items():
         print(f"  {obj + 's':<9} {q.line()}")
         print(f"  {'':<9} {queued[obj].line()}")
+    _print_pipeline(engine, load_settings(config).reporting_currency)
     print()
     print(
         f"Done in {time.perf_counter() - started:.1f}s (pipeline {summary.seconds:.1f}s). "
@@ -122,6 +131,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "(`org360 db url` prints the URL)."
     )
     return 0
+
+
+def _print_pipeline(engine, currency: str) -> None:
+    """The five golden accounts with the most open pipeline across orgs."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        top = conn.execute(
+            text(
+                "SELECT a.name, string_agg(DISTINCT o.org, ',' ORDER BY o.org) AS orgs, "
+                "count(*) AS deals, sum(o.amount_reporting) AS pipeline "
+                "FROM golden.opportunity o JOIN golden.account a "
+                "ON a.golden_id = o.golden_account_id WHERE NOT o.is_closed "
+                "GROUP BY a.golden_id, a.name "
+                "ORDER BY sum(o.amount_reporting) DESC NULLS LAST, a.golden_id LIMIT 5"
+            )
+        ).all()
+    if not top:
+        return
+    print()
+    print(f"Open pipeline across orgs, top five golden accounts ({currency}):")
+    for name, orgs, deals, pipeline in top:
+        print(f"  {name[:40]:<40} {orgs:<15} {deals:>3} deals {pipeline or 0:>14,.0f}")
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -251,6 +283,26 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolved() -> list[str]:
+    """The objects whose duplicates are looked for (those with a match model)."""
+    return [obj for obj, spec in CATALOGUE.items() if spec.resolved]
+
+
+def cmd_rates(args: argparse.Namespace) -> int:
+    from core.database import resolve_database_url
+    from core.settings import load_settings
+    from warehouse.currency import load_rates_file
+    from warehouse.engines import engine_for
+
+    settings = load_settings(_config_path(args))
+    engine = engine_for(resolve_database_url(settings.database_url))
+    loaded = load_rates_file(engine, Path(args.file), settings)
+    for org, count in sorted(loaded.items()):
+        print(f"org {org}: {count} rates loaded (replacing the ones an earlier file gave it)")
+    print("The next `org360 run` converts these orgs' opportunities at the new rates.")
+    return 0
+
+
 def cmd_model(args: argparse.Namespace) -> int:
     from core.database import resolve_database_url
     from dedupe.estimate import with_parameters
@@ -260,7 +312,7 @@ def cmd_model(args: argparse.Namespace) -> int:
     from warehouse.matchers import match_settings
 
     engine = engine_for(resolve_database_url(_configured_url(args)))
-    for obj in [args.object] if args.object else OBJECTS:
+    for obj in [args.object] if args.object else _resolved():
         stored = stored_model(engine, obj)
         print(f"{obj}:")
         if stored is None:
@@ -378,9 +430,20 @@ def build_parser() -> argparse.ArgumentParser:
     model = sub.add_parser(
         "model", help="what matching learnt from your records: prior, rule strength, m and u"
     )
-    model.add_argument("--object", choices=list(OBJECTS))
+    model.add_argument("--object", choices=_resolved())
     _config_arg(model)
     model.set_defaults(func=cmd_model)
+
+    rates = sub.add_parser("rates", help="currency rates for orgs that sync no rate tables")
+    rates_sub = rates.add_subparsers(dest="action", required=True)
+    rates_load = rates_sub.add_parser(
+        "load",
+        help="load rates from a CSV file (org,isocode,conversionrate"
+        "[,startdate,nextstartdate][,iscorporate])",
+    )
+    rates_load.add_argument("file")
+    _config_arg(rates_load)
+    rates_load.set_defaults(func=cmd_rates)
 
     review = sub.add_parser("review", help="the duplicate review queue and steward decisions")
     review_sub = review.add_subparsers(dest="action", required=True)

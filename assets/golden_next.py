@@ -11,6 +11,7 @@ import dagster as dg
 from assets.resources import Org360Resource, progress
 from core.catalogue import CATALOGUE, OBJECTS, ObjectSpec
 from warehouse import checks
+from warehouse.computed import computed_from
 from warehouse.golden import build_xref
 from warehouse.quarantine import build_rejected_records
 from warehouse.review_queue import build_review_queue, resolved_objects
@@ -37,12 +38,17 @@ def golden_next_xref(org360: Org360Resource) -> dg.MaterializeResult:
         report.kept_ids,
         report.new_ids,
     )
-    counts: dict[str, object] = {f"golden_{obj}s": report.golden.get(obj, 0) for obj in OBJECTS}
+    counts: dict[str, object] = {
+        f"golden_{CATALOGUE[obj].plural_name}": report.golden.get(obj, 0) for obj in OBJECTS
+    }
     if report.incremental:
         # Only the records of changed golden records were rewritten: count those.
         counts = {
             "records_rewritten": sum(report.records.values()),
-            **{f"golden_{obj}s_rebuilt": report.golden.get(obj, 0) for obj in OBJECTS},
+            **{
+                f"golden_{CATALOGUE[obj].plural_name}_rebuilt": report.golden.get(obj, 0)
+                for obj in OBJECTS
+            },
         }
     else:
         counts["dagster/row_count"] = sum(report.records.values())
@@ -67,6 +73,8 @@ def _golden_asset(spec: ObjectSpec) -> dg.AssetsDefinition:
             dg.AssetKey(["unified", obj]),
             # A golden record links to its parents' golden records.
             *(dg.AssetKey(["golden_next", parent]) for parent in parents),
+            # What its computed columns are made from (the orgs' currency rates).
+            *(dg.AssetKey(list(key)) for key in computed_from(obj)),
         ],
         group_name="golden_next",
         kinds={"postgres"},
@@ -85,11 +93,23 @@ golden_assets = [_golden_asset(spec) for spec in CATALOGUE.values()]
 
 
 def _built(obj: str, built: Built) -> dg.MaterializeResult:
+    plural = CATALOGUE[obj].plural_name
+    # What the computed columns could not be given (a missing rate): heard, not fatal.
+    extra: dict[str, object] = {}
+    if built.computed is not None:
+        for line in built.computed.lines():
+            progress.warning("golden_next.%s: %s", obj, line)
+        extra = {
+            key: value if isinstance(value, int) else dg.MetadataValue.json(value)
+            for key, value in built.computed.metadata().items()
+        }
     if built.incremental:
-        progress.info("golden_next.%s: %d changed golden %ss rebuilt", obj, built.rows, obj)
-        return dg.MaterializeResult(metadata={"incremental": True, "rebuilt": built.rows})
-    progress.info("golden_next.%s: %d golden %ss", obj, built.rows, obj)
-    return dg.MaterializeResult(metadata={"incremental": False, "dagster/row_count": built.rows})
+        progress.info("golden_next.%s: %d changed golden %s rebuilt", obj, built.rows, plural)
+        return dg.MaterializeResult(metadata={"incremental": True, "rebuilt": built.rows, **extra})
+    progress.info("golden_next.%s: %d golden %s", obj, built.rows, plural)
+    return dg.MaterializeResult(
+        metadata={"incremental": False, "dagster/row_count": built.rows, **extra}
+    )
 
 
 @dg.asset(
@@ -192,7 +212,7 @@ def _object_checks(spec: ObjectSpec, golden: dg.AssetsDefinition) -> list:
     """The checks on one object's next golden records: blocking for what org360
     guarantees (members, a name, links that resolve), a warning for what its orgs hold
     (names that had to be stood in for)."""
-    obj, plural = spec.name, f"{spec.name}s"
+    obj, plural = spec.name, spec.plural_name
 
     @dg.asset_check(asset=golden, name=f"golden_{plural}_have_members", blocking=True)
     def have_members(org360: Org360Resource) -> dg.AssetCheckResult:

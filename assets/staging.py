@@ -5,6 +5,7 @@ import dagster as dg
 from assets.partitions import org_partitions
 from assets.resources import Org360Resource, progress
 from core.catalogue import OBJECTS
+from warehouse.currency import stage_rates
 from warehouse.staging import stage
 
 
@@ -68,3 +69,37 @@ def _staging_asset(obj: str) -> dg.AssetsDefinition:
 
 # One per object of the catalogue.
 staging_assets = [_staging_asset(obj) for obj in OBJECTS]
+
+
+@dg.asset(
+    key=["staging", "currency_rate"],
+    partitions_def=org_partitions,
+    group_name="staging",
+    kinds={"postgres"},
+    description=(
+        "One org's currency rates (its Connect `currencytype` and `datedconversionrate` "
+        "tables) in org360.currency_rate; an org that syncs neither keeps the rates "
+        "`org360 rates load` gave it. Changed rates convert the org's opportunities again."
+    ),
+)
+def staging_currency_rate(
+    context: dg.AssetExecutionContext, org360: Org360Resource
+) -> dg.MaterializeResult:
+    org = org360.settings().org(context.partition_key)
+    report = stage_rates(org360.engine(), org)
+    progress.info(
+        "staging.currency_rate [%s]: %d static, %d dated rates%s%s",
+        org.key,
+        report.static,
+        report.dated,
+        f" from {', '.join(report.tables)}" if report.tables else " (no rate tables synced)",
+        ", changed" if report.changed else "",
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "static_rates": report.static,
+            "dated_rates": report.dated,
+            "tables": ", ".join(report.tables) or "none",
+            "changed": report.changed,
+        }
+    )

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.resources import Org360Resource, progress
-from core.catalogue import OBJECTS
+from core.catalogue import CATALOGUE, OBJECTS
 from warehouse.unified import unify
 
 
@@ -15,10 +15,10 @@ def _unified_asset(obj: str) -> dg.AssetsDefinition:
         kinds={"postgres", "python"},
         automation_condition=dg.AutomationCondition.eager(),
         description=(
-            f"Normalised {obj}s of all orgs: clean names, E.164 phones, ISO countries, "
-            "domains, typed numbers and dates, and match keys. Only changed records are "
-            "normalised again. Records with nothing to recognise them by are quarantined "
-            "(unified.rejected) instead."
+            f"Normalised {CATALOGUE[obj].plural_name} of all orgs: clean names, E.164 "
+            "phones, ISO countries, domains, typed numbers and dates, and match keys. Only "
+            "changed records are normalised again. Records with nothing to recognise them "
+            "by are quarantined (unified.rejected) instead."
         ),
     )
     def _asset(org360: Org360Resource) -> dg.MaterializeResult:

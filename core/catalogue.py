@@ -86,7 +86,10 @@ class Field:
     exposed: shown by the OData service (identity numbers are not).
     parent: the object whose Salesforce id this field holds (a contact's account): the
     record is compared through its parent's cluster, and the golden record links to
-    the parent's golden record.
+    the parent's golden record, in the column `link` (`<parent>_golden_id` unless set).
+    computed: a golden column worked out when the golden record is built (an amount in
+    the reporting currency, `warehouse.computed`), neither read from the orgs nor
+    unified.
     """
 
     name: str
@@ -98,6 +101,8 @@ class Field:
     golden: bool = True
     exposed: bool = True
     parent: str | None = None
+    link: str | None = None
+    computed: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,7 @@ class ObjectSpec:
     resolved: whether duplicates are looked for at all; an object that is not (an
     opportunity) gets one golden record per source record, linked to its parents'.
     description: what one golden record is, for the Dagster UI and the docs.
+    plural: the entity set's name, where adding an s will not do (Opportunities).
     """
 
     name: str
@@ -129,6 +135,7 @@ class ObjectSpec:
     label_fallbacks: tuple[str, ...] = ()
     matched: tuple[str, ...] = ()
     resolved: bool = True
+    plural: str | None = None
 
     @property
     def source_table(self) -> str:
@@ -136,7 +143,12 @@ class ObjectSpec:
 
     @property
     def entity_set(self) -> str:
-        return f"{self.entity_type}s"
+        return self.plural or f"{self.entity_type}s"
+
+    @property
+    def plural_name(self) -> str:
+        """The object's name in the plural, as messages and check names use it."""
+        return self.plural.lower() if self.plural else f"{self.name}s"
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -147,7 +159,7 @@ class ObjectSpec:
     @property
     def source_fields(self) -> tuple[str, ...]:
         """Fields read from the orgs (staged as text, mapped per org)."""
-        return tuple(f.name for f in self.fields if not f.derived)
+        return tuple(f.name for f in self.fields if not f.derived and not f.computed)
 
     @property
     def default_columns(self) -> dict[str, str]:
@@ -156,11 +168,21 @@ class ObjectSpec:
     @property
     def unified_fields(self) -> tuple[str, ...]:
         """Every field of a unified record, derived ones included."""
-        return tuple(f.name for f in self.fields)
+        return tuple(f.name for f in self.fields if not f.computed)
+
+    @property
+    def unified_specs(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if not f.computed)
 
     def golden_fields(self, block: str | None = None) -> tuple[str, ...]:
         """Golden fields that survive one by one (`block` None), or those of `block`."""
-        return tuple(f.name for f in self.fields if f.golden and f.block == block)
+        return tuple(
+            f.name for f in self.fields if f.golden and f.block == block and not f.computed
+        )
+
+    @property
+    def computed_fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.computed)
 
     @property
     def blocks(self) -> tuple[str, ...]:
@@ -178,6 +200,21 @@ class ObjectSpec:
     def parents(self) -> dict[str, str]:
         """Field -> the object whose id it holds."""
         return {f.name: f.parent for f in self.fields if f.parent}
+
+    @property
+    def parent_links(self) -> dict[str, tuple[str, str]]:
+        """Field -> (the object whose id it holds, the golden column holding that
+        record's golden id)."""
+        return {
+            f.name: (f.parent, f.link or f"{f.parent}_golden_id") for f in self.fields if f.parent
+        }
+
+    def link_to(self, parent: str) -> str:
+        """The golden column that holds the golden id of this object's `parent`."""
+        for of, column in self.parent_links.values():
+            if of == parent:
+                return column
+        raise KeyError(f"{self.name} has no parent {parent}")
 
     @property
     def exposed_fields(self) -> tuple[str, ...]:
@@ -265,7 +302,51 @@ CONTACT = ObjectSpec(
     searchable=("name", "email", "phone"),
 )
 
-BUILT_IN: tuple[ObjectSpec, ...] = (ACCOUNT, CONTACT)
+OPPORTUNITY = ObjectSpec(
+    "opportunity",
+    (
+        Field("name", "name", length=120),
+        Field(
+            "account_sfid",
+            "accountid",
+            "sfid",
+            length=18,
+            golden=False,
+            parent="account",
+            link="golden_account_id",
+        ),
+        Field("stage", "stagename", length=255),
+        Field("is_closed", "isclosed", "boolean"),
+        Field("is_won", "iswon", "boolean"),
+        Field("forecast_category", "forecastcategoryname", length=40),
+        Field("close_date", "closedate", "date"),
+        Field("amount", "amount", "number"),
+        # Null in an org without multiple currencies: the org's `currency` in the config.
+        Field("currency", "currencyisocode", "currency", length=3),
+        Field("probability", "probability", "number"),
+        Field("type", "type", length=255),
+        Field("lead_source", "leadsource", length=255),
+        Field("owner_sfid", "ownerid", "sfid", length=18),
+        Field("created_date", "createddate", "datetime"),
+        # The org's stage on the shared funnel (the config's `stages:`), and the amount
+        # in the reporting currency at the rate in force on the close date.
+        Field("funnel_stage", kind="text", length=255, computed=True),
+        Field("amount_reporting", kind="number", computed=True),
+        Field("reporting_currency", kind="currency", length=3, computed=True),
+    ),
+    entity_type="Opportunity",
+    plural="Opportunities",
+    golden_prefix="GO",
+    label=("name",),
+    description="Opportunities: one row per live source opportunity, linked to its golden "
+    "account, with its amount in the reporting currency.",
+    searchable=("name",),
+    # The same deal entered in two orgs is a steward's call, never merged: each
+    # opportunity is a golden record of its own.
+    resolved=False,
+)
+
+BUILT_IN: tuple[ObjectSpec, ...] = (ACCOUNT, CONTACT, OPPORTUNITY)
 # Modules (comma-separated) that declare an installation's own objects in `OBJECTS`.
 EXTENSIONS_ENV = "ORG360_OBJECTS"
 
@@ -310,6 +391,13 @@ def validate(specs: tuple[ObjectSpec, ...]) -> None:
                     f"{where}: field {f.name!r} has kind {f.kind!r}; expected one of "
                     + ", ".join(KINDS)
                 )
+            if f.computed and (f.parent or f.derived or f.column or not f.golden):
+                raise ConfigError(
+                    f"{where}: computed field {f.name!r} is a golden column only (no column, "
+                    "parent, or derivation)"
+                )
+            if f.link is not None and (f.parent is None or not _NAME.match(f.link)):
+                raise ConfigError(f"{where}: field {f.name!r}: link names a parent's column")
             if f.parent is not None and f.parent not in seen:
                 raise ConfigError(
                     f"{where}: field {f.name!r} points to {f.parent!r}, which must be "
@@ -322,6 +410,9 @@ def validate(specs: tuple[ObjectSpec, ...]) -> None:
                 raise ConfigError(f"{where}: {name!r} is not one of its fields")
         if not spec.label:
             raise ConfigError(f"{where}: label must name at least one field")
+        parents = [f.parent for f in spec.fields if f.parent]
+        if len(parents) != len(set(parents)):
+            raise ConfigError(f"{where}: one field at most may point to each parent")
         if "name" in names and not spec.name_is_a_field:
             raise ConfigError(f"{where}: a field called 'name' must be its label alone")
         for name in spec.matched:

@@ -30,6 +30,10 @@ class OrgSettings:
     priority: int
     # object -> unified field -> source column
     fields: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The currency of an org without multiple currencies (no currencyisocode columns).
+    currency: str | None = None
+    # The org's opportunity stage names -> the shared funnel's stages.
+    stages: dict[str, str] = field(default_factory=dict)
 
     def field_overrides(self, obj: str) -> dict[str, str]:
         return self.fields.get(obj, {})
@@ -45,7 +49,16 @@ class RetentionPolicy:
     where: dict[str, Any] = field(default_factory=dict)
 
 
-_TOP_LEVEL_KEYS = ("database_url", "orgs", "schedule", "retention", "compare_shards")
+_TOP_LEVEL_KEYS = (
+    "database_url",
+    "orgs",
+    "schedule",
+    "retention",
+    "compare_shards",
+    "reporting_currency",
+)
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+DEFAULT_REPORTING_CURRENCY = "EUR"
 DEFAULT_COMPARE_SHARDS = 4
 
 
@@ -58,6 +71,8 @@ class Settings:
     # Candidate pairs are scored in this many shards, each a step of its own that an
     # executor may run on another core or machine (see pipelines/executors.py).
     compare_shards: int = DEFAULT_COMPARE_SHARDS
+    # The one currency cross-org amounts are reported in (ISO 4217).
+    reporting_currency: str = DEFAULT_REPORTING_CURRENCY
     source: str = "<defaults>"
 
     def org(self, key: str) -> OrgSettings:
@@ -115,9 +130,15 @@ def parse_settings(raw: Any, source: str = "<config>") -> Settings:
         raise ConfigError(
             f"{source}: compare_shards must be a whole number from 1 to 256, got {shards!r}"
         )
+    reporting = raw.get("reporting_currency", DEFAULT_REPORTING_CURRENCY)
+    if not isinstance(reporting, str) or not CURRENCY_PATTERN.match(reporting):
+        raise ConfigError(
+            f"{source}: reporting_currency must be an ISO 4217 code such as EUR, got {reporting!r}"
+        )
     orgs = _parse_orgs(raw.get("orgs"), source)
     retention = _parse_retention(raw.get("retention") or [], orgs, source)
     return Settings(
+        reporting_currency=reporting,
         orgs=orgs,
         database_url=database_url,
         schedule=schedule,
@@ -137,10 +158,11 @@ def _parse_orgs(raw_orgs: Any, source: str) -> tuple[OrgSettings, ...]:
         where = f"{source}: orgs[{index}]"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: expected a mapping with key and schema")
-        unknown = set(entry) - {"key", "schema", "priority", "fields"}
+        unknown = set(entry) - {"key", "schema", "priority", "fields", "currency", "stages"}
         if unknown:
             raise ConfigError(
-                f"{where}: unknown key(s) {sorted(unknown)}; expected key, schema, priority, fields"
+                f"{where}: unknown key(s) {sorted(unknown)}; expected key, schema, priority, "
+                "fields, currency, stages"
             )
         key = entry.get("key")
         if not isinstance(key, str) or not ORG_KEY_PATTERN.match(key) or len(key) > 40:
@@ -164,11 +186,36 @@ def _parse_orgs(raw_orgs: Any, source: str) -> tuple[OrgSettings, ...]:
                 schema=schema,
                 priority=priority,
                 fields=_parse_fields(entry.get("fields") or {}, where),
+                currency=_parse_currency(entry.get("currency"), where),
+                stages=_parse_stages(entry.get("stages") or {}, where),
             )
         )
         seen_keys.add(key)
         seen_schemas.add(schema)
     return tuple(orgs)
+
+
+def _parse_currency(raw: Any, where: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not CURRENCY_PATTERN.match(raw):
+        raise ConfigError(
+            f"{where}: currency must be an ISO 4217 code such as USD (the org's one currency), "
+            f"got {raw!r}"
+        )
+    return raw
+
+
+def _parse_stages(raw: Any, where: str) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip()
+        for k, v in raw.items()
+    ):
+        raise ConfigError(
+            f"{where}: stages must map the org's stage names to the shared funnel's, "
+            "e.g. {'Negotiation/Review': 'Negotiate'}"
+        )
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 def _parse_fields(raw_fields: Any, where: str) -> dict[str, dict[str, str]]:

@@ -22,6 +22,7 @@ from itertools import accumulate
 import pandas as pd
 
 from dedupe.normalize import e164
+from demo.opportunities import PipelineData, generate_pipeline
 
 ORGS = ("amer", "emea", "apac")
 
@@ -627,6 +628,7 @@ TITLES = [
 class DemoData:
     accounts: dict[str, pd.DataFrame] = field(default_factory=dict)
     contacts: dict[str, pd.DataFrame] = field(default_factory=dict)
+    pipeline: PipelineData | None = None
     # object, org, sfid, entity
     truth: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -691,6 +693,7 @@ class DemoGenerator:
     def __init__(
         self, companies: int = 400, seed: int = 7, noise: float = 1.0, orgs: tuple[str, ...] = ORGS
     ) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.noise = _Noise(self.rng, noise)
         self.companies = companies
@@ -948,6 +951,9 @@ class DemoGenerator:
             data.accounts[org] = pd.DataFrame(accounts[org])
             data.contacts[org] = pd.DataFrame(contacts[org])
         self._add_connect_states(data)
+        # From a random stream of its own: the accounts and contacts stay as they were.
+        data.pipeline = generate_pipeline(data.accounts, data.truth, self.seed)
+        data.truth = pd.concat([data.truth, data.pipeline.truth], ignore_index=True)
         return data
 
     def _add_connect_states(self, data: DemoData) -> None:

@@ -51,6 +51,33 @@ STANDARD_COLUMNS: dict[str, dict[str, str]] = {
         "birthdate": "date",
         "accountid": "varchar(18)",
     },
+    "opportunity": {
+        "name": "varchar(120)",
+        "accountid": "varchar(18)",
+        "stagename": "varchar(255)",
+        "isclosed": "boolean",
+        "iswon": "boolean",
+        "forecastcategoryname": "varchar(40)",
+        "closedate": "date",
+        "amount": "double precision",
+        "currencyisocode": "varchar(3)",
+        "probability": "double precision",
+        "type": "varchar(255)",
+        "leadsource": "varchar(255)",
+        "ownerid": "varchar(18)",
+    },
+    "currencytype": {
+        "isocode": "varchar(255)",
+        "conversionrate": "double precision",
+        "iscorporate": "boolean",
+        "isactive": "boolean",
+    },
+    "datedconversionrate": {
+        "isocode": "varchar(255)",
+        "startdate": "date",
+        "nextstartdate": "date",
+        "conversionrate": "double precision",
+    },
 }
 
 

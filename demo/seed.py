@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from dedupe.evaluate import Quality, QueueRecall, queue_recall, score_clusters
 from demo.generator import DemoData
 from demo.heroku_connect import create_connect_table, quote_ident
+from demo.opportunities import MULTI_CURRENCY, PipelineData, stage_map
 from warehouse.sql import copy_frame
 
 # emea keeps its D-U-N-S number in a custom field; apac's mapping has no mobile phone.
@@ -21,8 +22,11 @@ DEMO_ORGS = (
         "schema": "sf_emea",
         "priority": 2,
         "fields": {"account": {"registration_number": "duns_number__c"}},
+        # Its own stage names, on the shared funnel.
+        "stages": stage_map("emea"),
     },
-    {"key": "apac", "schema": "sf_apac", "priority": 3},
+    # One currency, no rate tables: its rates come from a file (demo.opportunities).
+    {"key": "apac", "schema": "sf_apac", "priority": 3, "currency": "JPY"},
 )
 _CUSTOM_COLUMNS = {"emea": {"account": {"duns_number__c": "varchar(20)"}}}
 _OMITTED_COLUMNS = {"apac": {"contact": ("mobilephone",)}}
@@ -69,6 +73,27 @@ def seed(engine: Engine, data: DemoData) -> dict[str, int]:
                     frame["numberofemployees"] = frame["numberofemployees"].astype("Int64")
                 copy_frame(conn, f"{quote_ident(conn, schema)}.{obj}", frame, list(frame.columns))
                 counts[f"{schema}.{obj}"] = len(frame)
+            if data.pipeline is not None:
+                counts |= _seed_pipeline(conn, key, schema, data.pipeline)
+    return counts
+
+
+def _seed_pipeline(conn, key: str, schema: str, pipeline: PipelineData) -> dict[str, int]:
+    """The org's opportunities, and the rate tables it syncs (an org with one currency
+    has no currencyisocode column and syncs none)."""
+    counts = {}
+    multi = key in MULTI_CURRENCY
+    tables = [("opportunity", pipeline.opportunities.get(key))]
+    tables += [("currencytype", pipeline.currency_types.get(key))]
+    tables += [("datedconversionrate", pipeline.dated_rates.get(key))]
+    for table, frame in tables:
+        if frame is None:
+            continue
+        omitted = () if multi or table != "opportunity" else ("currencyisocode",)
+        create_connect_table(conn, schema, table, omit_columns=omitted)
+        frame = frame.drop(columns=[c for c in omitted if c in frame])
+        copy_frame(conn, f"{quote_ident(conn, schema)}.{table}", frame, list(frame.columns))
+        counts[f"{schema}.{table}"] = len(frame)
     return counts
 
 

@@ -79,8 +79,10 @@ def _golden_entity_set(spec: ObjectSpec) -> EntitySetDecl:
     """An object's golden records, as the catalogue declares them: the fields it
     exposes, a display name, the golden id of each parent record (a contact's account),
     navigation to parents, children and source records."""
-    parents = {parent: f"{parent}_golden_id" for parent in spec.parents.values()}
+    parents = dict(spec.parent_links.values())
     extra = ("name",) if "name" not in spec.exposed_fields else ()
+    # An object that is not resolved: each golden record is one source record.
+    source = () if spec.resolved else ("org", "sfid")
     navigation = [
         Nav(
             CATALOGUE[parent].entity_type,
@@ -96,7 +98,7 @@ def _golden_entity_set(spec: ObjectSpec) -> EntitySetDecl:
             child.entity_set,
             child.entity_set,
             True,
-            (("GoldenId", pascal(f"{spec.name}_golden_id")),),
+            (("GoldenId", pascal(child.link_to(spec.name))),),
             partner=spec.entity_type,
         )
         for child in CATALOGUE.values()
@@ -120,7 +122,7 @@ def _golden_entity_set(spec: ObjectSpec) -> EntitySetDecl:
         # Provenance stays private (raw lineage), as do fields the catalogue does not
         # expose (identity numbers).
         properties=columns(
-            "golden_id", *spec.exposed_fields, *extra, *parents.values(), *_GOLDEN_TAIL
+            "golden_id", *source, *spec.exposed_fields, *extra, *parents.values(), *_GOLDEN_TAIL
         ),
         searchable=tuple(pascal(field) for field in spec.searchable),
         word_indexed=("Name",),

@@ -11,7 +11,6 @@ from sqlalchemy import Engine, text
 from core.catalogue import CATALOGUE, OBJECTS
 from warehouse.golden import rebuild_all
 from warehouse.sql import plan_for_few_rows
-from warehouse.tables import parent_link
 
 SAMPLE = 20
 
@@ -159,7 +158,7 @@ def rejected_records_in_xref(engine: Engine) -> tuple[int, list[str]]:
 
 def parent_links_missing(engine: Engine, obj: str, parent: str) -> tuple[int, list[str]]:
     """Golden records of `obj` linked to a golden `parent` that does not exist."""
-    link = parent_link(parent)
+    link = CATALOGUE[obj].link_to(parent)
     return _scoped_ids(
         engine,
         obj,

@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine
 
 from core.catalogue import CATALOGUE, ObjectSpec
 from core.settings import Settings
+from warehouse.computed import compute
 from warehouse.golden import changed_ids, org_priorities, rebuild_all
 from warehouse.sql import plan_for_few_rows
-from warehouse.tables import parent_link
 
 # jsonb_build_object takes at most 100 arguments: provenance is built in chunks.
 _PROVENANCE_CHUNK = 40
@@ -35,6 +35,8 @@ class Built:
 
     rows: int
     incremental: bool
+    # What filling the computed columns reported (`warehouse.computed`), if any.
+    computed: object = None
 
 
 def _first_value(field: str) -> str:
@@ -78,7 +80,7 @@ def _where_survived(spec: ObjectSpec) -> dict[str, str]:
     return {
         f.name: f"{blocks[f.block]}.{f.name}" if f.block else f"s.{f.name}"
         for f in spec.fields
-        if f.golden
+        if f.golden and not f.computed
     }
 
 
@@ -90,7 +92,7 @@ def _stage_members(conn: Connection, spec: ObjectSpec, full: bool) -> None:
     the joins below instead of looping over a CTE for every row.
     """
     obj = spec.name
-    columns = [f.name for f in spec.fields if f.golden or f.parent]
+    columns = [f.name for f in spec.fields if (f.golden or f.parent) and not f.computed]
     only_changed = "" if full else f" AND x.golden_id IN {changed_ids(obj)}"
     conn.exec_driver_sql("DROP TABLE IF EXISTS members")
     conn.exec_driver_sql(
@@ -146,7 +148,7 @@ def golden_sql(spec: ObjectSpec) -> str:
     aggregates += [f"{_source_of(f)} AS src_{f}" for f in simple]
     joins = []
     links = []
-    for i, (field, parent) in enumerate(spec.parents.items()):
+    for i, (field, (parent, link)) in enumerate(spec.parent_links.items()):
         alias = f"px{i}"
         joins.append(
             f"LEFT JOIN golden_next.xref {alias} ON {alias}.object = '{parent}' "
@@ -154,12 +156,11 @@ def golden_sql(spec: ObjectSpec) -> str:
         )
         present = f"{alias}.golden_id IS NOT NULL"
         aggregates.append(
-            f"(array_agg({alias}.golden_id ORDER BY m.rank) FILTER (WHERE {present}))[1] "
-            f"AS {parent_link(parent)}"
+            f"(array_agg({alias}.golden_id ORDER BY m.rank) FILTER (WHERE {present}))[1] AS {link}"
         )
         aggregates.append(f"{_source_of(field, present)} AS src_parent_{i}")
         provenance.append((parent, f"s.src_parent_{i}"))
-        links.append(parent_link(parent))
+        links.append(link)
     for block, alias in blocks.items():
         provenance.append(
             (
@@ -169,8 +170,13 @@ def golden_sql(spec: ObjectSpec) -> str:
             )
         )
 
-    columns = [f.name for f in spec.fields if f.golden]
+    columns = [f.name for f in spec.fields if f.golden and not f.computed]
     values = [where[c] for c in columns]
+    if not spec.resolved:
+        # One member each: the source record itself.
+        columns += ["org", "sfid"]
+        values += ["s.org", "s.sfid"]
+        aggregates += ["min(m.org) AS org", "min(m.sfid) AS sfid"]
     if spec.name_is_a_field:
         values[columns.index("name")] = display_name(spec)
     else:
@@ -207,4 +213,6 @@ def build_golden(engine: Engine, settings: Settings, obj: str) -> Built:
         _stage_members(conn, spec, full)
         for i, block in enumerate(spec.blocks):
             _stage_block(conn, spec, block, f"block_b{i}")
-        return Built(conn.exec_driver_sql(golden_sql(spec)).rowcount, incremental=not full)
+        rows = conn.exec_driver_sql(golden_sql(spec)).rowcount
+        computed = compute(conn, settings, spec, full) if spec.computed_fields else None
+        return Built(rows, incremental=not full, computed=computed)

@@ -45,27 +45,26 @@ def sql_type(field: Field) -> str:
     return f"varchar({field.length})" if field.length else "text"
 
 
-def parent_link(parent: str) -> str:
-    """The golden column that holds a parent's golden id (a contact's account_golden_id)."""
-    return f"{parent}_golden_id"
-
-
 def columns(spec: ObjectSpec, layer: str) -> dict[str, str]:
     """The columns (name -> SQL type) `layer`'s table holds for the object's fields:
     staged as text, unified typed with the matcher's keys, golden as published."""
     if layer == "staging":
         return {name: "text" for name in spec.source_fields}
     if layer == "unified":
-        typed = {f.name: sql_type(f) for f in spec.fields}
+        typed = {f.name: sql_type(f) for f in spec.unified_specs}
         return typed | {key: "text" for key in matcher_for(spec.name).match_keys}
     if layer == "golden":
-        golden = {f.name: sql_type(f) for f in spec.fields if f.golden}
+        # An object that is not resolved has one member per golden record: its source.
+        golden = (
+            {} if spec.resolved else {"org": "varchar(40) NOT NULL", "sfid": "varchar(18) NOT NULL"}
+        )
+        golden |= {f.name: sql_type(f) for f in spec.fields if f.golden}
         if spec.name_is_a_field:
             golden["name"] += " NOT NULL"
         else:
             golden["name"] = f"varchar({spec.name_length}) NOT NULL"
-        for parent in dict.fromkeys(spec.parents.values()):
-            golden[parent_link(parent)] = (
+        for parent, link in spec.parent_links.values():
+            golden[link] = (
                 f"varchar(18) REFERENCES golden.{parent} (golden_id) DEFERRABLE INITIALLY DEFERRED"
             )
         return golden
@@ -134,12 +133,13 @@ def _create(conn: Connection, spec: ObjectSpec) -> None:
         unified_fields=_declared(conn, spec, "unified"),
         golden_fields=_declared(conn, spec, "golden"),
     )
-    for field, parent in spec.parents.items():
+    for field, (_, link) in spec.parent_links.items():
         sql += (
             f"\nCREATE INDEX ON {ident(conn, 'unified', obj)} (org, {ident(conn, field)});"
-            f"\nCREATE INDEX ON {ident(conn, 'golden', obj)} "
-            f"({ident(conn, parent_link(parent))});"
+            f"\nCREATE INDEX ON {ident(conn, 'golden', obj)} ({ident(conn, link)});"
         )
+    if not spec.resolved:
+        sql += f"\nCREATE UNIQUE INDEX ON {ident(conn, 'golden', obj)} (org, sfid);"
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(sql)

@@ -59,6 +59,6 @@ def test_the_migrated_tables_are_what_the_catalogue_declares(engine):
 def test_text_fields_are_at_their_salesforce_length(engine):
     for obj, spec in CATALOGUE.items():
         unified = _columns(engine, "unified", obj)
-        for field in spec.fields:
+        for field in spec.unified_specs:
             if field.length is not None and field.kind not in ("country_code", "currency"):
                 assert unified[field.name] == f"character varying({field.length})", field.name
