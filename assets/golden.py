@@ -6,13 +6,25 @@ from assets.resources import Org360Resource, progress
 from core.catalogue import CATALOGUE, OBJECTS
 from warehouse.publish import publish
 
-_TABLES = (*OBJECTS, "xref", "duplicate_review", "rejected_record")
+_TABLES = (
+    *OBJECTS,
+    "xref",
+    "duplicate_review",
+    "rejected_record",
+    "account_summary",
+    "pipeline_by_month",
+)
 _DESCRIPTIONS = {
     **{obj: spec.description for obj, spec in CATALOGUE.items()},
     "xref": "Cross-reference: exactly one row per live source record -> its golden id.",
     "duplicate_review": (
         "Review queue: likely duplicates for data stewards, with per-field weights."
     ),
+    "account_summary": (
+        "Each golden account's open, weighted, won and lost pipeline across orgs, in the "
+        "reporting currency."
+    ),
+    "pipeline_by_month": "Pipeline by golden account, org, funnel stage and close month.",
     "rejected_record": (
         "Quarantine: live source records that could not be resolved, with a reason; "
         "every live record is here or in the xref."

@@ -14,6 +14,7 @@ from warehouse import checks
 from warehouse.computed import computed_from
 from warehouse.golden import build_xref
 from warehouse.quarantine import build_rejected_records
+from warehouse.reports import REPORTS, build_reports
 from warehouse.review_queue import build_review_queue, resolved_objects
 from warehouse.survivorship import Built, build_golden
 
@@ -112,6 +113,41 @@ def _built(obj: str, built: Built) -> dg.MaterializeResult:
     )
 
 
+@dg.multi_asset(
+    name="golden_next_reports",
+    specs=[
+        dg.AssetSpec(
+            ["golden_next", "account_summary"],
+            deps=[
+                dg.AssetKey(["golden_next", "opportunity"]),
+                dg.AssetKey(["golden_next", "account"]),
+            ],
+            group_name="golden_next",
+            kinds={"postgres"},
+            automation_condition=_EAGER,
+            description="Next account summaries: each golden account's open, weighted, won "
+            "and lost pipeline across orgs, in the reporting currency.",
+        ),
+        dg.AssetSpec(
+            ["golden_next", "pipeline_by_month"],
+            deps=[dg.AssetKey(["golden_next", "opportunity"])],
+            group_name="golden_next",
+            kinds={"postgres"},
+            automation_condition=_EAGER,
+            description="Next pipeline by golden account, org, funnel stage and close month.",
+        ),
+    ],
+)
+def golden_next_reports(org360: Org360Resource):
+    rows = build_reports(org360.engine(), org360.settings())
+    for table in REPORTS:
+        count = getattr(rows, table)
+        progress.info("golden_next.%s: %d rows", table, count)
+        yield dg.MaterializeResult(
+            asset_key=["golden_next", table], metadata={"dagster/row_count": count}
+        )
+
+
 @dg.asset(
     key=["golden_next", "duplicate_review"],
     deps=[
@@ -208,6 +244,17 @@ def rejected_records_are_not_in_xref(org360: Org360Resource) -> dg.AssetCheckRes
     return _result(count, sample, "quarantined records that also have a golden id")
 
 
+@dg.asset_check(
+    asset=dg.AssetKey(["golden_next", "account_summary"]),
+    blocking=True,
+    description="Every account summary is of a golden account, and sums what its "
+    "opportunities hold.",
+)
+def account_summaries_add_up(org360: Org360Resource) -> dg.AssetCheckResult:
+    count, sample = checks.account_summaries_wrong(org360.engine())
+    return _result(count, sample, "account summaries not of a golden account or not adding up")
+
+
 def _object_checks(spec: ObjectSpec, golden: dg.AssetsDefinition) -> list:
     """The checks on one object's next golden records: blocking for what org360
     guarantees (members, a name, links that resolve), a warning for what its orgs hold
@@ -264,6 +311,7 @@ def _object_checks(spec: ObjectSpec, golden: dg.AssetsDefinition) -> list:
 CHECKS = [
     xref_has_every_live_record_once,
     rejected_records_are_not_in_xref,
+    account_summaries_add_up,
     *(
         check
         for spec, golden in zip(CATALOGUE.values(), golden_assets, strict=True)

@@ -9,7 +9,7 @@ from the database at startup (see `model.py`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.catalogue import CATALOGUE, ObjectSpec
 
@@ -130,8 +130,67 @@ def _golden_entity_set(spec: ObjectSpec) -> EntitySetDecl:
     )
 
 
+# The report tables (warehouse/reports.py): each golden account's figures.
+_ACCOUNT_REPORTS = (
+    Nav("AccountSummary", "AccountSummaries", False, (("GoldenId", "GoldenId"),)),
+    Nav("PipelineByMonth", "PipelineByMonth", True, (("GoldenId", "GoldenAccountId"),)),
+)
+
+
+def _golden_sets() -> tuple[EntitySetDecl, ...]:
+    sets = []
+    for spec in CATALOGUE.values():
+        decl = _golden_entity_set(spec)
+        if spec.name == "account":
+            decl = replace(decl, navigation=(*decl.navigation, *_ACCOUNT_REPORTS))
+        sets.append(decl)
+    return tuple(sets)
+
+
 ENTITY_SETS: tuple[EntitySetDecl, ...] = (
-    *(_golden_entity_set(spec) for spec in CATALOGUE.values()),
+    *_golden_sets(),
+    EntitySetDecl(
+        name="AccountSummaries",
+        type_name="AccountSummary",
+        schema="golden",
+        table="account_summary",
+        key="GoldenId",
+        properties=columns(
+            "golden_id",
+            "open_pipeline",
+            "weighted_pipeline",
+            "won_this_year",
+            "won_last_year",
+            "lost_this_year",
+            "open_opportunities",
+            "orgs",
+            "first_close_date",
+            "last_close_date",
+            "open_leads",
+            "reporting_currency",
+            "updated_at",
+        ),
+        navigation=(Nav("Account", "Accounts", False, (("GoldenId", "GoldenId"),)),),
+    ),
+    EntitySetDecl(
+        name="PipelineByMonth",
+        type_name="PipelineMonth",
+        schema="golden",
+        table="pipeline_by_month",
+        key="RowKey",
+        properties=columns(
+            "row_key",
+            "golden_account_id",
+            "org",
+            "funnel_stage",
+            "close_month",
+            "amount_reporting",
+            "opportunities",
+            "reporting_currency",
+            "updated_at",
+        ),
+        navigation=(Nav("Account", "Accounts", False, (("GoldenAccountId", "GoldenId"),)),),
+    ),
     EntitySetDecl(
         name="SourceRecords",
         type_name="SourceRecord",

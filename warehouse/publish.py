@@ -26,9 +26,12 @@ TABLES: dict[str, tuple[str, ...]] = {
     "xref": ("object", "org", "sfid"),
     "duplicate_review": ("review_id",),
     "rejected_record": ("object", "org", "sfid"),
+    "account_summary": ("golden_id",),
+    "pipeline_by_month": ("row_key",),
 }
-# Small tables compared whole even by an incremental publication.
-_ALWAYS_WHOLE = frozenset({"rejected_record"})
+# Tables compared whole even by an incremental publication: small ones, and the
+# reports, rebuilt whole at every run.
+_ALWAYS_WHOLE = frozenset({"rejected_record", "account_summary", "pipeline_by_month"})
 
 
 @dataclass

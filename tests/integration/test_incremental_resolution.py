@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from core.catalogue import OBJECTS
 from demo.changes import apply_changes
 from demo.seed import evaluate
 from pipelines.runner import run_all
@@ -92,9 +93,7 @@ def _resolved_incrementally(obj: str) -> bool:
 
 def _registry_problems(engine) -> tuple[int, int, int]:
     """(published ids not issued or marked retired, unpublished ids not retired, retired)."""
-    published = (
-        "SELECT golden_id FROM golden.account UNION ALL SELECT golden_id FROM golden.contact"
-    )
+    published = " UNION ALL ".join(f"SELECT golden_id FROM golden.{obj}" for obj in OBJECTS)
     with engine.connect() as conn:
         return conn.execute(
             text(

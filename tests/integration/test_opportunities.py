@@ -348,6 +348,7 @@ def test_opportunities_in_one_reporting_currency(database_url, tmp_path, caplog)
             text("SELECT count(*) FROM golden.xref WHERE object = 'opportunity'")
         ).scalar_one()
     assert xref == len(facts) - 1
+    _assert_reports_add_up(engine)
     engine.dispose()
 
     # Salesforce Connect sees them: a valid $metadata, the set, and each account's.
@@ -380,6 +381,18 @@ def test_opportunities_in_one_reporting_currency(database_url, tmp_path, caplog)
         ).json()["value"]
         assert {o["Sfid"] for o in of_account} >= {"006Am0000000000001", "006Am0000000000002"}
         assert all(o["GoldenAccountId"] == account for o in of_account)
+        summary = httpx.get(server.root + f"Accounts('{account}')/AccountSummary", auth=auth)
+        assert summary.status_code == 200, summary.text
+        open_deals = [o for o in of_account if not o["IsClosed"]]
+        assert summary.json()["OpenOpportunities"] == len(open_deals)
+        assert summary.json()["OpenPipeline"] == pytest.approx(
+            sum(o["AmountReporting"] or 0 for o in open_deals)
+        )
+        months = httpx.get(
+            server.root + f"Accounts('{account}')/PipelineByMonth", auth=auth
+        ).json()["value"]
+        assert sum(m["Opportunities"] for m in months) == len(of_account)
+        assert {m["CloseMonth"] for m in months} == {"2026-06-01", "2026-08-01"}
 
 
 def test_a_bad_rates_file_loads_nothing_and_says_where(database_url, tmp_path):
@@ -406,3 +419,60 @@ def test_a_bad_rates_file_loads_nothing_and_says_where(database_url, tmp_path):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM org360.currency_rate")).scalar_one() == 0
     engine.dispose()
+
+
+def _assert_reports_add_up(engine) -> None:
+    """The published summaries equal a plain aggregation of golden.opportunity."""
+    this_year = datetime.datetime.now(datetime.UTC).year
+    with engine.connect() as conn:
+        published = {
+            r[0]: tuple(r[1:])
+            for r in conn.execute(
+                text(
+                    "SELECT golden_id, open_pipeline, won_this_year, won_last_year, "
+                    "lost_this_year, open_opportunities, orgs FROM golden.account_summary"
+                )
+            )
+        }
+        rows = conn.execute(
+            text(
+                "SELECT golden_account_id, org, is_closed, is_won, close_date, "
+                "amount_reporting, funnel_stage FROM golden.opportunity"
+            )
+        ).all()
+        months = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(
+                text(
+                    "SELECT row_key, amount_reporting, opportunities FROM golden.pipeline_by_month"
+                )
+            )
+        }
+    expected: dict[str, list] = {}
+    for account, org, closed, won, close, amount, _ in rows:
+        e = expected.setdefault(account, [None, None, None, None, 0, set()])
+        counted = (
+            not closed,
+            won and close.year == this_year,
+            won and close.year == this_year - 1,
+            closed and not won and close.year == this_year,
+        )
+        for i, counts in enumerate(counted):
+            if counts and amount is not None:
+                e[i] = (e[i] or 0) + amount
+        e[4] += not closed
+        e[5].add(org)
+    assert len(expected) >= 3 and set(published) == set(expected)
+    for account, e in expected.items():
+        got = published[account]
+        assert got[:4] == tuple(pytest.approx(v) if v is not None else None for v in e[:4])
+        assert got[4] == e[4] and got[5] == ",".join(sorted(e[5]))
+    by_month: dict[str, list] = {}
+    for account, org, _, _, close, amount, funnel in rows:
+        key = f"{account}/{org}/{funnel or '-'}/{close:%Y-%m}"
+        m = by_month.setdefault(key, [None, 0])
+        m[0] = m[0] if amount is None else (m[0] or 0) + amount
+        m[1] += 1
+    assert set(months) == set(by_month)
+    for key, (amount, count) in by_month.items():
+        assert months[key] == (pytest.approx(amount) if amount is not None else None, count)

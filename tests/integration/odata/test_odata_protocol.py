@@ -42,6 +42,9 @@ def test_service_document_lists_every_entity_set(client):
     assert [e["name"] for e in document["value"]] == [
         "Accounts",
         "Contacts",
+        "Opportunities",
+        "AccountSummaries",
+        "PipelineByMonth",
         "SourceRecords",
         "DuplicateReviews",
         "ArchivedAccounts",
@@ -106,6 +109,9 @@ def test_metadata_types_keys_and_lengths(client):
     assert keys == {
         "Account": ["GoldenId"],
         "Contact": ["GoldenId"],
+        "Opportunity": ["GoldenId"],
+        "AccountSummary": ["GoldenId"],
+        "PipelineMonth": ["RowKey"],
         "SourceRecord": ["SourceKey"],
         "DuplicateReview": ["ReviewId"],
         "ArchivedAccount": ["ArchiveKey"],
