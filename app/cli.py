@@ -79,7 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from core.settings import load_settings
     from demo.generator import DemoGenerator
     from demo.opportunities import rates_csv
-    from demo.seed import evaluate, evaluate_queue, seed, write_demo_config
+    from demo.seed import evaluate, evaluate_deals, evaluate_queue, seed, write_demo_config
     from pipelines.runner import run_all
     from warehouse.currency import load_rates_file
     from warehouse.engines import engine_for
@@ -123,6 +123,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for obj, q in quality.items():
         print(f"  {obj + 's':<9} {q.line()}")
         print(f"  {'':<9} {queued[obj].line()}")
+    print(f"  {'deals':<9} {evaluate_deals(make_engine(url)).line()}")
     _print_pipeline(engine, load_settings(config).reporting_currency)
     print()
     print(

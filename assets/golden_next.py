@@ -153,6 +153,8 @@ def golden_next_reports(org360: Org360Resource):
     deps=[
         golden_next_xref,
         *(dg.AssetKey(["resolve", f"{obj}_pair"]) for obj in resolved_objects()),
+        # Deals entered twice are found among the golden opportunities.
+        *([dg.AssetKey(["golden_next", "opportunity"])] if "opportunity" in CATALOGUE else []),
     ],
     group_name="golden_next",
     kinds={"postgres"},

@@ -35,10 +35,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.database import resolve_database_url
+from core.settings import load_settings
 from demo.changes import apply_changes
 from demo.generator import DemoGenerator
+from demo.opportunities import rates_csv
 from demo.seed import DEMO_ORGS, evaluate, evaluate_queue, seed, write_demo_config
 from pipelines.runner import run_all
+from warehouse.currency import load_rates_file
 from warehouse.engines import engine_for
 from warehouse.resolution_state import request_full_resolution
 
@@ -177,10 +180,15 @@ def main() -> None:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         rows = pool.apply(generate_and_seed, (url, companies, args.seed))
     print(
-        f"seeded {rows} Heroku Connect rows across {len(DEMO_ORGS)} orgs "
+        f"seeded {rows} Heroku Connect account and contact rows (and their opportunities) "
+        f"across {len(DEMO_ORGS)} orgs "
         f"in {time.perf_counter() - started:.1f} s"
     )
     config = write_demo_config(Path(tempfile.mkdtemp()) / "org360.yaml", url)
+    # As `org360 demo` does: the org without rate tables gets its rates from a file.
+    rates = config.with_name("rates.csv")
+    rates.write_text(rates_csv(), encoding="utf-8")
+    load_rates_file(engine_for(url), rates, load_settings(config))
 
     with PeakMemory() as memory:
         summary = run_all(config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -136,3 +137,53 @@ def evaluate_queue(engine: Engine) -> dict[str, QueueRecall]:
             )
             results[obj] = queue_recall(frame, queue)
     return results
+
+
+@dataclass(frozen=True)
+class DealQuality:
+    """Deals entered in two orgs against the review queue's opportunity pairs."""
+
+    true_pairs: int
+    queued_pairs: int
+    correct_pairs: int
+
+    @property
+    def precision(self) -> float:
+        return self.correct_pairs / self.queued_pairs if self.queued_pairs else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    def line(self) -> str:
+        return (
+            f"precision {self.precision:.4f}  recall {self.recall:.4f}  "
+            f"({self.true_pairs} deals entered twice, {self.queued_pairs} pairs for review)"
+        )
+
+
+def evaluate_deals(engine: Engine) -> DealQuality:
+    with engine.connect() as conn:
+        truth = {
+            tuple(sorted([(r[0], r[1]), (r[2], r[3])]))
+            for r in conn.execute(
+                text(
+                    "SELECT a.org, a.sfid, b.org, b.sfid FROM demo.truth a JOIN demo.truth b "
+                    "ON b.entity = a.entity AND b.object = a.object AND (b.org, b.sfid) > "
+                    "(a.org, a.sfid) JOIN golden.xref xa ON xa.object = a.object "
+                    "AND xa.org = a.org AND xa.sfid = a.sfid JOIN golden.xref xb "
+                    "ON xb.object = b.object AND xb.org = b.org AND xb.sfid = b.sfid "
+                    "WHERE a.object = 'opportunity'"
+                )
+            )
+        }
+        queued = {
+            tuple(sorted([(r[0], r[1]), (r[2], r[3])]))
+            for r in conn.execute(
+                text(
+                    "SELECT org_a, sfid_a, org_b, sfid_b FROM golden.duplicate_review "
+                    "WHERE object = 'opportunity'"
+                )
+            )
+        }
+    return DealQuality(len(truth), len(queued), len(truth & queued))

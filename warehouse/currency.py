@@ -121,16 +121,15 @@ def _replace(conn: Connection, org: str, source: str, rows: list[tuple]) -> bool
 
 
 def _comparable(rows) -> set[tuple]:
-    """Rows as sets of plain values (1.0 and 1.000000 are one rate)."""
-    return {
-        tuple(
-            Decimal(v).normalize()
-            if isinstance(v, (Decimal, int, float)) and not isinstance(v, bool)
-            else v
-            for v in r
-        )
-        for r in rows
-    }
+    """Rows as sets of plain values: 0.92 read as a float from a Connect table and as
+    the numeric stored from it are one rate (a float's shortest repr is what was stored)."""
+    return {tuple(_plain(v) for v in r) for r in rows}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float)):
+        return value
+    return Decimal(repr(value) if isinstance(value, float) else value).normalize()
 
 
 def _mark_opportunities(conn: Connection, org: str) -> None:
@@ -290,10 +289,11 @@ def compute_opportunities(
     if stages:
         conn.execute(text("INSERT INTO org_stage VALUES (:org, :stage, :funnel)"), stages)
     scope = "" if full else f"AND g.golden_id IN {changed_ids(spec.name)}"
-    conn.execute(
-        text(query("convert_opportunities", scope=scope)),
-        {"reporting": settings.reporting_currency},
-    )
+    params = {"reporting": settings.reporting_currency}
+    conn.exec_driver_sql("DROP TABLE IF EXISTS opportunity_rate")
+    conn.execute(text(query("opportunity_rates", scope=scope)), params)
+    conn.exec_driver_sql("ANALYZE opportunity_rate")
+    conn.execute(text(query("convert_opportunities", scope=scope)), params)
     report = ConversionReport()
     # Counted over every published opportunity: what a reader of the reports misses.
     for org, code, count in conn.execute(

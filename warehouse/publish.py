@@ -58,9 +58,11 @@ _CHANGED_IDS = "(SELECT golden_id FROM golden_next.changed)"
 _SCOPES: dict[str, str] = {
     **{obj: "SELECT golden_id FROM golden_next.changed" for obj in OBJECTS},
     "xref": "SELECT object, org, sfid FROM xref_scope",
+    # Deals entered twice are looked for afresh at every run: all of theirs.
     "duplicate_review": " UNION ".join(
         f"SELECT review_id FROM {schema}.duplicate_review "
-        f"WHERE golden_id_a IN {_CHANGED_IDS} OR golden_id_b IN {_CHANGED_IDS}"
+        f"WHERE golden_id_a IN {_CHANGED_IDS} OR golden_id_b IN {_CHANGED_IDS} "
+        "OR object = 'opportunity'"
         for schema in ("golden", "golden_next")
     ),
 }

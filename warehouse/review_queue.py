@@ -11,6 +11,11 @@ from core.catalogue import CATALOGUE, ObjectSpec
 from warehouse.golden import changed_ids, rebuild_all
 from warehouse.matchers import match_settings
 from warehouse.sql import plan_for_few_rows
+from warehouse_sql import query
+
+# From this many bits a pair of opportunities is put to the stewards
+# (warehouse_sql/queries/opportunity_review.sql says what weighs what).
+DEAL_REVIEW_WEIGHT = 4.0
 
 
 def resolved_objects() -> list[str]:
@@ -108,5 +113,13 @@ def build_review_queue(engine: Engine) -> tuple[dict[str, int], bool]:
             counts[obj] = conn.execute(
                 text(_review_sql(obj, label_a, label_b, full)),
                 {"review_weight": match_settings(obj).review_weight},
+            ).rowcount
+        if "opportunity" in CATALOGUE:
+            # Deals entered in two orgs: looked for afresh at every run (they are few).
+            conn.execute(
+                text("DELETE FROM golden_next.duplicate_review WHERE object = 'opportunity'")
+            )
+            counts["opportunity"] = conn.execute(
+                text(query("opportunity_review")), {"review_weight": DEAL_REVIEW_WEIGHT}
             ).rowcount
     return counts, not full

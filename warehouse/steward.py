@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from core.catalogue import OBJECTS
+from core.catalogue import CATALOGUE, OBJECTS
 from core.errors import ConfigError
 
 DECISIONS = ("match", "no_match")
@@ -47,6 +47,11 @@ def record_decision(engine: Engine, decision: Decision) -> Decision:
         raise DecisionError(f"object {decision.object!r}: expected one of {', '.join(OBJECTS)}")
     if decision.decision not in DECISIONS:
         raise DecisionError(f"decision {decision.decision!r}: expected match or no_match")
+    if decision.decision == "match" and not CATALOGUE[decision.object].resolved:
+        raise DecisionError(
+            f"{CATALOGUE[decision.object].plural_name} are never merged: one entered twice "
+            "is removed in Salesforce; `no_match` dismisses a pair that is not the same"
+        )
     if not decision.decided_by.strip():
         raise DecisionError("decided_by: say who decided (--by NAME)")
     a = (decision.org_a, decision.sfid_a)

@@ -65,13 +65,16 @@ def _provenance(pairs: list[tuple[str, str]]) -> str:
     return f"jsonb_strip_nulls({' || '.join(chunks)})"
 
 
-def display_name(spec: ObjectSpec) -> str:
-    """The golden record's name over the survived values (`s`, blocks `b<i>`)."""
-    where = _where_survived(spec)
+def display_name(
+    spec: ObjectSpec, where: dict[str, str] | None = None, first: str = "s.first_member"
+) -> str:
+    """The golden record's name over the survived values (`where`: each field's; by
+    default `s.<field>`, blocks `b<i>.<field>`), else `first` (org/sfid)."""
+    where = where or _where_survived(spec)
     label = [where[f] for f in spec.label]
     named = label[0] if len(label) == 1 else f"NULLIF(concat_ws(' ', {', '.join(label)}), '')"
     stand_ins = [f"CAST({where[f]} AS text)" for f in spec.label_fallbacks]
-    return f"COALESCE({', '.join([named, *stand_ins, 's.first_member'])})"
+    return f"COALESCE({', '.join([named, *stand_ins, first])})"
 
 
 def _where_survived(spec: ObjectSpec) -> dict[str, str]:
@@ -204,15 +207,53 @@ def golden_sql(spec: ObjectSpec) -> str:
     )
 
 
+def linked_sql(spec: ObjectSpec, full: bool) -> str:
+    """The INSERT that builds the golden records of an object that is not resolved:
+    each is its one source record, so nothing is ranked or aggregated."""
+    obj = spec.name
+    where = {f.name: f"u.{f.name}" for f in spec.fields if f.golden and not f.computed}
+    source = "jsonb_build_object('org', u.org, 'sfid', u.sfid)"
+    columns = list(where)
+    values = list(where.values())
+    name = display_name(spec, where, "u.org || '/' || u.sfid")
+    if spec.name_is_a_field:
+        values[columns.index("name")] = name
+    else:
+        columns.append("name")
+        values.append(name)
+    provenance = [(f, f"CASE WHEN u.{f} IS NOT NULL THEN {source} END") for f in where]
+    joins = []
+    for i, (field, (parent, link)) in enumerate(spec.parent_links.items()):
+        joins.append(
+            f"LEFT JOIN golden_next.xref p{i} ON p{i}.object = '{parent}' "
+            f"AND p{i}.org = u.org AND p{i}.sfid = u.{field}"
+        )
+        columns.append(link)
+        values.append(f"p{i}.golden_id")
+        provenance.append((parent, f"CASE WHEN p{i}.golden_id IS NOT NULL THEN {source} END"))
+    only_changed = "" if full else f" AND x.golden_id IN {changed_ids(obj)}"
+    return (
+        f"INSERT INTO golden_next.{obj} (golden_id, {', '.join(columns)}, org, sfid, "
+        "member_count, orgs, provenance, last_modified) "
+        f"SELECT x.golden_id, {', '.join(values)}, u.org, u.sfid, 1, u.org, "
+        f"{_provenance(provenance)}, u.systemmodstamp AT TIME ZONE 'UTC' "
+        f"FROM golden_next.xref x JOIN unified.{obj} u ON u.org = x.org AND u.sfid = x.sfid "
+        f"{' '.join(joins)} WHERE x.object = '{obj}'{only_changed}"
+    )
+
+
 def build_golden(engine: Engine, settings: Settings, obj: str) -> Built:
     """Build `golden_next.<obj>`: every golden record, or the changed ones."""
     spec = CATALOGUE[obj]
     with engine.begin() as conn:
         org_priorities(conn, settings)
         full = _clear(conn, obj)
-        _stage_members(conn, spec, full)
-        for i, block in enumerate(spec.blocks):
-            _stage_block(conn, spec, block, f"block_b{i}")
-        rows = conn.exec_driver_sql(golden_sql(spec)).rowcount
+        if spec.resolved:
+            _stage_members(conn, spec, full)
+            for i, block in enumerate(spec.blocks):
+                _stage_block(conn, spec, block, f"block_b{i}")
+            rows = conn.exec_driver_sql(golden_sql(spec)).rowcount
+        else:
+            rows = conn.exec_driver_sql(linked_sql(spec, full)).rowcount
         computed = compute(conn, settings, spec, full) if spec.computed_fields else None
         return Built(rows, incremental=not full, computed=computed)

@@ -18,10 +18,12 @@ from sqlalchemy import text
 
 from core.database import make_engine
 from core.settings import load_settings
+from demo.seed import evaluate_deals
 from pipelines.runner import run_all
 from tests.helpers.orgs import seed_demo, write_config
 from tests.integration.odata.conftest import PASSWORD, USER, running_server
-from warehouse.currency import RatesError, load_rates_file
+from warehouse.currency import RatesError, load_rates_file, stage_rates
+from warehouse.steward import Decision, DecisionError, record_decision
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKER = Path("../shared/odata/validate_metadata.py")
@@ -284,6 +286,8 @@ def test_opportunities_in_one_reporting_currency(database_url, tmp_path, caplog)
     with caplog.at_level(logging.WARNING, logger="org360.progress"):
         run_all(config)
 
+    # Rates read again unchanged are no change (0.92 from a float column and as stored).
+    assert not stage_rates(engine, settings.org("amer")).changed
     published = _published(engine)
     assert set(published) == set(facts)  # one golden opportunity per live source one
     for key, row in published.items():
@@ -476,3 +480,40 @@ def _assert_reports_add_up(engine) -> None:
     assert set(months) == set(by_month)
     for key, (amount, count) in by_month.items():
         assert months[key] == (pytest.approx(amount) if amount is not None else None, count)
+
+
+def test_deals_entered_in_two_orgs_go_to_the_stewards_and_stay_apart(database_url, tmp_path):
+    seed_demo(database_url, companies=120)
+    config = write_config(tmp_path / "org360.yaml", database_url)
+    run_all(config)
+    engine = make_engine(database_url)
+    quality = evaluate_deals(engine)
+    assert quality.true_pairs >= 5
+    assert quality.precision >= 0.9 and quality.recall >= 0.9, quality.line()
+    with engine.connect() as conn:
+        review = conn.execute(
+            text(
+                "SELECT org_a, sfid_a, org_b, sfid_b, field_weights FROM golden.duplicate_review "
+                "WHERE object = 'opportunity' ORDER BY review_id LIMIT 1"
+            )
+        ).one()
+        merged = conn.execute(
+            text("SELECT count(*) FROM golden.opportunity WHERE member_count <> 1")
+        ).scalar_one()
+    assert merged == 0  # never merged
+    assert set(review.field_weights) == {"name", "close_date", "amount"}
+    a, b = (review.org_a, review.sfid_a), (review.org_b, review.sfid_b)
+    with pytest.raises(DecisionError, match="opportunities are never merged"):
+        record_decision(engine, Decision("opportunity", *a, *b, decision="match", decided_by="s"))
+    record_decision(engine, Decision("opportunity", *a, *b, decision="no_match", decided_by="s"))
+    run_all(config)
+    with engine.connect() as conn:
+        still = conn.execute(
+            text(
+                "SELECT count(*) FROM golden.duplicate_review WHERE object = 'opportunity' "
+                "AND (org_a, sfid_a, org_b, sfid_b) = (:oa, :sa, :ob, :sb)"
+            ),
+            {"oa": a[0], "sa": a[1], "ob": b[0], "sb": b[1]},
+        ).scalar_one()
+    assert still == 0  # a decided pair is not asked about again
+    engine.dispose()

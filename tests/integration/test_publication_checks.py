@@ -58,10 +58,10 @@ def test_an_incremental_run_is_refused_and_its_changes_wait_for_the_next(
     monkeypatch.setattr(
         survivorship,
         "display_name",
-        lambda spec: (
+        lambda spec, *args: (
             "NULLIF(concat_ws(' ', s.first_name, s.last_name), '')"
             if spec.name == "contact"
-            else stand_in(spec)
+            else stand_in(spec, *args)
         ),
     )
     _rename(engine, sfid, None, None)
