@@ -125,7 +125,7 @@ def _golden_entity_set(spec: ObjectSpec) -> EntitySetDecl:
             "golden_id", *source, *spec.exposed_fields, *extra, *parents.values(), *_GOLDEN_TAIL
         ),
         searchable=tuple(pascal(field) for field in spec.searchable),
-        word_indexed=("Name",),
+        word_indexed=("Name",) if spec.word_index else (),
         navigation=tuple(navigation),
     )
 

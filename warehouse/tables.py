@@ -133,6 +133,8 @@ def _create(conn: Connection, spec: ObjectSpec) -> None:
         unified_fields=_declared(conn, spec, "unified"),
         golden_fields=_declared(conn, spec, "golden"),
     )
+    if spec.word_index:
+        sql += "\n" + query("object_word_index", obj=obj, golden=ident(conn, "golden", obj))
     for field, (_, link) in spec.parent_links.items():
         sql += (
             f"\nCREATE INDEX ON {ident(conn, 'unified', obj)} (org, {ident(conn, field)});"

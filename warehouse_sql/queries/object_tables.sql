@@ -45,19 +45,6 @@ CREATE TABLE {golden} (
 CREATE INDEX ON {golden} (name, golden_id);
 CREATE INDEX ON {golden} USING gin (name gin_trgm_ops);
 
--- The word index the OData service answers `contains` on names from (migration 0021).
-CREATE TRIGGER search_words_insert AFTER INSERT ON {golden}
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION golden.maintain_search_words('{obj}', 'name');
-CREATE TRIGGER search_words_update AFTER UPDATE ON {golden}
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION golden.maintain_search_words('{obj}', 'name');
-CREATE TRIGGER search_words_delete AFTER DELETE ON {golden}
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION golden.maintain_search_words('{obj}', 'name');
-CREATE TRIGGER search_words_truncate AFTER TRUNCATE ON {golden}
-    FOR EACH STATEMENT EXECUTE FUNCTION golden.maintain_search_words('{obj}', 'name');
-
 CREATE TABLE {golden_next} (LIKE {golden} INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE {golden_next} ADD PRIMARY KEY (golden_id);
 -- Nullable here so the "every golden record has a name" check can report offenders.
