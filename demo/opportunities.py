@@ -117,14 +117,15 @@ def generate_pipeline(
                 0
             ]
             currency = rng.choices(*zip(*CURRENCIES[org], strict=True))[0]
-            amount = round(rng.lognormvariate(10, 1.1), -2) or 100.0
+            # Worth about the same in any currency (a deal in yen is not 22,000 yen).
+            amount = _typed(rng.lognormvariate(10, 1.1) * _to(org, currency) / _to(org, "EUR"))
             close = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(900))
             name = f"{rng.choice(PRODUCTS)} {close.year}"
         else:
             stage, probability, closed, won = base["funnel"]
             # The same deal, typed in this org's currency and a few days apart.
             currency = rng.choices(*zip(*CURRENCIES[org], strict=True))[0]
-            amount = round(base["amount_eur"] * _to(org, currency) / _to(org, "EUR"), -2)
+            amount = _typed(base["amount_eur"] * _to(org, currency) / _to(org, "EUR"))
             close = base["close"] + dt.timedelta(days=rng.randrange(-5, 6))
             name = base["name"]
         row = {
@@ -206,6 +207,11 @@ def generate_pipeline(
                 ]
             )
     return data
+
+
+def _typed(amount: float) -> float:
+    """An amount as people enter one: round hundreds when large, cents otherwise."""
+    return max(round(amount, -2) if amount >= 10_000 else round(amount, 2), 1.0)
 
 
 def _to(org: str, code: str) -> float:
