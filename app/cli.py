@@ -111,7 +111,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         published = {
             table: conn.execute(text(f"SELECT count(*) FROM golden.{table}")).scalar_one()
-            for table in (*OBJECTS, "xref", "duplicate_review", "rejected_record")
+            for table in (
+                *OBJECTS,
+                "xref",
+                "duplicate_review",
+                "rejected_record",
+                "account_summary",
+                "pipeline_by_month",
+            )
         }
     print()
     print("Published in schema golden:")
