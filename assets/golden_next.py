@@ -15,7 +15,7 @@ from warehouse.computed import computed_from
 from warehouse.golden import build_xref
 from warehouse.quarantine import build_rejected_records
 from warehouse.reports import REPORTS, build_reports
-from warehouse.review_queue import build_review_queue, resolved_objects
+from warehouse.review_queue import build_review_queue, resolved_objects, reviewed_by_rule
 from warehouse.survivorship import Built, build_golden
 
 _EAGER = dg.AutomationCondition.eager()
@@ -153,8 +153,8 @@ def golden_next_reports(org360: Org360Resource):
     deps=[
         golden_next_xref,
         *(dg.AssetKey(["resolve", f"{obj}_pair"]) for obj in resolved_objects()),
-        # Deals entered twice are found among the golden opportunities.
-        *([dg.AssetKey(["golden_next", "opportunity"])] if "opportunity" in CATALOGUE else []),
+        # A review rule's pairs (deals entered twice) are found among golden records.
+        *(dg.AssetKey(["golden_next", obj]) for obj in reviewed_by_rule()),
     ],
     group_name="golden_next",
     kinds={"postgres"},

@@ -122,6 +122,9 @@ class ObjectSpec:
     opportunity) gets one golden record per source record, linked to its parents'.
     description: what one golden record is, for the Dagster UI and the docs.
     plural: the entity set's name, where adding an s will not do (Opportunities).
+    review_rule: for an object that is not resolved, the named query
+    (`warehouse_sql/queries/<rule>.sql`) that puts likely duplicates of its golden
+    records to the stewards afresh at every run (deals entered in two orgs).
     word_index: golden names indexed word by word, so a search by name is answered at
     once among millions (kept on every change; worth it where people search by name).
     """
@@ -139,6 +142,7 @@ class ObjectSpec:
     resolved: bool = True
     plural: str | None = None
     word_index: bool = True
+    review_rule: str | None = None
 
     @property
     def source_table(self) -> str:
@@ -347,6 +351,7 @@ OPPORTUNITY = ObjectSpec(
     # The same deal entered in two orgs is a steward's call, never merged: each
     # opportunity is a golden record of its own.
     resolved=False,
+    review_rule="opportunity_review",
     # Searched by account rather than by name; contains on names uses the trigram index.
     word_index=False,
 )
@@ -426,6 +431,11 @@ def validate(specs: tuple[ObjectSpec, ...]) -> None:
                     f"{where}: matched field {name!r} is a {spec.field(name).kind}; "
                     "the fields compared must be of kind " + ", ".join(MATCHABLE_KINDS)
                 )
+        if spec.review_rule and (spec.resolved or not _NAME.match(spec.review_rule)):
+            raise ConfigError(
+                f"{where}: review_rule names a query, for an object that is not resolved "
+                "(a resolved one's review queue comes from its matcher)"
+            )
         if spec.matched and not spec.resolved:
             raise ConfigError(f"{where}: an object that is not resolved matches no fields")
         seen[spec.name] = spec

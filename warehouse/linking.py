@@ -34,14 +34,13 @@ def link_records(engine: Engine, obj: str) -> LinkReport:
         gone = resolution_state.consume_deletions(conn, obj, newest)
         if last is None or last.fingerprint != FINGERPRINT:
             conn.exec_driver_sql(f"TRUNCATE {cluster}")
-            conn.execute(
+            report.changed = conn.execute(
                 text(
                     f"INSERT INTO {cluster} (record_id, cluster_id, match_weight) "
                     f"SELECT record_id, record_id, 'NaN' FROM unified.{obj}"
                 )
-            )
+            ).rowcount
             resolution_state.mark_rebuild(conn, obj)
-            report.changed = conn.execute(text(f"SELECT count(*) FROM {cluster}")).scalar_one()
         else:
             report.incremental = True
             conn.execute(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from core.catalogue import OBJECTS
+from core.catalogue import CATALOGUE, OBJECTS
 from warehouse.golden import rebuild_all
 from warehouse.sql import index_lookups_only, indexes_built_after, plan_for_few_rows
 
@@ -55,14 +55,16 @@ _CHANGED_IDS = "(SELECT golden_id FROM golden_next.changed)"
 
 # The keys of the rows an incremental publication compares in each table: those of
 # changed golden records (golden ids are unique across objects: each its own prefix).
+# Catalogue names (checked lower-case words), quoted for the array below.
+_REVIEWED_BY_RULE = ", ".join(f"'{o}'" for o, spec in CATALOGUE.items() if spec.review_rule)
 _SCOPES: dict[str, str] = {
     **{obj: "SELECT golden_id FROM golden_next.changed" for obj in OBJECTS},
     "xref": "SELECT object, org, sfid FROM xref_scope",
-    # Deals entered twice are looked for afresh at every run: all of theirs.
+    # Pairs a review rule finds are looked for afresh at every run: all of theirs.
     "duplicate_review": " UNION ".join(
         f"SELECT review_id FROM {schema}.duplicate_review "
         f"WHERE golden_id_a IN {_CHANGED_IDS} OR golden_id_b IN {_CHANGED_IDS} "
-        "OR object = 'opportunity'"
+        f"OR object = ANY(ARRAY[{_REVIEWED_BY_RULE}]::text[])"
         for schema in ("golden", "golden_next")
     ),
 }

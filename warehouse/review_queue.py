@@ -13,9 +13,14 @@ from warehouse.matchers import match_settings
 from warehouse.sql import plan_for_few_rows
 from warehouse_sql import query
 
-# From this many bits a pair of opportunities is put to the stewards
-# (warehouse_sql/queries/opportunity_review.sql says what weighs what).
-DEAL_REVIEW_WEIGHT = 4.0
+# From this many bits a pair a review rule finds is put to the stewards (each rule's
+# query, e.g. warehouse_sql/queries/opportunity_review.sql, says what weighs what).
+RULE_REVIEW_WEIGHT = 4.0
+
+
+def reviewed_by_rule() -> list[str]:
+    """Objects not resolved whose likely duplicates a named query puts to stewards."""
+    return [obj for obj, spec in CATALOGUE.items() if spec.review_rule]
 
 
 def resolved_objects() -> list[str]:
@@ -114,12 +119,13 @@ def build_review_queue(engine: Engine) -> tuple[dict[str, int], bool]:
                 text(_review_sql(obj, label_a, label_b, full)),
                 {"review_weight": match_settings(obj).review_weight},
             ).rowcount
-        if "opportunity" in CATALOGUE:
-            # Deals entered in two orgs: looked for afresh at every run (they are few).
+        for obj in reviewed_by_rule():
+            # Looked for afresh at every run among the golden records (they are few).
             conn.execute(
-                text("DELETE FROM golden_next.duplicate_review WHERE object = 'opportunity'")
+                text("DELETE FROM golden_next.duplicate_review WHERE object = :obj"),
+                {"obj": obj},
             )
-            counts["opportunity"] = conn.execute(
-                text(query("opportunity_review")), {"review_weight": DEAL_REVIEW_WEIGHT}
+            counts[obj] = conn.execute(
+                text(query(CATALOGUE[obj].review_rule)), {"review_weight": RULE_REVIEW_WEIGHT}
             ).rowcount
     return counts, not full

@@ -77,9 +77,14 @@ def display_name(
     return f"COALESCE({', '.join([named, *stand_ins, first])})"
 
 
+def _block_aliases(spec: ObjectSpec) -> dict[str, str]:
+    """Each block's alias in the build (`b<i>`); its temp table is `block_<alias>`."""
+    return {block: f"b{i}" for i, block in enumerate(spec.blocks)}
+
+
 def _where_survived(spec: ObjectSpec) -> dict[str, str]:
     """Each golden field's survived value: `s.<field>`, or `b<i>.<field>` in a block."""
-    blocks = {block: f"b{i}" for i, block in enumerate(spec.blocks)}
+    blocks = _block_aliases(spec)
     return {
         f.name: f"{blocks[f.block]}.{f.name}" if f.block else f"s.{f.name}"
         for f in spec.fields
@@ -144,7 +149,7 @@ def golden_sql(spec: ObjectSpec) -> str:
     obj = spec.name
     simple = spec.golden_fields()
     where = _where_survived(spec)
-    blocks = {block: f"b{i}" for i, block in enumerate(spec.blocks)}
+    blocks = _block_aliases(spec)
 
     aggregates = [f"{_first_value(f)} AS {f}" for f in simple]
     provenance = [(f, f"s.src_{f}") for f in simple]
@@ -250,8 +255,8 @@ def build_golden(engine: Engine, settings: Settings, obj: str) -> Built:
         full = _clear(conn, obj)
         if spec.resolved:
             _stage_members(conn, spec, full)
-            for i, block in enumerate(spec.blocks):
-                _stage_block(conn, spec, block, f"block_b{i}")
+            for block, alias in _block_aliases(spec).items():
+                _stage_block(conn, spec, block, f"block_{alias}")
             rows = conn.exec_driver_sql(golden_sql(spec)).rowcount
         else:
             rows = conn.exec_driver_sql(linked_sql(spec, full)).rowcount

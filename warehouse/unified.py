@@ -19,6 +19,7 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
@@ -36,19 +37,20 @@ MAX_WORKERS = 4
 # Below this many changed rows, normalising in-process beats starting a pool.
 PARALLEL_MIN_ROWS = 200_000
 
-# A unified record: its key, the catalogue's fields, the matcher's keys, bookkeeping.
-UNIFIED_COLUMNS: dict[str, tuple[str, ...]] = {
-    obj: (
+
+@cache
+def unified_columns(obj: str) -> tuple[str, ...]:
+    """A unified record's columns: its key, the catalogue's fields, the matcher's keys,
+    bookkeeping."""
+    return (
         "org",
         "sfid",
-        *spec.unified_fields,
+        *CATALOGUE[obj].unified_fields,
         *matcher_for(obj).match_keys,
         "completeness",
         "systemmodstamp",
         "hc_failed",
     )
-    for obj, spec in CATALOGUE.items()
-}
 
 
 @dataclass
@@ -87,7 +89,7 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
     stage = f"unified.{obj}"
     staged = ident_static("staging", obj)
     target = ident_static("unified", obj)
-    columns = UNIFIED_COLUMNS[obj]
+    columns = unified_columns(obj)
     with engine.begin() as conn:
         # SHARE mode waits for staging writers in flight and holds off new ones, so no
         # change sequence below the one we record can appear after we read.

@@ -52,6 +52,7 @@ def test_a_well_formed_custom_object_passes():
         ({"label": ("email",)}, "a field called 'name' must be its label alone"),
         ({"table": "Partner__c"}, "not a Connect table name"),
         ({"resolved": False}, "an object that is not resolved matches no fields"),
+        ({"review_rule": "partner_review"}, "review_rule names a query, for an object that is"),
     ],
 )
 def test_a_malformed_declaration_is_refused_with_what_is_wrong(changes, message):
