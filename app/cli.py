@@ -79,7 +79,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from core.settings import load_settings
     from demo.generator import DemoGenerator
     from demo.opportunities import rates_csv
-    from demo.seed import evaluate, evaluate_deals, evaluate_queue, seed, write_demo_config
+    from demo.seed import (
+        evaluate,
+        evaluate_deals,
+        evaluate_leads,
+        evaluate_queue,
+        seed,
+        write_demo_config,
+    )
     from pipelines.runner import run_all
     from warehouse.currency import load_rates_file
     from warehouse.engines import engine_for
@@ -131,6 +138,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {obj + 's':<9} {q.line()}")
         print(f"  {'':<9} {queued[obj].line()}")
     print(f"  {'deals':<9} {evaluate_deals(make_engine(url)).line()}")
+    for kind, quality in evaluate_leads(make_engine(url)).items():
+        print(f"  {'leads':<9} to a {kind + ':':<9} {quality.line()}")
     _print_pipeline(engine, load_settings(config).reporting_currency)
     print()
     print(

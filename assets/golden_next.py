@@ -120,13 +120,14 @@ def _built(obj: str, built: Built) -> dg.MaterializeResult:
             ["golden_next", "account_summary"],
             deps=[
                 dg.AssetKey(["golden_next", "opportunity"]),
+                dg.AssetKey(["golden_next", "lead"]),
                 dg.AssetKey(["golden_next", "account"]),
             ],
             group_name="golden_next",
             kinds={"postgres"},
             automation_condition=_EAGER,
             description="Next account summaries: each golden account's open, weighted, won "
-            "and lost pipeline across orgs, in the reporting currency.",
+            "and lost pipeline across orgs, in the reporting currency, and its open leads.",
         ),
         dg.AssetSpec(
             ["golden_next", "pipeline_by_month"],

@@ -90,6 +90,8 @@ class Field:
     computed: a golden column worked out when the golden record is built (an amount in
     the reporting currency, `warehouse.computed`), neither read from the orgs nor
     unified.
+    refers: for a computed column, the object whose golden id it holds (the golden
+    contact a lead was found to be): the OData service navigates it like a parent's.
     """
 
     name: str
@@ -103,6 +105,7 @@ class Field:
     parent: str | None = None
     link: str | None = None
     computed: bool = False
+    refers: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,11 @@ class ObjectSpec:
         return {
             f.name: (f.parent, f.link or f"{f.parent}_golden_id") for f in self.fields if f.parent
         }
+
+    @property
+    def references(self) -> dict[str, str]:
+        """Computed golden column -> the object whose golden id it holds."""
+        return {f.name: f.refers for f in self.fields if f.refers}
 
     def link_to(self, parent: str) -> str:
         """The golden column that holds the golden id of this object's `parent`."""
@@ -356,7 +364,73 @@ OPPORTUNITY = ObjectSpec(
     word_index=False,
 )
 
-BUILT_IN: tuple[ObjectSpec, ...] = (ACCOUNT, CONTACT, OPPORTUNITY)
+LEAD = ObjectSpec(
+    "lead",
+    (
+        Field("first_name", "firstname", "person_name", length=40),
+        Field("last_name", "lastname", "person_name", length=80),
+        Field("company", "company", "company", length=255),
+        Field("email", "email", "email", length=80),
+        Field("phone", "phone", "phone", length=40),
+        Field("mobile_phone", "mobilephone", "phone", length=40),
+        Field("title", "title", length=128),
+        Field("website", "website", "url", length=255),
+        Field("country", "country", length=80),
+        Field("status", "status", length=255),
+        Field("lead_source", "leadsource", length=255),
+        Field("is_converted", "isconverted", "boolean"),
+        Field("converted_date", "converteddate", "date"),
+        # What a converted lead became, in its own org.
+        Field(
+            "converted_account_sfid",
+            "convertedaccountid",
+            "sfid",
+            length=18,
+            golden=False,
+            parent="account",
+            link="converted_account_golden_id",
+        ),
+        Field(
+            "converted_contact_sfid",
+            "convertedcontactid",
+            "sfid",
+            length=18,
+            golden=False,
+            parent="contact",
+            link="converted_contact_golden_id",
+        ),
+        Field(
+            "converted_opportunity_sfid",
+            "convertedopportunityid",
+            "sfid",
+            length=18,
+            golden=False,
+            parent="opportunity",
+            link="converted_opportunity_golden_id",
+        ),
+        Field("owner_sfid", "ownerid", "sfid", length=18),
+        Field("created_date", "createddate", "datetime"),
+        # The same person's leads in every org share a cluster (the golden id of one of
+        # them); the customer a lead already is, in any org: its golden contact and
+        # golden account (`warehouse.leads`).
+        Field("lead_cluster_id", kind="text", length=18, computed=True),
+        Field("golden_contact_id", kind="text", length=18, computed=True, refers="contact"),
+        Field("golden_account_id", kind="text", length=18, computed=True, refers="account"),
+        Field("match_weight", kind="number", computed=True),
+    ),
+    entity_type="Lead",
+    golden_prefix="GL",
+    label=("first_name", "last_name"),
+    label_fallbacks=("email", "company"),
+    description="Leads: one row per live source lead, with the golden contact and account it "
+    "already is in any org, and the cluster of the same person's leads.",
+    searchable=("name", "email", "company"),
+    # Each lead is a golden record of its own, matched to customers and to the other
+    # orgs' leads rather than merged with them.
+    resolved=False,
+)
+
+BUILT_IN: tuple[ObjectSpec, ...] = (ACCOUNT, CONTACT, OPPORTUNITY, LEAD)
 # Modules (comma-separated) that declare an installation's own objects in `OBJECTS`.
 EXTENSIONS_ENV = "ORG360_OBJECTS"
 
@@ -405,6 +479,11 @@ def validate(specs: tuple[ObjectSpec, ...]) -> None:
                 raise ConfigError(
                     f"{where}: computed field {f.name!r} is a golden column only (no column, "
                     "parent, or derivation)"
+                )
+            if f.refers is not None and (not f.computed or f.refers not in seen):
+                raise ConfigError(
+                    f"{where}: field {f.name!r} refers to {f.refers!r}: only a computed "
+                    "field refers, to an object declared before it"
                 )
             if f.link is not None and (f.parent is None or not _NAME.match(f.link)):
                 raise ConfigError(f"{where}: field {f.name!r}: link names a parent's column")

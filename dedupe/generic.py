@@ -182,7 +182,7 @@ def _integers(series: pd.Series) -> pd.Series:
     return numbers.where((numbers > -(2**31)) & (numbers < 2**31)).round().astype("Int64")
 
 
-def _match_key(kind: str, values: pd.Series) -> pd.Series:
+def match_key(kind: str, values: pd.Series) -> pd.Series:
     if kind == "company":
         return nz.company_keys(values)
     if kind == "person_name":
@@ -269,7 +269,7 @@ def prepare(
         regions = out[countries[0]] if countries and countries[0] in out else nowhere
         out[name] = clean_field(clean, name, kind, values, regions)
     for name in matched:
-        out[_key(name)] = _match_key(kinds[name], out[name])
+        out[_key(name)] = match_key(kinds[name], out[name])
     read = [n for n, _ in fields if n in raw]
     out["completeness"] = _completeness(out, read)
     clean.count_nulled(raw, out, read)

@@ -22,6 +22,7 @@ from itertools import accumulate
 import pandas as pd
 
 from dedupe.normalize import e164
+from demo.leads import LeadData, generate_leads
 from demo.opportunities import PipelineData, generate_pipeline
 
 ORGS = ("amer", "emea", "apac")
@@ -629,6 +630,7 @@ class DemoData:
     accounts: dict[str, pd.DataFrame] = field(default_factory=dict)
     contacts: dict[str, pd.DataFrame] = field(default_factory=dict)
     pipeline: PipelineData | None = None
+    leads: LeadData | None = None
     # object, org, sfid, entity
     truth: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -953,7 +955,12 @@ class DemoGenerator:
         self._add_connect_states(data)
         # From a random stream of its own: the accounts and contacts stay as they were.
         data.pipeline = generate_pipeline(data.accounts, data.truth, self.seed)
-        data.truth = pd.concat([data.truth, data.pipeline.truth], ignore_index=True)
+        data.leads = generate_leads(
+            data.accounts, data.contacts, data.truth, data.pipeline.opportunities, self.seed
+        )
+        data.truth = pd.concat(
+            [data.truth, data.pipeline.truth, data.leads.truth], ignore_index=True
+        )
         return data
 
     def _add_connect_states(self, data: DemoData) -> None:

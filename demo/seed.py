@@ -13,7 +13,7 @@ from dedupe.evaluate import Quality, QueueRecall, queue_recall, score_clusters
 from demo.generator import DemoData
 from demo.heroku_connect import create_connect_table, quote_ident
 from demo.opportunities import MULTI_CURRENCY, PipelineData, stage_map
-from warehouse.sql import copy_frame
+from warehouse.sql import copy_frame, ident
 
 # emea keeps its D-U-N-S number in a custom field; apac's mapping has no mobile phone.
 DEMO_ORGS = (
@@ -76,6 +76,11 @@ def seed(engine: Engine, data: DemoData) -> dict[str, int]:
                 counts[f"{schema}.{obj}"] = len(frame)
             if data.pipeline is not None:
                 counts |= _seed_pipeline(conn, key, schema, data.pipeline)
+            if data.leads is not None and key in data.leads.leads:
+                frame = data.leads.leads[key]
+                create_connect_table(conn, schema, "lead")
+                copy_frame(conn, f"{quote_ident(conn, schema)}.lead", frame, list(frame.columns))
+                counts[f"{schema}.lead"] = len(frame)
     return counts
 
 
@@ -140,29 +145,33 @@ def evaluate_queue(engine: Engine) -> dict[str, QueueRecall]:
 
 
 @dataclass(frozen=True)
-class DealQuality:
-    """Deals entered in two orgs against the review queue's opportunity pairs."""
+class Found:
+    """What the truth expects org360 to find (deals entered twice, open leads of known
+    customers), what it found, and how much of that rightly."""
 
-    true_pairs: int
-    queued_pairs: int
-    correct_pairs: int
+    expected: int
+    found: int
+    correct: int
+    expected_as: str
+    found_as: str
 
     @property
     def precision(self) -> float:
-        return self.correct_pairs / self.queued_pairs if self.queued_pairs else 1.0
+        return self.correct / self.found if self.found else 1.0
 
     @property
     def recall(self) -> float:
-        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+        return self.correct / self.expected if self.expected else 1.0
 
     def line(self) -> str:
         return (
             f"precision {self.precision:.4f}  recall {self.recall:.4f}  "
-            f"({self.true_pairs} deals entered twice, {self.queued_pairs} pairs for review)"
+            f"({self.expected} {self.expected_as}, {self.found} {self.found_as})"
         )
 
 
-def evaluate_deals(engine: Engine) -> DealQuality:
+def evaluate_deals(engine: Engine) -> Found:
+    """Deals entered in two orgs against the review queue's opportunity pairs."""
     with engine.connect() as conn:
         truth = {
             tuple(sorted([(r[0], r[1]), (r[2], r[3])]))
@@ -186,4 +195,32 @@ def evaluate_deals(engine: Engine) -> DealQuality:
                 )
             )
         }
-    return DealQuality(len(truth), len(queued), len(truth & queued))
+    return Found(
+        len(truth), len(queued), len(truth & queued), "deals entered twice", "pairs for review"
+    )
+
+
+_LEAD_QUALITY = (Path(__file__).parent / "lead_quality.sql").read_text("utf-8")
+
+
+def evaluate_leads(engine: Engine) -> dict[str, Found]:
+    """Each open lead's golden contact and golden account against the truth."""
+    results = {}
+    with engine.connect() as conn:
+        for kind, truth_object, column in (
+            ("person", "lead", "golden_contact_id"),
+            ("company", "lead_company", "golden_account_id"),
+        ):
+            target = "contact" if kind == "person" else "account"
+            expected, predicted, correct = conn.execute(
+                text(_LEAD_QUALITY.format(link=ident(conn, column))),
+                {"truth_object": truth_object, "target": target},
+            ).one()
+            results[kind] = Found(
+                expected,
+                predicted,
+                correct,
+                f"open leads of a known {kind}",
+                "linked to one",
+            )
+    return results

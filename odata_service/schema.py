@@ -75,6 +75,22 @@ def columns(*names: str) -> tuple[Prop, ...]:
 _GOLDEN_TAIL = ("member_count", "orgs", "last_modified", "created_at", "updated_at")
 
 
+def _nav_name(spec: ObjectSpec, parent: str, column: str) -> str:
+    """A link's navigation name: the parent's entity type (`Account`) for the link to
+    it, else the column's own words (`converted_account_golden_id`: ConvertedAccount)."""
+    if column in (f"{parent}_golden_id", f"golden_{parent}_id"):
+        return CATALOGUE[parent].entity_type
+    return pascal(column.removesuffix("_golden_id"))
+
+
+def _links(spec: ObjectSpec) -> list[tuple[str, str, str]]:
+    """(parent, column, navigation name) of every golden column holding another
+    object's golden id: its parents' links and the references it computes."""
+    links = [(parent, column) for parent, column in spec.parent_links.values()]
+    links += [(parent, column) for column, parent in spec.references.items()]
+    return [(parent, column, _nav_name(spec, parent, column)) for parent, column in links]
+
+
 def _golden_entity_set(spec: ObjectSpec) -> EntitySetDecl:
     """An object's golden records, as the catalogue declares them: the fields it
     exposes, a display name, the golden id of each parent record (a contact's account),
@@ -85,24 +101,26 @@ def _golden_entity_set(spec: ObjectSpec) -> EntitySetDecl:
     source = () if spec.resolved else ("org", "sfid")
     navigation = [
         Nav(
-            CATALOGUE[parent].entity_type,
+            name,
             CATALOGUE[parent].entity_set,
             False,
             ((pascal(column), "GoldenId"),),
-            partner=spec.entity_set,
+            # The parent's collection of these records is its link named after it.
+            partner=spec.entity_set if name == CATALOGUE[parent].entity_type else None,
         )
-        for parent, column in parents.items()
+        for parent, column, name in _links(spec)
     ]
     navigation += [
         Nav(
             child.entity_set,
             child.entity_set,
             True,
-            (("GoldenId", pascal(child.link_to(spec.name))),),
+            (("GoldenId", pascal(column)),),
             partner=spec.entity_type,
         )
         for child in CATALOGUE.values()
-        if spec.name in child.parents.values()
+        for parent, column, name in _links(child)
+        if parent == spec.name and name == spec.entity_type
     ]
     navigation.append(
         Nav(

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from core.catalogue import CATALOGUE, OBJECTS
 from warehouse.golden import rebuild_all
 from warehouse.sql import plan_for_few_rows
+from warehouse_sql import query
 
 SAMPLE = 20
 
@@ -169,17 +170,6 @@ def parent_links_missing(engine: Engine, obj: str, parent: str) -> tuple[int, li
 
 
 def account_summaries_wrong(engine: Engine) -> tuple[int, list[str]]:
-    """Account summaries of no golden account, or whose open pipeline or open count
-    differ from their opportunities'."""
-    return _ids(
-        engine,
-        "SELECT s.golden_id FROM golden_next.account_summary s "
-        "LEFT JOIN golden_next.account a ON a.golden_id = s.golden_id "
-        "LEFT JOIN (SELECT golden_account_id, count(*) FILTER (WHERE NOT is_closed) AS open, "
-        "sum(amount_reporting) FILTER (WHERE NOT is_closed) AS pipeline "
-        "FROM golden_next.opportunity GROUP BY golden_account_id) o "
-        "ON o.golden_account_id = s.golden_id "
-        "WHERE a.golden_id IS NULL OR o.open IS DISTINCT FROM s.open_opportunities "
-        "OR abs(coalesce(o.pipeline, 0) - coalesce(s.open_pipeline, 0)) > 0.005",
-        False,
-    )
+    """Account summaries of no golden account, or whose open pipeline, open count or
+    open leads differ from their opportunities' and leads'."""
+    return _ids(engine, query("account_summaries_wrong"), False)

@@ -11,15 +11,19 @@ from core.catalogue import ObjectSpec
 from core.errors import ConfigError
 from core.settings import Settings
 from warehouse.currency import compute_opportunities
+from warehouse.leads import compute_leads
 
 COMPUTERS: dict[str, Callable[[Connection, Settings, ObjectSpec, bool], object]] = {
     "opportunity": compute_opportunities,
+    "lead": compute_leads,
 }
 
 
 # The stages, by asset key, whose tables a computer reads besides the golden records.
 _READS: dict[str, tuple[tuple[str, ...], ...]] = {
     "opportunity": (("staging", "currency_rate"),),
+    # Leads are matched with every org's contacts and accounts.
+    "lead": (("unified", "contact"), ("unified", "account")),
 }
 
 

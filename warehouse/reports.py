@@ -1,6 +1,6 @@
-"""The report tables of the next publication, from its golden opportunities: each
-golden account's pipeline summed up (`account_summary`) and the pipeline by account,
-org, funnel stage and close month (`pipeline_by_month`), in the reporting currency.
+"""The report tables of the next publication: each golden account's pipeline and open
+leads summed up (`account_summary`) and the pipeline by account, org, funnel stage
+and close month (`pipeline_by_month`), in the reporting currency.
 
 Salesforce Connect cannot aggregate external objects, so these figures are computed
 here and published with the rest. Rebuilt whole at every run: they are small beside

@@ -67,7 +67,9 @@ def test_a_malformed_declaration_is_refused_with_what_is_wrong(changes, message)
         (Field("tier", kind="picklist"), "kind 'picklist'; expected one of text"),
         (Field("org"), "not a usable name"),
         (Field("key_tier"), "not a usable name"),
-        (Field("lead_sfid", kind="sfid", parent="lead"), "points to 'lead'"),
+        (Field("quote_sfid", kind="sfid", parent="quote"), "points to 'quote'"),
+        (Field("owner_id", refers="account"), "only a computed field refers"),
+        (Field("quote_id", computed=True, refers="quote"), "refers to 'quote'"),
         (Field("email"), "'email' is declared twice"),
     ],
 )
@@ -96,7 +98,7 @@ def _import_catalogue(objects: str) -> subprocess.CompletedProcess:
 def test_objects_declared_by_an_installation_join_the_catalogue_after_the_built_in_ones():
     result = _import_catalogue("tests.helpers.partner_objects")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "account,contact,opportunity,partner,partner_deal"
+    assert result.stdout.strip() == "account,contact,opportunity,lead,partner,partner_deal"
 
 
 @pytest.mark.parametrize(

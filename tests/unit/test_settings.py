@@ -33,7 +33,7 @@ def test_defaults_priority_from_list_order_and_lowercases_columns():
         ({"orgs": [{"key": "a", "schema": "x y"}]}, "must be a Postgres schema name"),
         ({"orgs": [{"key": "a", "schema": "x"}, {"key": "b", "schema": "x"}]}, "already used"),
         ({"orgs": [{"key": "a", "schema": "x", "priority": "high"}]}, "priority must be"),
-        ({"orgs": [{"key": "a", "schema": "x", "fields": {"lead": {}}}]}, "unknown object 'lead'"),
+        ({"orgs": [{"key": "a", "schema": "x", "fields": {"memo": {}}}]}, "unknown object 'memo'"),
         ({"orgs": [{"key": "a", "schema": "x"}], "schedule": "hourly"}, "cron string"),
     ],
 )

@@ -91,7 +91,7 @@ def test_the_index_follows_every_kind_of_write(pg_admin_url, template_database):
         execute(url, "DELETE FROM golden.account WHERE golden_id = 'GA990001'")
         _, vocabulary = index_contents(url)
         assert ("account.name", "brand") not in vocabulary
-        execute(url, "TRUNCATE golden.contact")
+        execute(url, "TRUNCATE golden.contact CASCADE")
         assert_index_exact(url)
         postings, _ = index_contents(url)
         assert postings and not any(source == "contact.name" for source, _, _ in postings)

@@ -1,0 +1,218 @@
+"""Which customer a lead already is, in any org, and which leads are one person.
+
+Salesforce's own lead-to-contact duplicate rules stop at the org boundary. Here every
+lead is compared with the contacts of every org (names, e-mail, phones, company) and
+with every other lead, and, for the company, with the accounts of every org (company
+name, web or e-mail domain, phone): two Fellegi–Sunter models made from the fields'
+kinds (`dedupe.generic`), whose weights are learnt from the installation's own
+records. Only pairs that hold a lead are generated and scored; contacts are never
+compared with contacts here (their resolution does that).
+
+Input frames hold cleaned values (as the unified records do), one row per record;
+positions are identities. No database, no Dagster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dedupe import normalize as nz
+from dedupe.blocking import key_hashes, pairs_with
+from dedupe.cluster import cluster
+from dedupe.estimate import fit
+from dedupe.generic import GenericMatcher, match_key
+from dedupe.score import score_pairs
+
+PERSON = GenericMatcher(
+    "lead_person",
+    (
+        ("first_name", "person_name"),
+        ("last_name", "person_name"),
+        ("email", "email"),
+        ("mobile_phone", "phone"),
+        ("phone", "phone"),
+        ("company", "company"),
+    ),
+    ("first_name", "last_name", "email", "mobile_phone", "phone", "company"),
+)
+COMPANY = GenericMatcher(
+    "lead_company",
+    (("company", "company"), ("domain", "url"), ("phone", "phone")),
+    ("company", "domain", "phone"),
+)
+# Domains of mailboxes anyone can open: a lead's address there says nothing of its company.
+FREE_MAIL = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.jp",
+        "yahoo.co.uk",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "proton.me",
+        "protonmail.com",
+        "mail.ru",
+        "yandex.ru",
+        "qq.com",
+        "163.com",
+        "orange.fr",
+        "free.fr",
+    }
+)
+# A lead takes its best account at odds better than one in eight: it points to a likely
+# customer rather than merging anything, and a company's name alone (a lead typed
+# without an e-mail) must be able to reach it. The name's term frequency counts a
+# company known to three orgs as three companies sharing it, so an exact name of one
+# company weighs less than it should.
+COMPANY_LINK_WEIGHT = -3.0
+# Records the weights are learnt from, at most (leads first, then a sample of the rest):
+# enough to measure each field, without fitting on millions.
+FIT_SAMPLE = 200_000
+
+
+@dataclass(frozen=True)
+class LeadLinks:
+    """Per lead (in the leads frame's order): its cluster (the position of one of its
+    leads), the contact and the account it matched (positions, -1 for none) and those
+    matches' weights (NaN for none)."""
+
+    cluster: np.ndarray
+    contact: np.ndarray
+    contact_weight: np.ndarray
+    account: np.ndarray
+    account_weight: np.ndarray
+
+
+def company_domains(websites: pd.Series, emails: pd.Series) -> pd.Series:
+    """A record's company domain: its website's, else its e-mail's unless that is a
+    free mailbox's."""
+    from_mail = nz.website_domains(emails.where(emails.notna(), None))
+    from_mail = from_mail.where(~from_mail.isin(FREE_MAIL), None)
+    return nz.website_domains(websites.where(websites.notna(), None)).fillna(from_mail)
+
+
+def _keyed(matcher: GenericMatcher, frame: pd.DataFrame) -> pd.DataFrame:
+    kinds = matcher.kinds
+    out = frame[[name for name, _ in matcher.fields]].astype(object)
+    out = out.where(out.notna(), None)
+    for name in matcher.matched:
+        out[f"key_{name}"] = match_key(kinds[name], out[name])
+    return matcher.features(out)
+
+
+def _matches(
+    matcher: GenericMatcher,
+    leads: pd.DataFrame,
+    others: pd.DataFrame,
+    seed: int,
+    threshold: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Matching pairs (positions into leads then others, left < right) and their
+    weights, among the pairs that hold a lead."""
+    frame = pd.concat(
+        [leads.reindex(columns=[n for n, _ in matcher.fields]), others], ignore_index=True
+    )
+    empty = np.empty(0, dtype=np.int64)
+    if len(leads) == 0 or len(frame) < 2:
+        return empty, empty, np.empty(0)
+    features = _keyed(matcher, frame)
+    settings = matcher.settings
+    sample = features
+    if len(features) > FIT_SAMPLE:
+        rest = max(FIT_SAMPLE - len(leads), FIT_SAMPLE // 2)
+        picked = np.random.default_rng(seed).choice(
+            np.arange(len(leads), len(features)),
+            size=min(rest, len(features) - len(leads)),
+            replace=False,
+        )
+        sample = features.iloc[np.concatenate([np.arange(min(len(leads), FIT_SAMPLE)), picked])]
+        sample = sample.reset_index(drop=True)
+    settings = fit(sample, settings)
+    if threshold is not None:
+        settings = dataclasses.replace(settings, match_weight=threshold)
+    positions = np.arange(len(features), dtype=np.int64)
+    keys = key_hashes(features, settings.blocking_rules)
+    left, right = pairs_with(positions, keys, positions[: len(leads)], settings.max_block_size)
+    if len(left) == 0:
+        return empty, empty, np.empty(0)
+    scored = score_pairs(features, left, right, settings)
+    matched = scored.is_match
+    return left[matched], right[matched], scored.match_weight[matched]
+
+
+def _best(lead: np.ndarray, other: np.ndarray, weight: np.ndarray, leads: int):
+    """Per lead, the other record of its strongest match (-1 none) and its weight."""
+    best = np.full(leads, -1, dtype=np.int64)
+    best_weight = np.full(leads, np.nan)
+    if len(lead):
+        order = np.lexsort((-weight, lead))
+        lead, other, weight = lead[order], other[order], weight[order]
+        first = np.ones(len(lead), dtype=bool)
+        first[1:] = lead[1:] != lead[:-1]
+        best[lead[first]] = other[first]
+        best_weight[lead[first]] = weight[first]
+    return best, best_weight
+
+
+def _through_cluster(labels: np.ndarray, best: np.ndarray, weight: np.ndarray):
+    """A lead with no match of its own takes its cluster's strongest: they are one
+    person."""
+    frame = pd.DataFrame({"cluster": labels, "best": best, "weight": weight})
+    strongest = (
+        frame[frame["best"] >= 0].sort_values("weight", ascending=False).drop_duplicates("cluster")
+    )
+    by_cluster = strongest.set_index("cluster")
+    missing = best < 0
+    filled_best = best.copy()
+    filled_weight = weight.copy()
+    found = pd.Series(labels[missing]).map(by_cluster["best"])
+    filled_best[missing] = found.fillna(-1).to_numpy(dtype=np.int64)
+    filled_weight[missing] = pd.Series(labels[missing]).map(by_cluster["weight"]).to_numpy()
+    return filled_best, filled_weight
+
+
+def link_leads(
+    leads: pd.DataFrame, contacts: pd.DataFrame, accounts: pd.DataFrame, seed: int = 360
+) -> LeadLinks:
+    """leads: first_name, last_name, email, mobile_phone, phone, company, domain;
+    contacts: the same (company: their account's name); accounts: company, domain,
+    phone. Cleaned values, nulls as None/NaN."""
+    n = len(leads)
+    left, right, weight = _matches(
+        PERSON, leads, contacts.reindex(columns=[name for name, _ in PERSON.fields]), seed
+    )
+    both_leads = right < n
+    labels = cluster(n, left[both_leads], right[both_leads], weight[both_leads])
+    to_contact = ~both_leads  # left < right: the lead is on the left
+    contact, contact_weight = _best(left[to_contact], right[to_contact] - n, weight[to_contact], n)
+    contact, contact_weight = _through_cluster(labels, contact, contact_weight)
+
+    company_left, company_right, company_weight = _matches(
+        COMPANY,
+        leads,
+        accounts.reindex(columns=[name for name, _ in COMPANY.fields]),
+        seed + 1,
+        COMPANY_LINK_WEIGHT,
+    )
+    to_account = company_right >= n
+    account, account_weight = _best(
+        company_left[to_account],
+        company_right[to_account] - n,
+        company_weight[to_account],
+        n,
+    )
+    account, account_weight = _through_cluster(labels, account, account_weight)
+    return LeadLinks(labels, contact, contact_weight, account, account_weight)

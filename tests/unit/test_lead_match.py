@@ -1,0 +1,76 @@
+"""Lead matching on frames, no database: customers found through a retyped name and
+e-mail, a company through its domain, prospects left alone, leads of one person
+clustered."""
+
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+
+from dedupe.lead_match import company_domains, link_leads
+
+FIRST = ["Anna", "Bruno", "Chiara", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ivo", "Jana"]
+LAST = ["Albers", "Brandt", "Castell", "Dorn", "Eckl", "Falk", "Gruber", "Hahn", "Imhof", "Jost"]
+# Companies of customers and of prospects: nothing alike.
+TRADES = {"C": ("Maschinenbau", "Logistik", "Optik"), "P": ("Bakery", "Vineyard", "Pottery")}
+AREA = {"C": "30", "P": "89"}
+
+
+def _people(rng: random.Random, count: int, tag: str) -> pd.DataFrame:
+    rows = []
+    for i in range(count):
+        first, last = rng.choice(FIRST), f"{rng.choice(LAST)}{tag}{i}"
+        company = f"{rng.choice(TRADES[tag])} {tag}{i // 3 * 7919 % 10007}"
+        rows.append(
+            {
+                "first_name": first,
+                "last_name": last,
+                "email": f"{first}.{last}@{tag.lower()}{i // 3}.example".lower(),
+                "mobile_phone": None,
+                "phone": f"+49{AREA[tag]}{1000000 + i // 3 * 7}",
+                "company": company,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_company_domains_skip_free_mailboxes():
+    domains = company_domains(
+        pd.Series([None, "https://www.acme.de/x", None]),
+        pd.Series(["jo@gmail.com", "jo@other.de", "jo@Initech.ES"]),
+    )
+    assert domains.tolist() == [None, "acme.de", "initech.es"]
+
+
+def test_customers_are_found_and_prospects_left_alone():
+    rng = random.Random(5)
+    contacts = _people(rng, 300, "C")
+    copies = contacts.sample(60, random_state=1).copy()
+    # Retyped: a letter of the last name dropped, the phone not given.
+    copies["last_name"] = copies["last_name"].str[:-1]
+    copies["phone"] = None
+    prospects = _people(rng, 40, "P")
+    leads = pd.concat([copies, prospects, prospects.iloc[:5]], ignore_index=True)
+    leads["domain"] = company_domains(pd.Series([None] * len(leads)), leads["email"])
+    accounts = pd.DataFrame(
+        {
+            "company": contacts["company"],
+            "domain": company_domains(pd.Series([None] * len(contacts)), contacts["email"]),
+            "phone": contacts["phone"],
+        }
+    ).drop_duplicates("company")
+    accounts = accounts.reset_index(drop=True)
+
+    links = link_leads(leads, contacts, accounts)
+
+    found = links.contact[:60]
+    assert (found == copies.index.to_numpy()).mean() >= 0.95
+    assert (links.contact[60:] == -1).all()
+    # The retyped customers' companies are known; the prospects' are not.
+    expected = accounts.set_index("company").index.get_indexer(copies["company"])
+    assert (links.account[:60] == expected).mean() >= 0.95
+    assert (links.account[60:] == -1).all()
+    # A prospect entered twice is one cluster; different prospects are not.
+    assert (links.cluster[100:105] == links.cluster[60:65]).all()
+    assert len(set(links.cluster[60:100])) == 40

@@ -1,0 +1,130 @@
+"""Which customer each lead already is, in any org (`dedupe.lead_match`), and which
+leads are one person: the golden lead's computed columns.
+
+Every live lead is compared with the live contacts and accounts of every org and
+with the other leads; what it matched is kept as source records in
+`resolve.lead_match`, and the golden lead takes their golden ids from this
+publication's xref, so a merge of customers is followed without matching again. A
+converted lead is the contact and account it was converted to, whatever it matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from core.catalogue import CATALOGUE, ObjectSpec
+from core.settings import Settings
+from dedupe.lead_match import LeadLinks, company_domains, link_leads
+from warehouse.sql import copy_frame, ident, read_query
+from warehouse_sql import query
+
+_PEOPLE = ("first_name", "last_name", "email", "mobile_phone", "phone")
+_TEXT = ("org", "sfid", *_PEOPLE, "company", "website", "domain")
+
+# The live records each side of the matching, as this publication has them.
+_LEADS = (
+    "SELECT u.org, u.sfid, u.first_name, u.last_name, u.email, u.mobile_phone, u.phone, "
+    "u.company, u.website FROM golden_next.xref x JOIN unified.lead u "
+    "ON u.org = x.org AND u.sfid = x.sfid WHERE x.object = 'lead' ORDER BY u.org, u.sfid"
+)
+_CONTACTS = (
+    "SELECT c.org, c.sfid, c.first_name, c.last_name, c.email, c.mobile_phone, c.phone, "
+    "a.name AS company FROM golden_next.xref x JOIN unified.contact c "
+    "ON c.org = x.org AND c.sfid = x.sfid LEFT JOIN unified.account a "
+    "ON a.org = c.org AND a.sfid = c.account_sfid WHERE x.object = 'contact'"
+)
+_ACCOUNTS = (
+    "SELECT a.org, a.sfid, a.name AS company, a.domain, a.phone FROM golden_next.xref x "
+    "JOIN unified.account a ON a.org = x.org AND a.sfid = x.sfid WHERE x.object = 'account'"
+)
+
+
+@dataclass(frozen=True)
+class LeadReport:
+    """What the matching found, over every live lead."""
+
+    leads: int
+    with_contact: int
+    with_account: int
+    in_shared_clusters: int
+
+    def lines(self) -> list[str]:
+        """Warnings for the run's output: a lead matching nothing is no gap."""
+        return []
+
+    def metadata(self) -> dict[str, int]:
+        return {
+            "leads": self.leads,
+            "leads_matching_a_contact": self.with_contact,
+            "leads_matching_an_account": self.with_account,
+            "leads_sharing_a_cluster": self.in_shared_clusters,
+        }
+
+
+def _read(conn: Connection, sql: str) -> pd.DataFrame:
+    frame = read_query(conn, sql, text=[c for c in _TEXT if c in sql])
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _matches(leads: pd.DataFrame, contacts: pd.DataFrame, accounts: pd.DataFrame, links: LeadLinks):
+    """resolve.lead_match's rows: source records, not positions."""
+    out = pd.DataFrame({"org": leads["org"], "sfid": leads["sfid"]})
+    rep = leads.iloc[links.cluster]
+    out["cluster_org"] = rep["org"].to_numpy()
+    out["cluster_sfid"] = rep["sfid"].to_numpy()
+    for side, frame, found, weight in (
+        ("contact", contacts, links.contact, links.contact_weight),
+        ("account", accounts, links.account, links.account_weight),
+    ):
+        has = found >= 0
+        for column in ("org", "sfid"):
+            values = np.full(len(out), None, dtype=object)
+            values[has] = frame[column].to_numpy(dtype=object)[found[has]]
+            out[f"{side}_{column}"] = values
+        out[f"{side}_weight"] = np.where(has, weight, np.nan)
+    return out
+
+
+def match_leads(conn: Connection) -> LeadReport:
+    """Match every live lead afresh and rewrite resolve.lead_match."""
+    leads = _read(conn, _LEADS)
+    contacts = _read(conn, _CONTACTS)
+    accounts = _read(conn, _ACCOUNTS)
+    leads["domain"] = company_domains(leads["website"], leads["email"])
+    links = link_leads(leads, contacts, accounts)
+    rows = _matches(leads, contacts, accounts, links)
+    conn.exec_driver_sql("TRUNCATE resolve.lead_match")
+    copy_frame(conn, "resolve.lead_match", rows, list(rows.columns))
+    conn.exec_driver_sql("ANALYZE resolve.lead_match")
+    sizes = pd.Series(links.cluster).map(pd.Series(links.cluster).value_counts())
+    return LeadReport(
+        leads=len(leads),
+        with_contact=int((links.contact >= 0).sum()),
+        with_account=int((links.account >= 0).sum()),
+        in_shared_clusters=int((sizes > 1).sum()),
+    )
+
+
+def compute_leads(conn: Connection, settings: Settings, spec: ObjectSpec, full: bool) -> LeadReport:
+    """Fill the golden leads' cluster, golden contact and golden account; every lead
+    whose values change is republished (a customer merged elsewhere moves it too)."""
+    report = match_leads(conn)
+    contact_account = CATALOGUE["contact"].link_to("account")
+    changed = (
+        conn.execute(text(query("lead_links", contact_account=ident(conn, contact_account))))
+        .scalars()
+        .all()
+    )
+    if changed:
+        conn.execute(
+            text(
+                "INSERT INTO golden_next.changed (object, golden_id) "
+                "SELECT :obj, unnest(CAST(:ids AS text[])) ON CONFLICT DO NOTHING"
+            ),
+            {"obj": spec.name, "ids": list(changed)},
+        )
+    return report
