@@ -59,6 +59,7 @@ RESERVED = frozenset(
         "orgs",
         "provenance",
         "last_modified",
+        "main_org_sfid",
         "created_at",
         "updated_at",
     }
@@ -430,7 +431,42 @@ LEAD = ObjectSpec(
     resolved=False,
 )
 
-BUILT_IN: tuple[ObjectSpec, ...] = (ACCOUNT, CONTACT, OPPORTUNITY, LEAD)
+CONTACT_ROLE = ObjectSpec(
+    "contact_role",
+    (
+        Field(
+            "opportunity_sfid",
+            "opportunityid",
+            "sfid",
+            length=18,
+            golden=False,
+            parent="opportunity",
+            link="golden_opportunity_id",
+        ),
+        Field(
+            "contact_sfid",
+            "contactid",
+            "sfid",
+            length=18,
+            golden=False,
+            parent="contact",
+            link="golden_contact_id",
+        ),
+        Field("role", "role", length=40),
+        Field("is_primary", "isprimary", "boolean"),
+    ),
+    table="opportunitycontactrole",
+    entity_type="OpportunityContactRole",
+    golden_prefix="GR",
+    label=("role",),
+    description="Opportunity contact roles: the people of each opportunity, as golden "
+    "contacts, where an org syncs its OpportunityContactRole table.",
+    # Reached from an opportunity or a contact, never searched for.
+    word_index=False,
+    resolved=False,
+)
+
+BUILT_IN: tuple[ObjectSpec, ...] = (ACCOUNT, CONTACT, OPPORTUNITY, LEAD, CONTACT_ROLE)
 # Modules (comma-separated) that declare an installation's own objects in `OBJECTS`.
 EXTENSIONS_ENV = "ORG360_OBJECTS"
 

@@ -56,6 +56,7 @@ _TOP_LEVEL_KEYS = (
     "retention",
     "compare_shards",
     "reporting_currency",
+    "main_org",
 )
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 DEFAULT_REPORTING_CURRENCY = "EUR"
@@ -73,6 +74,9 @@ class Settings:
     compare_shards: int = DEFAULT_COMPARE_SHARDS
     # The one currency cross-org amounts are reported in (ISO 4217).
     reporting_currency: str = DEFAULT_REPORTING_CURRENCY
+    # The org Salesforce Connect shows the 360 view in: each golden record carries
+    # the sfid of its best member there (`main_org_sfid`), for lookups on its records.
+    main_org: str | None = None
     source: str = "<defaults>"
 
     def org(self, key: str) -> OrgSettings:
@@ -136,9 +140,17 @@ def parse_settings(raw: Any, source: str = "<config>") -> Settings:
             f"{source}: reporting_currency must be an ISO 4217 code such as EUR, got {reporting!r}"
         )
     orgs = _parse_orgs(raw.get("orgs"), source)
+    main_org = raw.get("main_org")
+    if main_org is not None and main_org not in [o.key for o in orgs]:
+        raise ConfigError(
+            f"{source}: main_org must be the key of one of the orgs ("
+            + ", ".join(o.key for o in orgs)
+            + f"), got {main_org!r}"
+        )
     retention = _parse_retention(raw.get("retention") or [], orgs, source)
     return Settings(
         reporting_currency=reporting,
+        main_org=main_org,
         orgs=orgs,
         database_url=database_url,
         schedule=schedule,

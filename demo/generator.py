@@ -23,7 +23,7 @@ import pandas as pd
 
 from dedupe.normalize import e164
 from demo.leads import LeadData, generate_leads
-from demo.opportunities import PipelineData, generate_pipeline
+from demo.opportunities import PipelineData, contact_roles, generate_pipeline
 
 ORGS = ("amer", "emea", "apac")
 
@@ -955,6 +955,9 @@ class DemoGenerator:
         self._add_connect_states(data)
         # From a random stream of its own: the accounts and contacts stay as they were.
         data.pipeline = generate_pipeline(data.accounts, data.truth, self.seed)
+        data.pipeline.contact_roles = contact_roles(
+            data.pipeline.opportunities, data.contacts, self.seed
+        )
         data.leads = generate_leads(
             data.accounts, data.contacts, data.truth, data.pipeline.opportunities, self.seed
         )

@@ -85,6 +85,12 @@ STANDARD_COLUMNS: dict[str, dict[str, str]] = {
         "convertedopportunityid": "varchar(18)",
         "ownerid": "varchar(18)",
     },
+    "opportunitycontactrole": {
+        "opportunityid": "varchar(18)",
+        "contactid": "varchar(18)",
+        "role": "varchar(40)",
+        "isprimary": "boolean",
+    },
     "currencytype": {
         "isocode": "varchar(255)",
         "conversionrate": "double precision",

@@ -106,20 +106,29 @@ def generate_leads(
         return row
 
     def retyped(contact: dict, account: dict | None) -> dict:
-        """A customer's details typed again into a lead form."""
+        """A customer's details typed again into a lead form, or given on another
+        occasion: a typo, capitals, an initial, a private mailbox, a shorter company."""
         first, last = contact["firstname"] or "", contact["lastname"] or ""
         if rng.random() < 0.15:
             first = _typo(rng, first)
         if rng.random() < 0.1:
             last = _typo(rng, last)
+        if first and rng.random() < 0.05:
+            first = first[0] + "."
         if rng.random() < 0.1:
             first, last = first.upper(), last.upper()
         email = contact["email"]
-        if email and rng.random() < 0.2:
+        draw = rng.random()
+        if draw < 0.2:
             email = None
+        elif draw < 0.3 and first and last:
+            private = f"{first}.{last}{rng.randrange(10, 99)}".lower().replace(" ", "")
+            email = f"{private}@{rng.choice(_FREE_MAIL)}"
         company = account["name"] if account is not None else None
         if company and rng.random() < 0.3:
             company = company.split(" ")[0]
+        elif company and rng.random() < 0.1:
+            company = _typo(rng, company)
         return {
             "firstname": first or None,
             "lastname": last or None,

@@ -86,6 +86,7 @@ class PipelineData:
     opportunities: dict[str, pd.DataFrame] = field(default_factory=dict)
     currency_types: dict[str, pd.DataFrame] = field(default_factory=dict)
     dated_rates: dict[str, pd.DataFrame] = field(default_factory=dict)
+    contact_roles: dict[str, pd.DataFrame] = field(default_factory=dict)
     # object, org, sfid, entity (a deal entered in two orgs is one entity)
     truth: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -217,3 +218,44 @@ def _typed(amount: float) -> float:
 def _to(org: str, code: str) -> float:
     """Units of `code` per unit of the org's corporate currency (its static rate)."""
     return STATIC_RATES[org].get(code, 1.0)
+
+
+ROLES = ("Decision Maker", "Economic Buyer", "Technical Buyer", "Evaluator", "Influencer")
+
+
+def contact_roles(
+    opportunities: dict[str, pd.DataFrame], contacts: dict[str, pd.DataFrame], seed: int
+) -> dict[str, pd.DataFrame]:
+    """The people of each deal (OpportunityContactRole): up to two of its account's
+    contacts, the first of them primary."""
+    rng = random.Random(seed * 31 + 5)
+    out = {}
+    for org, deals in opportunities.items():
+        people = contacts.get(org)
+        rows = []
+        if not deals.empty and people is not None and not people.empty:
+            live = people[people["sfid"].notna() & ~people["isdeleted"].fillna(False).astype(bool)]
+            by_account = live.groupby("accountid")["sfid"].apply(list).to_dict()
+            code = {"amer": "Am", "emea": "Em", "apac": "Ap"}.get(org, org[:2].title())
+            for deal, account, stamp in deals[["sfid", "accountid", "systemmodstamp"]].itertuples(
+                index=False
+            ):
+                candidates = by_account.get(account, [])
+                for i, contact in enumerate(rng.sample(candidates, min(len(candidates), 2))):
+                    if i and rng.random() < 0.5:
+                        break
+                    rows.append(
+                        {
+                            "sfid": f"00K{code}{len(rows) + 1:013d}",
+                            "opportunityid": deal,
+                            "contactid": contact,
+                            "role": rng.choice(ROLES),
+                            "isprimary": i == 0,
+                            "systemmodstamp": stamp,
+                            "isdeleted": False,
+                            "_hc_lastop": "SYNCED",
+                            "_hc_err": None,
+                        }
+                    )
+        out[org] = pd.DataFrame(rows)
+    return out

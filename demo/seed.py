@@ -34,7 +34,8 @@ _OMITTED_COLUMNS = {"apac": {"contact": ("mobilephone",)}}
 
 
 def write_demo_config(path: Path, database_url: str | None = None) -> Path:
-    config: dict = {"orgs": [dict(o) for o in DEMO_ORGS]}
+    # amer is where Salesforce Connect shows the 360 view (see docs/salesforce-setup.md).
+    config: dict = {"main_org": "amer", "orgs": [dict(o) for o in DEMO_ORGS]}
     if database_url:
         config["database_url"] = database_url
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,13 +93,15 @@ def _seed_pipeline(conn, key: str, schema: str, pipeline: PipelineData) -> dict[
     tables = [("opportunity", pipeline.opportunities.get(key))]
     tables += [("currencytype", pipeline.currency_types.get(key))]
     tables += [("datedconversionrate", pipeline.dated_rates.get(key))]
+    tables += [("opportunitycontactrole", pipeline.contact_roles.get(key))]
     for table, frame in tables:
         if frame is None:
             continue
         omitted = () if multi or table != "opportunity" else ("currencyisocode",)
         create_connect_table(conn, schema, table, omit_columns=omitted)
         frame = frame.drop(columns=[c for c in omitted if c in frame])
-        copy_frame(conn, f"{quote_ident(conn, schema)}.{table}", frame, list(frame.columns))
+        if not frame.empty:
+            copy_frame(conn, f"{quote_ident(conn, schema)}.{table}", frame, list(frame.columns))
         counts[f"{schema}.{table}"] = len(frame)
     return counts
 

@@ -72,7 +72,14 @@ def columns(*names: str) -> tuple[Prop, ...]:
     return tuple(Prop(pascal(name), name) for name in names)
 
 
-_GOLDEN_TAIL = ("member_count", "orgs", "last_modified", "created_at", "updated_at")
+_GOLDEN_TAIL = (
+    "main_org_sfid",
+    "member_count",
+    "orgs",
+    "last_modified",
+    "created_at",
+    "updated_at",
+)
 
 
 def _nav_name(spec: ObjectSpec, parent: str, column: str) -> str:

@@ -7,6 +7,8 @@ from it. Nothing here is visible to readers until `publish` swaps it in.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -31,12 +33,21 @@ class XrefReport:
 def org_priorities(conn: Connection, settings: Settings) -> None:
     conn.exec_driver_sql(
         "CREATE TEMP TABLE IF NOT EXISTS org_priority "
-        "(org varchar(40) PRIMARY KEY, priority integer NOT NULL, source_schema varchar(63))"
+        "(org varchar(40) PRIMARY KEY, priority integer NOT NULL, source_schema varchar(63), "
+        "is_main boolean NOT NULL)"
     )
     conn.exec_driver_sql("TRUNCATE org_priority")
     conn.execute(
-        text("INSERT INTO org_priority VALUES (:org, :priority, :schema)"),
-        [{"org": o.key, "priority": o.priority, "schema": o.schema} for o in settings.orgs],
+        text("INSERT INTO org_priority VALUES (:org, :priority, :schema, :main)"),
+        [
+            {
+                "org": o.key,
+                "priority": o.priority,
+                "schema": o.schema,
+                "main": o.key == settings.main_org,
+            }
+            for o in settings.orgs
+        ],
     )
 
 
@@ -224,9 +235,49 @@ def _children_of_moved(conn: Connection, parent: str) -> None:
             )
 
 
+def settings_fingerprint(settings: Settings) -> str:
+    """What of the config shapes golden records without changing who matches whom."""
+    shaping = {
+        "main_org": settings.main_org,
+        "reporting_currency": settings.reporting_currency,
+        "orgs": {o.key: [o.priority, o.currency, o.stages] for o in settings.orgs},
+    }
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
+
+
+def _settings_changed(conn: Connection, settings: Settings) -> bool:
+    """Record this build's settings; True when golden records were built with others
+    (every one is then rebuilt: a new main org reaches records nothing else changed)."""
+    fingerprint = settings_fingerprint(settings)
+    before = conn.execute(text("SELECT fingerprint FROM org360.golden_settings")).scalar()
+    if before == fingerprint:
+        return False
+    conn.execute(
+        text(
+            "INSERT INTO org360.golden_settings (fingerprint) VALUES (:f) "
+            "ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint"
+        ),
+        {"f": fingerprint},
+    )
+    # None: built before fingerprints were kept, with settings nobody can tell.
+    return True
+
+
+def _rebuild_every_object(conn: Connection) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO resolve.rebuild SELECT unnest(CAST(:objs AS text[])) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"objs": list(OBJECTS)},
+    )
+
+
 def build_xref(engine: Engine, settings: Settings) -> XrefReport:
     report = XrefReport({}, {}, {}, {})
     with engine.begin() as conn:
+        if _settings_changed(conn, settings):
+            _rebuild_every_object(conn)
         full = rebuild_all(conn)
         if not full:
             plan_for_few_rows(conn)
@@ -242,11 +293,7 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
                 savepoint.rollback()
                 full = True
                 report = XrefReport({}, {}, {}, {})
-                for obj in OBJECTS:
-                    conn.execute(
-                        text("INSERT INTO resolve.rebuild VALUES (:obj) ON CONFLICT DO NOTHING"),
-                        {"obj": obj},
-                    )
+                _rebuild_every_object(conn)
         if full:
             conn.exec_driver_sql("TRUNCATE golden_next.xref")
             for obj in OBJECTS:

@@ -105,7 +105,7 @@ def _stage_members(conn: Connection, spec: ObjectSpec, full: bool) -> None:
     conn.exec_driver_sql("DROP TABLE IF EXISTS members")
     conn.exec_driver_sql(
         "CREATE TEMP TABLE members ON COMMIT DROP AS "
-        "SELECT x.golden_id, u.org, u.sfid, u.systemmodstamp, "
+        "SELECT x.golden_id, u.org, u.sfid, u.systemmodstamp, p.is_main, "
         f"{''.join('u.' + c + ', ' for c in columns)}"
         "row_number() OVER (PARTITION BY x.golden_id ORDER BY p.priority, "
         "u.systemmodstamp DESC NULLS LAST, u.completeness DESC, u.org, u.sfid) AS rank "
@@ -192,8 +192,11 @@ def golden_sql(spec: ObjectSpec) -> str:
         values.append(display_name(spec))
     columns += links
     values += [f"s.{link}" for link in links]
+    columns.append("main_org_sfid")
+    values.append("s.main_org_sfid")
     survived = (
         f"SELECT m.golden_id, {', '.join(aggregates)}, "
+        "(array_agg(m.sfid ORDER BY m.rank) FILTER (WHERE m.is_main))[1] AS main_org_sfid, "
         "max(m.org || '/' || m.sfid) FILTER (WHERE m.rank = 1) AS first_member, "
         "count(*) AS member_count, string_agg(DISTINCT m.org, ',' ORDER BY m.org) AS orgs, "
         "max(m.systemmodstamp) AT TIME ZONE 'UTC' AS last_modified "
@@ -236,6 +239,9 @@ def linked_sql(spec: ObjectSpec, full: bool) -> str:
         columns.append(link)
         values.append(f"p{i}.golden_id")
         provenance.append((parent, f"CASE WHEN p{i}.golden_id IS NOT NULL THEN {source} END"))
+    columns.append("main_org_sfid")
+    values.append("CASE WHEN o.is_main THEN u.sfid END")
+    joins.append("JOIN org_priority o ON o.org = u.org")
     only_changed = "" if full else f" AND x.golden_id IN {changed_ids(obj)}"
     return (
         f"INSERT INTO golden_next.{obj} (golden_id, {', '.join(columns)}, org, sfid, "

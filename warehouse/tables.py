@@ -63,6 +63,8 @@ def columns(spec: ObjectSpec, layer: str) -> dict[str, str]:
             golden["name"] += " NOT NULL"
         else:
             golden["name"] = f"varchar({spec.name_length}) NOT NULL"
+        # The sfid of its best member in the main org (the config's `main_org`).
+        golden["main_org_sfid"] = "varchar(18)"
         for parent, link in spec.parent_links.values():
             golden[link] = (
                 f"varchar(18) REFERENCES golden.{parent} (golden_id) DEFERRABLE INITIALLY DEFERRED"

@@ -20,8 +20,10 @@ def seed_demo(database_url: str, companies: int = 60, seed_value: int = 11) -> D
     return data
 
 
-def write_config(path: Path, database_url: str, orgs: list[dict] | None = None) -> Path:
+def write_config(path: Path, database_url: str, orgs: list[dict] | None = None, **settings) -> Path:
+    """A config for the demo orgs (or `orgs`), with any other top-level `settings`."""
     config = {"database_url": database_url, "orgs": orgs or [dict(o) for o in DEMO_ORGS]}
+    config |= settings
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 

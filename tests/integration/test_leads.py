@@ -256,12 +256,87 @@ def test_leads_are_matched_to_every_orgs_customers_and_followed_incrementally(
     engine.dispose()
 
 
-def test_demo_leads_find_their_customers(database_url, tmp_path):
-    seed_demo(database_url, companies=120)
-    config = write_config(tmp_path / "org360.yaml", database_url)
+def _main_org_sfids(engine, obj: str, main_org: str) -> tuple[int, int]:
+    """Golden records with a member in the main org, and those whose main_org_sfid is
+    one of those members."""
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                f"SELECT count(*) FILTER (WHERE has_main), count(*) FILTER (WHERE right_one) "
+                f"FROM (SELECT g.golden_id, bool_or(x.org = :main) AS has_main, "
+                f"bool_or(x.org = :main AND x.sfid = g.main_org_sfid) AS right_one "
+                f"FROM golden.{obj} g JOIN golden.xref x ON x.golden_id = g.golden_id "
+                f"GROUP BY g.golden_id) t"
+            ),
+            {"main": main_org},
+        ).one()
+
+
+def test_demo_leads_find_their_customers_and_deals_their_people(database_url, tmp_path):
+    data = seed_demo(database_url, companies=120)
+    config = write_config(tmp_path / "org360.yaml", database_url, main_org="emea")
     run_all(config)
-    quality = evaluate_leads(make_engine(database_url))
+    engine = make_engine(database_url)
+    # Each golden record names its best member in the main org, where it has one.
+    for obj in ("account", "contact", "opportunity"):
+        with_member, named = _main_org_sfids(engine, obj, "emea")
+        assert with_member > 20 and named == with_member, obj
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM golden.account g WHERE main_org_sfid IS NOT NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM golden.xref x WHERE x.golden_id = g.golden_id "
+                    "AND x.org = 'emea')"
+                )
+            ).scalar_one()
+            == 0
+        )
+    quality = evaluate_leads(engine)
     for kind in ("person", "company"):
         assert quality[kind].expected >= 20, quality[kind].line()
         assert quality[kind].precision >= 0.95, quality[kind].line()
         assert quality[kind].recall >= 0.85, quality[kind].line()
+
+    # Each contact role links its deal's golden opportunity and its person's golden contact.
+    roles = data.pipeline.contact_roles["emea"]
+    with engine.connect() as conn:
+        published = {
+            r.sfid: r
+            for r in conn.execute(
+                text(
+                    "SELECT sfid, golden_opportunity_id, golden_contact_id, role, is_primary "
+                    "FROM golden.contact_role WHERE org = 'emea'"
+                )
+            )
+        }
+    assert len(roles) >= 20 and set(published) == set(roles["sfid"])
+    role = roles.iloc[0]
+    got = published[role["sfid"]]
+    assert got.golden_opportunity_id == golden_value(
+        engine, "opportunity", "emea", role["opportunityid"], "golden_id"
+    )
+    assert got.golden_contact_id == golden_value(
+        engine, "contact", "emea", role["contactid"], "golden_id"
+    )
+    assert (got.role, got.is_primary) == (role["role"], bool(role["isprimary"]))
+    with running_server(database_url) as server:
+        people = httpx.get(
+            f"{server.root}Opportunities('{got.golden_opportunity_id}')/OpportunityContactRoles",
+            auth=(USER, PASSWORD),
+        )
+        assert people.status_code == 200, people.text
+        assert got.golden_contact_id in [r["GoldenContactId"] for r in people.json()["value"]]
+        account = httpx.get(
+            f"{server.root}Accounts",
+            params={"$filter": "MainOrgSfid ne null", "$top": "1"},
+            auth=(USER, PASSWORD),
+        ).json()["value"][0]
+        assert account["MainOrgSfid"].startswith("001Em")
+
+    # Another main org: every golden record is rebuilt, though no record changed.
+    write_config(tmp_path / "org360.yaml", database_url, main_org="apac")
+    run_all(config)
+    with_member, named = _main_org_sfids(engine, "account", "apac")
+    assert with_member > 20 and named == with_member
+    engine.dispose()

@@ -35,6 +35,7 @@ def test_defaults_priority_from_list_order_and_lowercases_columns():
         ({"orgs": [{"key": "a", "schema": "x", "priority": "high"}]}, "priority must be"),
         ({"orgs": [{"key": "a", "schema": "x", "fields": {"memo": {}}}]}, "unknown object 'memo'"),
         ({"orgs": [{"key": "a", "schema": "x"}], "schedule": "hourly"}, "cron string"),
+        ({"orgs": [{"key": "a", "schema": "x"}], "main_org": "b"}, "main_org must be the key"),
     ],
 )
 def test_config_errors_say_what_is_wrong(raw, message):
