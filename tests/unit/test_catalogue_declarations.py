@@ -98,7 +98,10 @@ def _import_catalogue(objects: str) -> subprocess.CompletedProcess:
 def test_objects_declared_by_an_installation_join_the_catalogue_after_the_built_in_ones():
     result = _import_catalogue("tests.helpers.partner_objects")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "account,contact,opportunity,lead,contact_role,partner,partner_deal"
+    assert (
+        result.stdout.strip()
+        == "account,contact,opportunity,lead,contact_role,partner,partner_deal"
+    )
 
 
 @pytest.mark.parametrize(
