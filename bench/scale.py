@@ -39,7 +39,15 @@ from core.settings import load_settings
 from demo.changes import apply_changes
 from demo.generator import DemoGenerator
 from demo.opportunities import rates_csv
-from demo.seed import DEMO_ORGS, evaluate, evaluate_queue, seed, write_demo_config
+from demo.seed import (
+    DEMO_ORGS,
+    evaluate,
+    evaluate_deals,
+    evaluate_leads,
+    evaluate_queue,
+    seed,
+    write_demo_config,
+)
 from pipelines.runner import run_all
 from warehouse.currency import load_rates_file
 from warehouse.engines import engine_for
@@ -88,10 +96,23 @@ class PeakMemory:
         self._thread.join()
 
 
-def generate_and_seed(url: str, companies: int, seed_value: int) -> int:
+def generate_and_seed(url: str, companies: int, seed_value: int) -> dict[str, int]:
+    """Rows seeded per object, over every org."""
     data = DemoGenerator(companies=companies, seed=seed_value).generate()
-    seed(engine_for(url), data)
-    return data.record_count
+    counts = seed(engine_for(url), data)
+    by_object: dict[str, int] = {}
+    for table, count in counts.items():
+        obj = table.split(".")[1]
+        by_object[obj] = by_object.get(obj, 0) + count
+    return by_object
+
+
+def print_lifecycle_quality(url: str) -> None:
+    """Deals entered twice found for review, and leads linked to their customers."""
+    engine = engine_for(url)
+    print(f"  {'deals':<8} {evaluate_deals(engine).line()}")
+    for kind, quality in evaluate_leads(engine).items():
+        print(f"  {'leads':<8} to a {kind}: {quality.line()}")
 
 
 def fresh_database(name: str) -> str:
@@ -180,9 +201,9 @@ def main() -> None:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         rows = pool.apply(generate_and_seed, (url, companies, args.seed))
     print(
-        f"seeded {rows} Heroku Connect account and contact rows (and their opportunities) "
-        f"across {len(DEMO_ORGS)} orgs "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"seeded Heroku Connect rows across {len(DEMO_ORGS)} orgs in "
+        f"{time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{count} {table}" for table, count in rows.items())
     )
     config = write_demo_config(Path(tempfile.mkdtemp()) / "org360.yaml", url)
     # As `org360 demo` does: the org without rate tables gets its rates from a file.
@@ -197,6 +218,7 @@ def main() -> None:
     for obj, quality in evaluate(engine_for(url)).items():
         print(f"  {obj:<8} {quality.line()}")
         print(f"  {'':<8} {queued[obj].line()}")
+    print_lifecycle_quality(url)
 
     if args.splink:
         # Autovacuum catches up on the full run's million-row writes for a minute or
@@ -224,6 +246,7 @@ def main() -> None:
         print(f"  incremental / full: {incremental.seconds / summary.seconds:.1%}")
         for obj, quality in evaluate(engine).items():
             print(f"  {obj:<8} {quality.line()}")
+        print_lifecycle_quality(url)
 
     if args.verify:
         # The same records resolved in full: what differs is what incremental runs leave

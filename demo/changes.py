@@ -32,9 +32,36 @@ _ACCOUNT_EDITS = (
     "website = NULL",
     "name = name || ' Group'",
 )
+_OPPORTUNITY_EDITS = (
+    "amount = round(amount * 1.1)",  # a better offer
+    "closedate = closedate + 30",  # slipped a month
+    "probability = least(probability + 10, 100)",
+)
+_LEAD_EDITS = (
+    "status = 'Working - Contacted'",
+    "phone = regexp_replace(phone, '[0-9]$', '3')",
+    "title = 'Senior ' || coalesce(title, 'Associate')",
+)
+_ROLE_EDITS = ("role = 'Influencer'", "isprimary = NOT coalesce(isprimary, false)")
+# Per Connect table: what users edit, and the column a copy typed in again gets a typo in.
+_OBJECTS = {
+    "account": (_ACCOUNT_EDITS, "name"),
+    "contact": (_CONTACT_EDITS, "firstname"),
+    "opportunity": (_OPPORTUNITY_EDITS, "name"),
+    "lead": (_LEAD_EDITS, "lastname"),
+    "opportunitycontactrole": (_ROLE_EDITS, None),
+}
 # Connect's own columns; a duplicate gets fresh ones.
 _SYSTEM = {"id", "sfid", "systemmodstamp", "createddate", "isdeleted", "_hc_lastop", "_hc_err"}
-_PREFIX = {"account": "001", "contact": "003"}
+_PREFIX = {
+    "account": "001",
+    "contact": "003",
+    "opportunity": "006",
+    "lead": "00Q",
+    "opportunitycontactrole": "00K",
+}
+# The truth's object for each table (a contact role has no truth of its own).
+_TRUTH = {"opportunitycontactrole": "contact_role"}
 
 
 @dataclass
@@ -72,7 +99,7 @@ def _columns(conn: Connection, schema: str, obj: str) -> list[str]:
 
 
 def _edit(conn: Connection, schema: str, obj: str, share: float, seed: int) -> int:
-    edits = _CONTACT_EDITS if obj == "contact" else _ACCOUNT_EDITS
+    edits = _OBJECTS[obj][0]
     present = set(_columns(conn, schema, obj))
     done = 0
     for index, assignment in enumerate(edits):
@@ -89,14 +116,16 @@ def _edit(conn: Connection, schema: str, obj: str, share: float, seed: int) -> i
 
 
 def _duplicate(conn: Connection, org: str, schema: str, obj: str, share: float, seed: int) -> int:
-    """The same person or company typed in again, half of them with a typo."""
+    """The same person, company or deal typed in again, half of them with a typo."""
     names = _columns(conn, schema, obj)
     columns = ", ".join(names)
-    first = "firstname" if obj == "contact" else "name"
+    first = _OBJECTS[obj][1]
     values = ", ".join(
         f"CASE WHEN id % 2 = 0 THEN left({c}, -1) ELSE {c} END" if c == first else c for c in names
     )
     new_sfid = f"'{_PREFIX[obj]}Z' || chr(65 + {seed % 26}) || lpad(id::text, 13, '0')"
+    # A copied opportunity is another deal of the same account, not the same deal twice.
+    entity = "'deal:' || p.copy_sfid" if obj == "opportunity" else "t.entity"
     # One statement: the copies, and their truth (the entity of the record copied).
     return conn.execute(
         text(
@@ -106,11 +135,11 @@ def _duplicate(conn: Connection, org: str, schema: str, obj: str, share: float, 
             f"isdeleted, {columns}) SELECT copy_sfid, {_NOW}, {_NOW}, false, {values} "
             "FROM picked RETURNING sfid), "
             "truth AS (INSERT INTO demo.truth (object, org, sfid, entity) "
-            "SELECT t.object, t.org, p.copy_sfid, t.entity FROM picked p JOIN demo.truth t "
-            "ON t.object = :obj AND t.org = :org AND t.sfid = p.sfid ON CONFLICT DO NOTHING) "
-            "SELECT count(*) FROM copied"
+            f"SELECT t.object, t.org, p.copy_sfid, {entity} FROM picked p JOIN demo.truth t "
+            "ON t.object IN (:obj, :obj || '_company') AND t.org = :org AND t.sfid = p.sfid "
+            "ON CONFLICT DO NOTHING) SELECT count(*) FROM copied"
         ),
-        {"obj": obj, "org": org},
+        {"obj": _TRUTH.get(obj, obj), "org": org},
     ).scalar_one()
 
 
@@ -129,14 +158,16 @@ def _delete(conn: Connection, schema: str, obj: str, share: float, seed: int) ->
 
 
 def apply_changes(engine: Engine, fraction: float, seed: int = 1) -> Changes:
-    """Change about `fraction` of every demo org's accounts and contacts."""
+    """Change about `fraction` of every demo org's records, in every table it syncs."""
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction {fraction!r}: expected more than 0 and at most 1")
     changes = Changes()
     with engine.begin() as conn:
         for org in DEMO_ORGS:
             schema = org["schema"]
-            for obj in ("account", "contact"):
+            for obj in _OBJECTS:
+                if not _columns(conn, schema, obj):
+                    continue  # a table this org does not sync
                 # Duplicates first: a copy is of a record as it was.
                 duplicated = _duplicate(
                     conn, org["key"], schema, obj, fraction * DUPLICATE_SHARE, seed

@@ -958,6 +958,17 @@ class DemoGenerator:
         data.pipeline.contact_roles = contact_roles(
             data.pipeline.opportunities, data.contacts, self.seed
         )
+        # Each contact role is a record of its own: its own entity in the truth.
+        roles = [
+            ("contact_role", org, sfid, f"role:{org}/{sfid}")
+            for org, frame in data.pipeline.contact_roles.items()
+            if not frame.empty
+            for sfid in frame["sfid"]
+        ]
+        data.pipeline.truth = pd.concat(
+            [data.pipeline.truth, pd.DataFrame(roles, columns=list(data.pipeline.truth.columns))],
+            ignore_index=True,
+        )
         data.leads = generate_leads(
             data.accounts, data.contacts, data.truth, data.pipeline.opportunities, self.seed
         )

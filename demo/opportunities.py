@@ -226,8 +226,9 @@ ROLES = ("Decision Maker", "Economic Buyer", "Technical Buyer", "Evaluator", "In
 def contact_roles(
     opportunities: dict[str, pd.DataFrame], contacts: dict[str, pd.DataFrame], seed: int
 ) -> dict[str, pd.DataFrame]:
-    """The people of each deal (OpportunityContactRole): up to two of its account's
-    contacts, the first of them primary."""
+    """The people of each deal (OpportunityContactRole), as sales teams keep them: half
+    the deals name none, the others one or two of the account's contacts, the first
+    primary."""
     rng = random.Random(seed * 31 + 5)
     out = {}
     for org, deals in opportunities.items():
@@ -241,9 +242,9 @@ def contact_roles(
                 index=False
             ):
                 candidates = by_account.get(account, [])
-                for i, contact in enumerate(rng.sample(candidates, min(len(candidates), 2))):
-                    if i and rng.random() < 0.5:
-                        break
+                # Half the deals name their people; a fifth of those name two.
+                named = 0 if rng.random() < 0.5 else 2 if rng.random() < 0.2 else 1
+                for i, contact in enumerate(rng.sample(candidates, min(len(candidates), named))):
                     rows.append(
                         {
                             "sfid": f"00K{code}{len(rows) + 1:013d}",
