@@ -429,6 +429,8 @@ LEAD = ObjectSpec(
     # Each lead is a golden record of its own, matched to customers and to the other
     # orgs' leads rather than merged with them.
     resolved=False,
+    # Looked up through their customer; contains on names uses the trigram index.
+    word_index=False,
 )
 
 CONTACT_ROLE = ObjectSpec(
@@ -550,6 +552,11 @@ def validate(specs: tuple[ObjectSpec, ...]) -> None:
             raise ConfigError(
                 f"{where}: review_rule names a query, for an object that is not resolved "
                 "(a resolved one's review queue comes from its matcher)"
+            )
+        if spec.computed_fields and spec.resolved:
+            raise ConfigError(
+                f"{where}: computed fields are for an object that is not resolved (each "
+                "golden record one source record, whose values they are worked out from)"
             )
         if spec.matched and not spec.resolved:
             raise ConfigError(f"{where}: an object that is not resolved matches no fields")

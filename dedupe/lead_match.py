@@ -72,6 +72,18 @@ FREE_MAIL = frozenset(
         "free.fr",
     }
 )
+# Where a lead and a contact of one person are likely to agree; narrower than a block
+# per field (a company's contacts all share its name and switchboard, and a surname's
+# sound is shared by thousands).
+PERSON_BLOCKING = (
+    ("key_email",),
+    ("key_email_coarse",),  # the same mailbox at another domain
+    ("key_mobile_phone",),
+    ("key_last_name",),  # a rare surname (a common one's block is too large to pair)
+    ("key_first_name", "key_last_name_coarse"),  # a typo in the surname
+    ("key_last_name_coarse", "key_company"),  # a typo in the surname, at one company
+    ("key_phone", "key_first_name_coarse"),  # the switchboard, and the first name's sound
+)
 # A lead takes its best account at odds better than one in eight: it points to a likely
 # customer rather than merging anything, and a company's name alone (a lead typed
 # without an e-mail) must be able to reach it. The name's term frequency counts a
@@ -105,12 +117,13 @@ def company_domains(websites: pd.Series, emails: pd.Series) -> pd.Series:
 
 
 def _keyed(matcher: GenericMatcher, frame: pd.DataFrame) -> pd.DataFrame:
+    """The match keys (and coarse keys) of every record: all that is compared."""
     kinds = matcher.kinds
-    out = frame[[name for name, _ in matcher.fields]].astype(object)
-    out = out.where(out.notna(), None)
+    keys = pd.DataFrame(index=frame.index)
     for name in matcher.matched:
-        out[f"key_{name}"] = match_key(kinds[name], out[name])
-    return matcher.features(out)
+        values = frame[name].astype(object)
+        keys[f"key_{name}"] = match_key(kinds[name], values.where(values.notna(), None))
+    return matcher.features(keys)
 
 
 def _matches(
@@ -119,6 +132,7 @@ def _matches(
     others: pd.DataFrame,
     seed: int,
     threshold: float | None = None,
+    blocking: tuple[tuple[str, ...], ...] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Matching pairs (positions into leads then others, left < right) and their
     weights, among the pairs that hold a lead."""
@@ -140,6 +154,8 @@ def _matches(
         )
         sample = features.iloc[np.concatenate([np.arange(min(len(leads), FIT_SAMPLE)), picked])]
         sample = sample.reset_index(drop=True)
+    if blocking is not None:
+        settings = dataclasses.replace(settings, blocking_rules=blocking)
     settings = fit(sample, settings)
     if threshold is not None:
         settings = dataclasses.replace(settings, match_weight=threshold)
@@ -192,7 +208,11 @@ def link_leads(
     phone. Cleaned values, nulls as None/NaN."""
     n = len(leads)
     left, right, weight = _matches(
-        PERSON, leads, contacts.reindex(columns=[name for name, _ in PERSON.fields]), seed
+        PERSON,
+        leads,
+        contacts.reindex(columns=[name for name, _ in PERSON.fields]),
+        seed,
+        blocking=PERSON_BLOCKING,
     )
     both_leads = right < n
     labels = cluster(n, left[both_leads], right[both_leads], weight[both_leads])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
@@ -82,6 +83,8 @@ def seed(engine: Engine, data: DemoData) -> dict[str, int]:
                 create_connect_table(conn, schema, "lead")
                 copy_frame(conn, f"{quote_ident(conn, schema)}.lead", frame, list(frame.columns))
                 counts[f"{schema}.lead"] = len(frame)
+        # Fresh statistics: the scoring queries join the truth with the publication.
+        conn.exec_driver_sql("ANALYZE demo.truth")
     return counts
 
 
@@ -176,18 +179,19 @@ class Found:
 def evaluate_deals(engine: Engine) -> Found:
     """Deals entered in two orgs against the review queue's opportunity pairs."""
     with engine.connect() as conn:
-        truth = {
-            tuple(sorted([(r[0], r[1]), (r[2], r[3])]))
-            for r in conn.execute(
-                text(
-                    "SELECT a.org, a.sfid, b.org, b.sfid FROM demo.truth a JOIN demo.truth b "
-                    "ON b.entity = a.entity AND b.object = a.object AND (b.org, b.sfid) > "
-                    "(a.org, a.sfid) JOIN golden.xref xa ON xa.object = a.object "
-                    "AND xa.org = a.org AND xa.sfid = a.sfid JOIN golden.xref xb "
-                    "ON xb.object = b.object AND xb.org = b.org AND xb.sfid = b.sfid "
-                    "WHERE a.object = 'opportunity'"
-                )
+        # The published deals of every entity entered more than once, paired up.
+        entered: dict[str, list[tuple[str, str]]] = {}
+        for entity, org, sfid in conn.execute(
+            text(
+                "SELECT t.entity, t.org, t.sfid FROM demo.truth t JOIN golden.xref x "
+                "ON x.object = t.object AND x.org = t.org AND x.sfid = t.sfid "
+                "WHERE t.object = 'opportunity' AND t.entity IN (SELECT entity FROM demo.truth "
+                "WHERE object = 'opportunity' GROUP BY entity HAVING count(*) > 1)"
             )
+        ):
+            entered.setdefault(entity, []).append((org, sfid))
+        truth = {
+            tuple(sorted([a, b])) for deals in entered.values() for a, b in combinations(deals, 2)
         }
         queued = {
             tuple(sorted([(r[0], r[1]), (r[2], r[3])]))

@@ -1,43 +1,34 @@
 """Golden columns worked out when the golden records are built (the catalogue's
-`computed` fields): which function fills them, per object."""
+`computed` fields): which computer fills them, per object.
+
+A computer prepares what its columns need before the build (temp tables of rates,
+the leads' matches) and says how the build's INSERT gets them: the joins it adds and
+the expression of each column, over `u` (the unified record) and `x` (its xref row).
+The values are written once, with the rest of the record, rather than updated after:
+at a first publication that is a million rows not written twice.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from sqlalchemy import Connection
-
 from core.catalogue import ObjectSpec
 from core.errors import ConfigError
-from core.settings import Settings
-from warehouse.currency import compute_opportunities
-from warehouse.leads import compute_leads
+from warehouse.currency import OPPORTUNITY_COMPUTER
+from warehouse.insert_time import Computer
+from warehouse.leads import LEAD_COMPUTER
 
-COMPUTERS: dict[str, Callable[[Connection, Settings, ObjectSpec, bool], object]] = {
-    "opportunity": compute_opportunities,
-    "lead": compute_leads,
-}
+COMPUTERS: dict[str, Computer] = {"opportunity": OPPORTUNITY_COMPUTER, "lead": LEAD_COMPUTER}
 
 
-# The stages, by asset key, whose tables a computer reads besides the golden records.
-_READS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "opportunity": (("staging", "currency_rate"),),
-    # Leads are matched with every org's contacts and accounts.
-    "lead": (("unified", "contact"), ("unified", "account")),
-}
-
-
-def computed_from(obj: str) -> tuple[tuple[str, ...], ...]:
-    return _READS.get(obj, ())
-
-
-def compute(conn: Connection, settings: Settings, spec: ObjectSpec, full: bool) -> object:
-    """Fill the computed columns of the golden records just built (all, or the changed
-    ones); returns what the computer reports (gaps it left)."""
+def computer_for(spec: ObjectSpec) -> Computer:
     computer = COMPUTERS.get(spec.name)
     if computer is None:
         raise ConfigError(
             f"object {spec.name!r} declares computed fields "
             f"({', '.join(spec.computed_fields)}) but nothing in warehouse.computed fills them"
         )
-    return computer(conn, settings, spec, full)
+    return computer
+
+
+def computed_from(obj: str) -> tuple[tuple[str, ...], ...]:
+    computer = COMPUTERS.get(obj)
+    return computer.reads if computer is not None else ()

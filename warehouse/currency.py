@@ -29,6 +29,7 @@ from core.catalogue import ObjectSpec
 from core.errors import ConfigError
 from core.settings import CURRENCY_PATTERN, OrgSettings, Settings
 from warehouse.golden import changed_ids
+from warehouse.insert_time import InsertTime
 from warehouse.sql import ident
 from warehouse.staging import schema_exists, source_columns
 from warehouse_sql import query
@@ -262,56 +263,90 @@ class ConversionReport:
         }
 
 
-def compute_opportunities(
-    conn: Connection, settings: Settings, spec: ObjectSpec, full: bool
-) -> ConversionReport:
-    """Fill the golden opportunities just built: currency (the org's own where it has
-    one currency), the amount in the reporting currency, the stage on the funnel."""
-    conn.exec_driver_sql("DROP TABLE IF EXISTS org_currency, org_stage")
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE org_currency (org varchar(40) PRIMARY KEY, currency char(3)) "
-        "ON COMMIT DROP"
-    )
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE org_stage (org varchar(40), stage text, funnel_stage text, "
-        "PRIMARY KEY (org, stage)) ON COMMIT DROP"
-    )
-    if settings.orgs:
-        conn.execute(
-            text("INSERT INTO org_currency VALUES (:org, :currency)"),
-            [{"org": o.key, "currency": o.currency} for o in settings.orgs],
+class OpportunityComputer:
+    """An opportunity's currency (the org's own where it has one), its amount in the
+    reporting currency at the rates in force on its close date, its stage on the
+    shared funnel."""
+
+    reads = (("staging", "currency_rate"),)
+
+    def prepare(
+        self, conn: Connection, settings: Settings, spec: ObjectSpec, full: bool
+    ) -> InsertTime:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS org_currency, org_stage, opportunity_rate")
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE org_currency (org varchar(40) PRIMARY KEY, currency char(3)) "
+            "ON COMMIT DROP"
         )
-    stages = [
-        {"org": o.key, "stage": stage, "funnel": funnel}
-        for o in settings.orgs
-        for stage, funnel in o.stages.items()
-    ]
-    if stages:
-        conn.execute(text("INSERT INTO org_stage VALUES (:org, :stage, :funnel)"), stages)
-    scope = "" if full else f"AND g.golden_id IN {changed_ids(spec.name)}"
-    params = {"reporting": settings.reporting_currency}
-    conn.exec_driver_sql("DROP TABLE IF EXISTS opportunity_rate")
-    conn.execute(text(query("opportunity_rates", scope=scope)), params)
-    conn.exec_driver_sql("ANALYZE opportunity_rate")
-    conn.execute(text(query("convert_opportunities", scope=scope)), params)
-    report = ConversionReport()
-    # Counted over every published opportunity: what a reader of the reports misses.
-    for org, code, count in conn.execute(
-        text(
-            "SELECT org, coalesce(currency, '(none)'), count(*) FROM golden_next.opportunity "
-            "WHERE amount IS NOT NULL AND amount_reporting IS NULL GROUP BY 1, 2"
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE org_stage (org varchar(40), stage text, funnel_stage text, "
+            "PRIMARY KEY (org, stage)) ON COMMIT DROP"
         )
-    ):
-        report.missing_rates[(org, code)] = count
-    mapped = [o.key for o in settings.orgs if o.stages]
-    if mapped:
-        for org, stage, count in conn.execute(
+        if settings.orgs:
+            conn.execute(
+                text("INSERT INTO org_currency VALUES (:org, :currency)"),
+                [{"org": o.key, "currency": o.currency} for o in settings.orgs],
+            )
+        stages = [
+            {"org": o.key, "stage": stage, "funnel": funnel}
+            for o in settings.orgs
+            for stage, funnel in o.stages.items()
+        ]
+        if stages:
+            conn.execute(text("INSERT INTO org_stage VALUES (:org, :stage, :funnel)"), stages)
+        scope = "" if full else f"AND x.golden_id IN {changed_ids(spec.name)}"
+        params = {"reporting": settings.reporting_currency}
+        conn.execute(text(query("opportunity_rates", scope=scope)), params)
+        conn.exec_driver_sql("ANALYZE opportunity_rate")
+        code = "COALESCE(u.currency, oc.currency)"
+        day = "COALESCE(u.close_date, CURRENT_DATE)"
+        return InsertTime(
+            joins=[
+                "LEFT JOIN org_currency oc ON oc.org = u.org",
+                "LEFT JOIN org_stage st ON st.org = u.org AND st.stage = u.stage",
+                f"LEFT JOIN opportunity_rate src ON src.org = u.org AND src.code = {code} "
+                f"AND src.day = {day}",
+                "LEFT JOIN opportunity_rate tgt ON tgt.org = u.org "
+                f"AND tgt.code = %(reporting)s AND tgt.day = {day}",
+            ],
+            values={
+                "currency": code,
+                "funnel_stage": "st.funnel_stage",
+                "reporting_currency": "%(reporting)s",
+                # Org currency -> org corporate currency -> reporting currency; NULL
+                # without a rate.
+                "amount_reporting": f"CASE WHEN u.amount IS NULL THEN NULL "
+                f"WHEN {code} = %(reporting)s THEN u.amount "
+                "ELSE u.amount / src.rate * tgt.rate END",
+            },
+            params=params,
+        )
+
+    def report(
+        self, conn: Connection, settings: Settings, spec: ObjectSpec, prepared: InsertTime
+    ) -> ConversionReport:
+        """Gaps over every golden opportunity: what a reader of the reports misses."""
+        report = ConversionReport()
+        for org, code, count in conn.execute(
             text(
-                "SELECT g.org, g.stage, count(*) FROM golden_next.opportunity g "
-                "WHERE g.org = ANY(:orgs) AND g.stage IS NOT NULL AND g.funnel_stage IS NULL "
-                "GROUP BY 1, 2"
-            ),
-            {"orgs": mapped},
+                "SELECT org, coalesce(currency, '(none)'), count(*) "
+                "FROM golden_next.opportunity "
+                "WHERE amount IS NOT NULL AND amount_reporting IS NULL GROUP BY 1, 2"
+            )
         ):
-            report.unmapped_stages[(org, stage)] = count
-    return report
+            report.missing_rates[(org, code)] = count
+        mapped = [o.key for o in settings.orgs if o.stages]
+        if mapped:
+            for org, stage, count in conn.execute(
+                text(
+                    "SELECT g.org, g.stage, count(*) FROM golden_next.opportunity g "
+                    "WHERE g.org = ANY(:orgs) AND g.stage IS NOT NULL "
+                    "AND g.funnel_stage IS NULL GROUP BY 1, 2"
+                ),
+                {"orgs": mapped},
+            ):
+                report.unmapped_stages[(org, stage)] = count
+        return report
+
+
+OPPORTUNITY_COMPUTER = OpportunityComputer()

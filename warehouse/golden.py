@@ -16,8 +16,8 @@ from sqlalchemy import Connection, Engine, text
 
 from core.catalogue import CATALOGUE, OBJECTS
 from core.settings import Settings
-from dedupe.identity import assign_golden_ids
-from warehouse.sql import copy_frame, ident, index_lookups_only, plan_for_few_rows
+from dedupe.identity import assign_golden_ids, new_golden_id
+from warehouse.sql import copy_frame, ident, index_lookups_only, plan_for_few_rows, read_query
 from warehouse_sql import query
 
 
@@ -112,10 +112,78 @@ def _member_sql(obj: str, scoped: bool) -> str:
     )
 
 
+def _linked_xref_rows(
+    conn: Connection, obj: str, settings: Settings, scoped: bool, report: XrefReport
+) -> set[str]:
+    """`_xref_rows` of an object that is not resolved: each record is a golden record
+    of its own, under the id it had, else under one made from its key as
+    `dedupe.identity` makes them. Kept ids are copied in SQL; only new records' ids
+    are made here (all of them at a first publication: hundreds of thousands)."""
+    scope = "c.record_id IN (SELECT record_id FROM scope_records)" if scoped else "true"
+    orgs = {"orgs": [o.key for o in settings.orgs], "schemas": [o.schema for o in settings.orgs]}
+    kept = conn.execute(
+        text(
+            "INSERT INTO golden_next.xref (object, org, sfid, golden_id, source_schema, "
+            "hc_failed, systemmodstamp) "
+            "SELECT :obj, u.org, u.sfid, x.golden_id, s.schema, u.hc_failed, u.systemmodstamp "
+            f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
+            "JOIN golden.xref x ON x.object = :obj AND x.org = u.org AND x.sfid = u.sfid "
+            "JOIN unnest(CAST(:orgs AS text[]), CAST(:schemas AS text[])) AS s (org, schema) "
+            f"ON s.org = u.org WHERE {scope} RETURNING golden_id"
+        ),
+        {"obj": obj, **orgs},
+    )
+    kept_ids = set(kept.scalars()) if scoped else set()
+    kept_count = kept.rowcount
+    new = read_query(
+        conn,
+        "SELECT u.org, u.sfid, u.hc_failed, u.systemmodstamp "
+        f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
+        "LEFT JOIN golden.xref x ON x.object = %(obj)s AND x.org = u.org AND x.sfid = u.sfid "
+        f"WHERE x.golden_id IS NULL AND {scope}",
+        {"obj": obj},
+        text=("org", "sfid", "hc_failed", "systemmodstamp"),
+    )
+    prefix = CATALOGUE[obj].golden_prefix
+    keys = (new["org"] + "/" + new["sfid"]).tolist()
+    ids = [new_golden_id(obj, prefix, key) for key in keys]
+    salt = 0
+    while True:
+        # An id issued before (a record deleted, then back) or held is not issued again.
+        taken = set(
+            conn.execute(
+                text(
+                    "SELECT golden_id FROM org360.golden_id WHERE golden_id = ANY(:ids) "
+                    "UNION SELECT golden_id FROM golden_next.xref "
+                    "WHERE object = :obj AND golden_id = ANY(:ids)"
+                ),
+                {"ids": ids, "obj": obj},
+            ).scalars()
+        )
+        if not taken:
+            break
+        salt += 1
+        ids = [
+            new_golden_id(obj, prefix, key, salt) if golden_id in taken else golden_id
+            for key, golden_id in zip(keys, ids, strict=True)
+        ]
+    new["golden_id"] = ids
+    new["object"] = obj
+    new["source_schema"] = new["org"].map(dict(zip(orgs["orgs"], orgs["schemas"], strict=True)))
+    columns = ["object", "org", "sfid", "golden_id", "source_schema", "hc_failed", "systemmodstamp"]
+    copy_frame(conn, "golden_next.xref", new, columns)
+    report.records[obj] = report.golden[obj] = kept_count + len(new)
+    report.kept_ids[obj] = kept_count
+    report.new_ids[obj] = len(new)
+    return kept_ids | set(ids)
+
+
 def _xref_rows(
     conn: Connection, obj: str, settings: Settings, scoped: bool, report: XrefReport
 ) -> set[str]:
     """Write the xref rows of `obj` (all, or the scope's); return the ids assigned."""
+    if not CATALOGUE[obj].resolved:
+        return _linked_xref_rows(conn, obj, settings, scoped, report)
     members = pd.read_sql_query(text(_member_sql(obj, scoped)), conn, params={"obj": obj})
     members["previous_id"] = (
         members["previous_id"].astype(object).where(members["previous_id"].notna(), None)

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from core.catalogue import CATALOGUE, ObjectSpec
 from core.settings import Settings
 from dedupe.lead_match import LeadLinks, company_domains, link_leads
+from warehouse.insert_time import InsertTime
 from warehouse.sql import copy_frame, ident, read_query
-from warehouse_sql import query
 
 _PEOPLE = ("first_name", "last_name", "email", "mobile_phone", "phone")
 _TEXT = ("org", "sfid", *_PEOPLE, "company", "website", "domain")
@@ -109,22 +109,67 @@ def match_leads(conn: Connection) -> LeadReport:
     )
 
 
-def compute_leads(conn: Connection, settings: Settings, spec: ObjectSpec, full: bool) -> LeadReport:
-    """Fill the golden leads' cluster, golden contact and golden account; every lead
-    whose values change is republished (a customer merged elsewhere moves it too)."""
-    report = match_leads(conn)
-    contact_account = CATALOGUE["contact"].link_to("account")
-    changed = (
-        conn.execute(text(query("lead_links", contact_account=ident(conn, contact_account))))
-        .scalars()
-        .all()
-    )
-    if changed:
-        conn.execute(
-            text(
-                "INSERT INTO golden_next.changed (object, golden_id) "
-                "SELECT :obj, unnest(CAST(:ids AS text[])) ON CONFLICT DO NOTHING"
-            ),
-            {"obj": spec.name, "ids": list(changed)},
+class LeadComputer:
+    """A lead's cluster, golden contact and golden account, from what it matched."""
+
+    reads = (("unified", "contact"), ("unified", "account"))
+
+    def prepare(
+        self, conn: Connection, settings: Settings, spec: ObjectSpec, full: bool
+    ) -> InsertTime:
+        found = match_leads(conn)
+        contact_account = ident(conn, CATALOGUE["contact"].link_to("account"))
+        converted_contact = "COALESCE(cvc.golden_id, xc.golden_id)"
+        insert = InsertTime(
+            joins=[
+                "LEFT JOIN resolve.lead_match m ON m.org = u.org AND m.sfid = u.sfid",
+                "LEFT JOIN golden_next.xref xl ON xl.object = 'lead' "
+                "AND xl.org = m.cluster_org AND xl.sfid = m.cluster_sfid",
+                "LEFT JOIN golden_next.xref xc ON xc.object = 'contact' "
+                "AND xc.org = m.contact_org AND xc.sfid = m.contact_sfid",
+                "LEFT JOIN golden_next.xref xa ON xa.object = 'account' "
+                "AND xa.org = m.account_org AND xa.sfid = m.account_sfid",
+                # What a converted lead became, in its own org.
+                "LEFT JOIN golden_next.xref cvc ON cvc.object = 'contact' "
+                "AND cvc.org = u.org AND cvc.sfid = u.converted_contact_sfid",
+                "LEFT JOIN golden_next.xref cva ON cva.object = 'account' "
+                "AND cva.org = u.org AND cva.sfid = u.converted_account_sfid",
+                f"LEFT JOIN golden_next.contact gc ON gc.golden_id = {converted_contact}",
+            ],
+            values={
+                "lead_cluster_id": "COALESCE(xl.golden_id, x.golden_id)",
+                "golden_contact_id": converted_contact,
+                "golden_account_id": f"COALESCE(cva.golden_id, gc.{contact_account}, xa.golden_id)",
+                "match_weight": "CASE WHEN cvc.golden_id IS NULL "
+                "THEN COALESCE(m.contact_weight, m.account_weight) END",
+            },
+            found=found,
         )
-    return report
+        if not full:
+            _mark_moved(conn, spec, insert)
+        return insert
+
+    def report(
+        self, conn: Connection, settings: Settings, spec: ObjectSpec, prepared: InsertTime
+    ) -> LeadReport:
+        return prepared.found
+
+
+def _mark_moved(conn: Connection, spec: ObjectSpec, insert: InsertTime) -> None:
+    """Mark for rebuilding the golden leads that nothing changed in but whose match did
+    (a customer that appeared, merged or left): their computed values move."""
+    differs = " OR ".join(
+        f"g.{ident(conn, column)} IS DISTINCT FROM {value}"
+        for column, value in insert.values.items()
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO golden_next.changed (object, golden_id) "
+        f"SELECT '{spec.name}', g.golden_id FROM golden_next.{spec.name} g "
+        f"JOIN golden_next.xref x ON x.object = '{spec.name}' AND x.golden_id = g.golden_id "
+        f"JOIN unified.{spec.name} u ON u.org = x.org AND u.sfid = x.sfid "
+        f"{' '.join(insert.joins)} WHERE {differs} ON CONFLICT DO NOTHING",
+        insert.params,
+    )
+
+
+LEAD_COMPUTER = LeadComputer()

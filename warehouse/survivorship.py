@@ -21,8 +21,9 @@ from sqlalchemy import Connection, Engine
 
 from core.catalogue import CATALOGUE, ObjectSpec
 from core.settings import Settings
-from warehouse.computed import compute
+from warehouse.computed import computer_for
 from warehouse.golden import changed_ids, org_priorities, rebuild_all
+from warehouse.insert_time import InsertTime
 from warehouse.sql import plan_for_few_rows
 
 # jsonb_build_object takes at most 100 arguments: provenance is built in chunks.
@@ -131,16 +132,13 @@ def _stage_block(conn: Connection, spec: ObjectSpec, block: str, table: str) -> 
     conn.exec_driver_sql(f"ANALYZE {table}")
 
 
-def _clear(conn: Connection, obj: str) -> bool:
-    """Empty the golden records about to be built (all, or the changed ones); True
-    when all."""
-    full = rebuild_all(conn)
+def _clear(conn: Connection, obj: str, full: bool) -> None:
+    """Empty the golden records about to be built (all, or the changed ones)."""
     if full:
         conn.exec_driver_sql(f"TRUNCATE golden_next.{obj}")
     else:
         plan_for_few_rows(conn)
         conn.exec_driver_sql(f"DELETE FROM golden_next.{obj} WHERE golden_id IN {changed_ids(obj)}")
-    return full
 
 
 def golden_sql(spec: ObjectSpec) -> str:
@@ -215,14 +213,17 @@ def golden_sql(spec: ObjectSpec) -> str:
     )
 
 
-def linked_sql(spec: ObjectSpec, full: bool) -> str:
+def linked_sql(spec: ObjectSpec, full: bool, insert: InsertTime | None = None) -> str:
     """The INSERT that builds the golden records of an object that is not resolved:
-    each is its one source record, so nothing is ranked or aggregated."""
+    each is its one source record, so nothing is ranked or aggregated. `insert`: what
+    its computer adds (joins, computed columns; `%(name)s` parameters)."""
     obj = spec.name
+    insert = insert or InsertTime()
     where = {f.name: f"u.{f.name}" for f in spec.fields if f.golden and not f.computed}
     source = "jsonb_build_object('org', u.org, 'sfid', u.sfid)"
     columns = list(where)
-    values = list(where.values())
+    # A computer may complete a field (an org's one currency where the record has none).
+    values = [insert.values.get(column, value) for column, value in where.items()]
     name = display_name(spec, where, "u.org || '/' || u.sfid")
     if spec.name_is_a_field:
         values[columns.index("name")] = name
@@ -242,6 +243,10 @@ def linked_sql(spec: ObjectSpec, full: bool) -> str:
     columns.append("main_org_sfid")
     values.append("CASE WHEN o.is_main THEN u.sfid END")
     joins.append("JOIN org_priority o ON o.org = u.org")
+    for column in spec.computed_fields:
+        columns.append(column)
+        values.append(insert.values[column])
+    joins += insert.joins
     only_changed = "" if full else f" AND x.golden_id IN {changed_ids(obj)}"
     return (
         f"INSERT INTO golden_next.{obj} (golden_id, {', '.join(columns)}, org, sfid, "
@@ -258,13 +263,18 @@ def build_golden(engine: Engine, settings: Settings, obj: str) -> Built:
     spec = CATALOGUE[obj]
     with engine.begin() as conn:
         org_priorities(conn, settings)
-        full = _clear(conn, obj)
+        full = rebuild_all(conn)
+        computer = computer_for(spec) if spec.computed_fields else None
+        # Before the old records are cleared: a computer may mark more of them changed.
+        insert = computer.prepare(conn, settings, spec, full) if computer else None
+        _clear(conn, obj, full)
         if spec.resolved:
             _stage_members(conn, spec, full)
             for block, alias in _block_aliases(spec).items():
                 _stage_block(conn, spec, block, f"block_{alias}")
             rows = conn.exec_driver_sql(golden_sql(spec)).rowcount
         else:
-            rows = conn.exec_driver_sql(linked_sql(spec, full)).rowcount
-        computed = compute(conn, settings, spec, full) if spec.computed_fields else None
+            sql = linked_sql(spec, full, insert)
+            rows = conn.exec_driver_sql(sql, insert.params if insert else None).rowcount
+        computed = computer.report(conn, settings, spec, insert) if computer else None
         return Built(rows, incremental=not full, computed=computed)

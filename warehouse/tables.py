@@ -134,6 +134,13 @@ def _create(conn: Connection, spec: ObjectSpec) -> None:
         staging_fields=_declared(conn, spec, "staging"),
         unified_fields=_declared(conn, spec, "unified"),
         golden_fields=_declared(conn, spec, "golden"),
+        # Names sorted and searched by contains: not for records nobody looks up.
+        name_indexes=(
+            f"CREATE INDEX ON {ident(conn, 'golden', obj)} (name, golden_id);\n"
+            f"CREATE INDEX ON {ident(conn, 'golden', obj)} USING gin (name gin_trgm_ops);"
+            if spec.searchable
+            else ""
+        ),
     )
     if spec.word_index:
         sql += "\n" + query("object_word_index", obj=obj, golden=ident(conn, "golden", obj))

@@ -42,8 +42,7 @@ CREATE TABLE {golden} (
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
 ) WITH (fillfactor = 90);
-CREATE INDEX ON {golden} (name, golden_id);
-CREATE INDEX ON {golden} USING gin (name gin_trgm_ops);
+{name_indexes}
 
 CREATE TABLE {golden_next} (LIKE {golden} INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE {golden_next} ADD PRIMARY KEY (golden_id);
