@@ -99,7 +99,8 @@ FIT_SAMPLE = 200_000
 class LeadLinks:
     """Per lead (in the leads frame's order): its cluster (the position of one of its
     leads), the contact and the account it matched (positions, -1 for none) and those
-    matches' weights (NaN for none)."""
+    matches' weights (NaN for none). A lead that matched a contact is not compared
+    with accounts: its account is that contact's."""
 
     cluster: np.ndarray
     contact: np.ndarray
@@ -220,19 +221,25 @@ def link_leads(
     contact, contact_weight = _best(left[to_contact], right[to_contact] - n, weight[to_contact], n)
     contact, contact_weight = _through_cluster(labels, contact, contact_weight)
 
+    # A lead that is a known person is at that person's account; the others are
+    # compared with every org's accounts by company.
+    unknown = np.flatnonzero(contact < 0)
     company_left, company_right, company_weight = _matches(
         COMPANY,
-        leads,
+        leads.iloc[unknown].reset_index(drop=True),
         accounts.reindex(columns=[name for name, _ in COMPANY.fields]),
         seed + 1,
         COMPANY_LINK_WEIGHT,
     )
-    to_account = company_right >= n
-    account, account_weight = _best(
+    to_account = company_right >= len(unknown)
+    found, found_weight = _best(
         company_left[to_account],
-        company_right[to_account] - n,
+        company_right[to_account] - len(unknown),
         company_weight[to_account],
-        n,
+        len(unknown),
     )
+    account = np.full(n, -1, dtype=np.int64)
+    account_weight = np.full(n, np.nan)
+    account[unknown], account_weight[unknown] = found, found_weight
     account, account_weight = _through_cluster(labels, account, account_weight)
     return LeadLinks(labels, contact, contact_weight, account, account_weight)

@@ -1,6 +1,6 @@
 """Lead matching on frames, no database: customers found through a retyped name and
-e-mail, a company through its domain, prospects left alone, leads of one person
-clustered."""
+e-mail, a newcomer's company through its name and domain, prospects left alone,
+leads of one person clustered."""
 
 from __future__ import annotations
 
@@ -51,7 +51,13 @@ def test_customers_are_found_and_prospects_left_alone():
     copies["last_name"] = copies["last_name"].str[:-1]
     copies["phone"] = None
     prospects = _people(rng, 40, "P")
-    leads = pd.concat([copies, prospects, prospects.iloc[:5]], ignore_index=True)
+    # New people at customers: the company and its mail domain are known, they are not.
+    newcomers = contacts.sample(20, random_state=2).copy()
+    newcomers["first_name"] = "Quirin"
+    newcomers["last_name"] = [f"Oyelaran{i}" for i in range(20)]
+    newcomers["email"] = [f"q{i}@" + e.split("@")[1] for i, e in enumerate(newcomers["email"])]
+    newcomers["phone"] = None
+    leads = pd.concat([copies, prospects, prospects.iloc[:5], newcomers], ignore_index=True)
     leads["domain"] = company_domains(pd.Series([None] * len(leads)), leads["email"])
     accounts = pd.DataFrame(
         {
@@ -67,10 +73,12 @@ def test_customers_are_found_and_prospects_left_alone():
     found = links.contact[:60]
     assert (found == copies.index.to_numpy()).mean() >= 0.95
     assert (links.contact[60:] == -1).all()
-    # The retyped customers' companies are known; the prospects' are not.
-    expected = accounts.set_index("company").index.get_indexer(copies["company"])
-    assert (links.account[:60] == expected).mean() >= 0.95
-    assert (links.account[60:] == -1).all()
+    # A known person's account is that person's: not looked for again.
+    assert (links.account[:60][found >= 0] == -1).all()
+    # The newcomers' companies are known; the prospects' are not.
+    expected = accounts.set_index("company").index.get_indexer(newcomers["company"])
+    assert (links.account[105:] == expected).mean() >= 0.95
+    assert (links.account[60:105] == -1).all()
     # A prospect entered twice is one cluster; different prospects are not.
     assert (links.cluster[100:105] == links.cluster[60:65]).all()
     assert len(set(links.cluster[60:100])) == 40
