@@ -23,9 +23,10 @@ import pandas as pd
 from dedupe import normalize as nz
 from dedupe.blocking import key_hashes, pairs_with
 from dedupe.cluster import cluster
-from dedupe.estimate import fit
+from dedupe.estimate import MODEL_VERSION, fit, parameters, with_parameters
 from dedupe.generic import GenericMatcher, match_key
 from dedupe.score import score_pairs
+from dedupe.settings import MatchSettings
 
 PERSON = GenericMatcher(
     "lead_person",
@@ -107,6 +108,8 @@ class LeadLinks:
     contact_weight: np.ndarray
     account: np.ndarray
     account_weight: np.ndarray
+    # Each model's parameters ("person", "company"), to store and reuse next time.
+    models: dict[str, dict | None]
 
 
 def company_domains(websites: pd.Series, emails: pd.Series) -> pd.Series:
@@ -134,40 +137,58 @@ def _matches(
     seed: int,
     threshold: float | None = None,
     blocking: tuple[tuple[str, ...], ...] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    stored: dict | None = None,
+    refit_change: float = 0.1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """Matching pairs (positions into leads then others, left < right) and their
-    weights, among the pairs that hold a lead."""
+    weights, among the pairs that hold a lead, and the model's parameters: the
+    `stored` ones while the records number about as many (within `refit_change`),
+    else fitted afresh, so that unchanged records weigh the same from run to run."""
     frame = pd.concat(
         [leads.reindex(columns=[n for n, _ in matcher.fields]), others], ignore_index=True
     )
     empty = np.empty(0, dtype=np.int64)
     if len(leads) == 0 or len(frame) < 2:
-        return empty, empty, np.empty(0)
+        return empty, empty, np.empty(0), stored
     features = _keyed(matcher, frame)
     settings = matcher.settings
-    sample = features
-    if len(features) > FIT_SAMPLE:
-        rest = max(FIT_SAMPLE - len(leads), FIT_SAMPLE // 2)
-        picked = np.random.default_rng(seed).choice(
-            np.arange(len(leads), len(features)),
-            size=min(rest, len(features) - len(leads)),
-            replace=False,
-        )
-        sample = features.iloc[np.concatenate([np.arange(min(len(leads), FIT_SAMPLE)), picked])]
-        sample = sample.reset_index(drop=True)
     if blocking is not None:
         settings = dataclasses.replace(settings, blocking_rules=blocking)
-    settings = fit(sample, settings)
+    if (
+        stored is not None
+        and stored.get("version") == MODEL_VERSION
+        and abs(len(features) - stored["records"]) <= refit_change * max(stored["records"], 1)
+    ):
+        settings = with_parameters(settings, stored)
+    else:
+        settings = _fitted(features, settings, len(leads), seed)
+        stored = parameters(settings, len(features))
     if threshold is not None:
         settings = dataclasses.replace(settings, match_weight=threshold)
     positions = np.arange(len(features), dtype=np.int64)
     keys = key_hashes(features, settings.blocking_rules)
     left, right = pairs_with(positions, keys, positions[: len(leads)], settings.max_block_size)
     if len(left) == 0:
-        return empty, empty, np.empty(0)
+        return empty, empty, np.empty(0), stored
     scored = score_pairs(features, left, right, settings)
     matched = scored.is_match
-    return left[matched], right[matched], scored.match_weight[matched]
+    return left[matched], right[matched], scored.match_weight[matched], stored
+
+
+def _fitted(features: pd.DataFrame, settings: MatchSettings, leads: int, seed: int):
+    """The model fitted on the leads and a sample of the others (at most FIT_SAMPLE
+    records in all: enough to measure each field, without fitting on millions)."""
+    sample = features
+    if len(features) > FIT_SAMPLE:
+        rest = max(FIT_SAMPLE - leads, FIT_SAMPLE // 2)
+        picked = np.random.default_rng(seed).choice(
+            np.arange(leads, len(features)),
+            size=min(rest, len(features) - leads),
+            replace=False,
+        )
+        sample = features.iloc[np.concatenate([np.arange(min(leads, FIT_SAMPLE)), picked])]
+        sample = sample.reset_index(drop=True)
+    return fit(sample, settings)
 
 
 def _best(lead: np.ndarray, other: np.ndarray, weight: np.ndarray, leads: int):
@@ -202,18 +223,27 @@ def _through_cluster(labels: np.ndarray, best: np.ndarray, weight: np.ndarray):
 
 
 def link_leads(
-    leads: pd.DataFrame, contacts: pd.DataFrame, accounts: pd.DataFrame, seed: int = 360
+    leads: pd.DataFrame,
+    contacts: pd.DataFrame,
+    accounts: pd.DataFrame,
+    seed: int = 360,
+    models: dict[str, dict | None] | None = None,
+    refit_change: float = 0.1,
 ) -> LeadLinks:
     """leads: first_name, last_name, email, mobile_phone, phone, company, domain;
     contacts: the same (company: their account's name); accounts: company, domain,
-    phone. Cleaned values, nulls as None/NaN."""
+    phone. Cleaned values, nulls as None/NaN. `models`: the parameters a last run
+    returned, reused while the records number about as many."""
+    models = models or {}
     n = len(leads)
-    left, right, weight = _matches(
+    left, right, weight, person = _matches(
         PERSON,
         leads,
         contacts.reindex(columns=[name for name, _ in PERSON.fields]),
         seed,
         blocking=PERSON_BLOCKING,
+        stored=models.get("person"),
+        refit_change=refit_change,
     )
     both_leads = right < n
     labels = cluster(n, left[both_leads], right[both_leads], weight[both_leads])
@@ -224,12 +254,14 @@ def link_leads(
     # A lead that is a known person is at that person's account; the others are
     # compared with every org's accounts by company.
     unknown = np.flatnonzero(contact < 0)
-    company_left, company_right, company_weight = _matches(
+    company_left, company_right, company_weight, company = _matches(
         COMPANY,
         leads.iloc[unknown].reset_index(drop=True),
         accounts.reindex(columns=[name for name, _ in COMPANY.fields]),
         seed + 1,
         COMPANY_LINK_WEIGHT,
+        stored=models.get("company"),
+        refit_change=refit_change,
     )
     to_account = company_right >= len(unknown)
     found, found_weight = _best(
@@ -242,4 +274,11 @@ def link_leads(
     account_weight = np.full(n, np.nan)
     account[unknown], account_weight[unknown] = found, found_weight
     account, account_weight = _through_cluster(labels, account, account_weight)
-    return LeadLinks(labels, contact, contact_weight, account, account_weight)
+    return LeadLinks(
+        labels,
+        contact,
+        contact_weight,
+        account,
+        account_weight,
+        {"person": person, "company": company},
+    )

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from core.catalogue import CATALOGUE, ObjectSpec
 from core.settings import Settings
 from dedupe.lead_match import LeadLinks, company_domains, link_leads
 from warehouse.insert_time import InsertTime
+from warehouse.match_model import REFIT_CHANGE, save_parameters
 from warehouse.sql import copy_frame, ident, read_query
 
 _PEOPLE = ("first_name", "last_name", "email", "mobile_phone", "phone")
@@ -85,7 +86,9 @@ def _matches(leads: pd.DataFrame, contacts: pd.DataFrame, accounts: pd.DataFrame
             values = np.full(len(out), None, dtype=object)
             values[has] = frame[column].to_numpy(dtype=object)[found[has]]
             out[f"{side}_{column}"] = values
-        out[f"{side}_weight"] = np.where(has, weight, np.nan)
+        # To a tenth of a bit: the names' frequencies move every weight a little
+        # whenever records arrive, and a lead is rewritten only when its match moves.
+        out[f"{side}_weight"] = np.where(has, np.round(weight, 1), np.nan)
     return out
 
 
@@ -95,7 +98,24 @@ def match_leads(conn: Connection) -> LeadReport:
     contacts = _read(conn, _CONTACTS)
     accounts = _read(conn, _ACCOUNTS)
     leads["domain"] = company_domains(leads["website"], leads["email"])
-    links = link_leads(leads, contacts, accounts)
+    stored = dict(
+        conn.execute(
+            text(
+                "SELECT object, parameters FROM org360.match_model "
+                "WHERE object IN ('lead_person', 'lead_company')"
+            )
+        ).all()
+    )
+    links = link_leads(
+        leads,
+        contacts,
+        accounts,
+        models={"person": stored.get("lead_person"), "company": stored.get("lead_company")},
+        refit_change=REFIT_CHANGE,
+    )
+    for name, params in links.models.items():
+        if params is not None and params is not stored.get(f"lead_{name}"):
+            save_parameters(conn, f"lead_{name}", params)
     rows = _matches(leads, contacts, accounts, links)
     conn.exec_driver_sql("TRUNCATE resolve.lead_match")
     copy_frame(conn, "resolve.lead_match", rows, list(rows.columns))

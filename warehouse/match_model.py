@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from dedupe.estimate import with_parameters
 from dedupe.settings import MatchSettings
@@ -33,15 +33,20 @@ def stored_model(engine: Engine, obj: str) -> tuple[dict, object] | None:
 
 def store_parameters(engine: Engine, obj: str, params: dict) -> None:
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO org360.match_model (object, parameters) "
-                "VALUES (:obj, CAST(:params AS jsonb)) "
-                "ON CONFLICT (object) DO UPDATE SET parameters = excluded.parameters, "
-                "fitted_at = now()"
-            ),
-            {"obj": obj, "params": json.dumps(params)},
-        )
+        save_parameters(conn, obj, params)
+
+
+def save_parameters(conn: Connection, obj: str, params: dict) -> None:
+    """Store `obj`'s fitted parameters in the caller's transaction."""
+    conn.execute(
+        text(
+            "INSERT INTO org360.match_model (object, parameters) "
+            "VALUES (:obj, CAST(:params AS jsonb)) "
+            "ON CONFLICT (object) DO UPDATE SET parameters = excluded.parameters, "
+            "fitted_at = now()"
+        ),
+        {"obj": obj, "params": json.dumps(params)},
+    )
 
 
 def model_for(engine: Engine, obj: str, settings: MatchSettings) -> MatchSettings:

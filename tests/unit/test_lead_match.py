@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pandas as pd
 
 from dedupe.lead_match import company_domains, link_leads
@@ -82,3 +83,24 @@ def test_customers_are_found_and_prospects_left_alone():
     # A prospect entered twice is one cluster; different prospects are not.
     assert (links.cluster[100:105] == links.cluster[60:65]).all()
     assert len(set(links.cluster[60:100])) == 40
+
+
+def test_a_stored_model_weighs_unchanged_records_the_same():
+    rng = random.Random(9)
+    contacts = _people(rng, 300, "C")
+    leads = contacts.sample(80, random_state=3).copy()
+    leads["last_name"] = leads["last_name"].str[:-1]
+    leads["domain"] = company_domains(pd.Series([None] * len(leads)), leads["email"])
+    accounts = pd.DataFrame({"company": contacts["company"], "domain": None, "phone": None})
+    first = link_leads(leads, contacts, accounts)
+    # A few more contacts since: the stored model is reused; weights move only as far
+    # as the names' frequencies do.
+    grown = pd.concat([contacts, _people(rng, 10, "P")], ignore_index=True)
+    again = link_leads(leads, grown, accounts, models=first.models)
+    assert again.models == first.models
+    assert (again.contact == first.contact).all()
+    assert np.nanmax(np.abs(again.contact_weight - first.contact_weight)) < 0.2
+    # Grown past the refit threshold, the model is fitted afresh.
+    bigger = pd.concat([contacts, _people(rng, 120, "P")], ignore_index=True)
+    refitted = link_leads(leads, bigger, accounts, models=first.models)
+    assert refitted.models["person"]["records"] != first.models["person"]["records"]
