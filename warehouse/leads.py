@@ -19,6 +19,7 @@ from sqlalchemy import Connection, text
 from core.catalogue import CATALOGUE, ObjectSpec
 from core.settings import Settings
 from dedupe.lead_match import LeadLinks, company_domains, link_leads
+from warehouse import resolution_state
 from warehouse.insert_time import InsertTime
 from warehouse.match_model import REFIT_CHANGE, save_parameters
 from warehouse.sql import copy_frame, ident, read_query
@@ -52,6 +53,8 @@ class LeadReport:
     with_contact: int
     with_account: int
     in_shared_clusters: int
+    # False: nothing the matching reads had changed; the last matching's results stand.
+    matched: bool = True
 
     def lines(self) -> list[str]:
         """Warnings for the run's output: a lead matching nothing is no gap."""
@@ -63,6 +66,7 @@ class LeadReport:
             "leads_matching_a_contact": self.with_contact,
             "leads_matching_an_account": self.with_account,
             "leads_sharing_a_cluster": self.in_shared_clusters,
+            "matched_afresh": int(self.matched),
         }
 
 
@@ -92,8 +96,45 @@ def _matches(leads: pd.DataFrame, contacts: pd.DataFrame, accounts: pd.DataFrame
     return out
 
 
-def match_leads(conn: Connection) -> LeadReport:
-    """Match every live lead afresh and rewrite resolve.lead_match."""
+# What the matching reads, in brief: where each side's records last changed and how
+# many are live. Equal to the last matching's: nothing to match again.
+_SIDES = (
+    "SELECT concat_ws('/', (SELECT max(change_seq) FROM unified.lead), "
+    "(SELECT max(change_seq) FROM unified.contact), "
+    "(SELECT max(change_seq) FROM unified.account), "
+    "(SELECT count(*) FROM golden_next.xref WHERE object = 'lead'), "
+    "(SELECT count(*) FROM golden_next.xref WHERE object = 'contact'), "
+    "(SELECT count(*) FROM golden_next.xref WHERE object = 'account'))"
+)
+_STATE = "lead_match"
+
+
+def match_leads(conn: Connection, again: bool = False) -> LeadReport:
+    """Match every live lead afresh and rewrite resolve.lead_match, unless no lead,
+    contact or account changed since the last matching (and not `again`): then what
+    it found stands (the golden ids it leads to are looked up at every build)."""
+    sides = conn.execute(text(_SIDES)).scalar_one()
+    last = resolution_state.load_state(conn, _STATE)
+    if not again and last is not None and last.fingerprint == sides:
+        return _stored_report(conn)
+    report = _match(conn)
+    resolution_state.save_state(conn, _STATE, resolution_state.ResolveState(0, sides))
+    return report
+
+
+def _stored_report(conn: Connection) -> LeadReport:
+    row = conn.execute(
+        text(
+            "SELECT count(*), count(contact_sfid), count(account_sfid), "
+            "count(*) FILTER (WHERE cluster_size > 1) FROM (SELECT contact_sfid, "
+            "account_sfid, count(*) OVER (PARTITION BY cluster_org, cluster_sfid) "
+            "AS cluster_size FROM resolve.lead_match) m"
+        )
+    ).one()
+    return LeadReport(*row, matched=False)
+
+
+def _match(conn: Connection) -> LeadReport:
     leads = _read(conn, _LEADS)
     contacts = _read(conn, _CONTACTS)
     accounts = _read(conn, _ACCOUNTS)
@@ -126,6 +167,7 @@ def match_leads(conn: Connection) -> LeadReport:
         with_contact=int((links.contact >= 0).sum()),
         with_account=int((links.account >= 0).sum()),
         in_shared_clusters=int((sizes > 1).sum()),
+        matched=True,
     )
 
 
@@ -137,7 +179,7 @@ class LeadComputer:
     def prepare(
         self, conn: Connection, settings: Settings, spec: ObjectSpec, full: bool
     ) -> InsertTime:
-        found = match_leads(conn)
+        found = match_leads(conn, again=full)
         contact_account = ident(conn, CATALOGUE["contact"].link_to("account"))
         converted_contact = "COALESCE(cvc.golden_id, xc.golden_id)"
         insert = InsertTime(

@@ -204,8 +204,20 @@ def test_leads_are_matched_to_every_orgs_customers_and_followed_incrementally(
             return dict(conn.execute(text("SELECT golden_id, updated_at FROM golden.lead")).all())
 
     before = stamps()
+    with engine.connect() as conn:
+        matched_at = conn.execute(
+            text("SELECT resolved_at FROM resolve.state WHERE object = 'lead_match'")
+        ).scalar_one()
     run_all(config)
     assert stamps() == before
+    with engine.connect() as conn:
+        # Nothing a lead is matched with changed: the last matching stands.
+        assert (
+            conn.execute(
+                text("SELECT resolved_at FROM resolve.state WHERE object = 'lead_match'")
+            ).scalar_one()
+            == matched_at
+        )
 
     # Incremental: the prospect becomes an apac customer; the typed-again lead is deleted.
     with engine.begin() as conn:
