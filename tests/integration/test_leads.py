@@ -274,6 +274,11 @@ def test_leads_are_matched_to_every_orgs_customers_and_followed_incrementally(
         )
         assert via_account.status_code == 200, via_account.text
         assert newcomer["golden_id"] in [r["GoldenId"] for r in via_account.json()["value"]]
+        found = httpx.get(f"{base}/Leads", params={"$search": "quokka"}, auth=auth)
+        assert found.status_code == 200, found.text
+        assert {prospect["golden_id"], twin["golden_id"]} <= {
+            r["GoldenId"] for r in found.json()["value"]
+        }
         contact = httpx.get(f"{base}/Leads('{done['golden_id']}')/Contact", auth=auth)
         assert contact.status_code == 200 and contact.json()["GoldenId"] == contact_id
         converted_into = httpx.get(
