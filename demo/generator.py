@@ -22,6 +22,7 @@ from itertools import accumulate
 import pandas as pd
 
 from dedupe.normalize import e164
+from demo.heroku_connect import demo_sfid
 from demo.leads import LeadData, generate_leads
 from demo.opportunities import PipelineData, contact_roles, generate_pipeline
 
@@ -686,11 +687,6 @@ def _fill(rng: random.Random, pattern: str) -> str:
     )
 
 
-def _sfid(prefix: str, org: str, n: int) -> str:
-    code = {"amer": "Am", "emea": "Em", "apac": "Ap"}.get(org, org[:2].title())
-    return f"{prefix}{code}{n:013d}"
-
-
 class DemoGenerator:
     def __init__(
         self, companies: int = 400, seed: int = 7, noise: float = 1.0, orgs: tuple[str, ...] = ORGS
@@ -831,7 +827,7 @@ class DemoGenerator:
             city = n.deaccent(city)
         modstamp = self.now - dt.timedelta(minutes=rng.randrange(60 * 24 * 365))
         row = {
-            "sfid": _sfid("001", org, self.counters[org]["account"]),
+            "sfid": demo_sfid("001", org, self.counters[org]["account"]),
             "name": name,
             "website": None if n.chance(0.2) else website,
             "phone": None if n.chance(0.15) else phone,
@@ -878,7 +874,7 @@ class DemoGenerator:
         if rng.random() < 0.5:
             mobile = mobile.replace("+", "00")
         return {
-            "sfid": _sfid("003", org, self.counters[org]["contact"]),
+            "sfid": demo_sfid("003", org, self.counters[org]["contact"]),
             "firstname": first,
             "lastname": last,
             "email": None if n.chance(0.25) else email,

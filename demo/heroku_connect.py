@@ -7,6 +7,7 @@ numbers double precision, datetimes timestamp without time zone in UTC).
 
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import Connection
 from sqlalchemy.sql import quoted_name
 
@@ -104,6 +105,19 @@ STANDARD_COLUMNS: dict[str, dict[str, str]] = {
         "conversionrate": "double precision",
     },
 }
+
+
+def demo_sfid(prefix: str, org: str, n: int) -> str:
+    """A demo record's Salesforce id: its object's key prefix, the org, a number."""
+    code = {"amer": "Am", "emea": "Em", "apac": "Ap"}.get(org, org[:2].title())
+    return f"{prefix}{code}{n:013d}"
+
+
+def live_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows Connect has synced (an sfid) that are not deleted."""
+    if frame.empty:
+        return frame
+    return frame[frame["sfid"].notna() & ~frame["isdeleted"].fillna(False).astype(bool)]
 
 
 def quote_ident(conn: Connection, name: str) -> str:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from demo.heroku_connect import demo_sfid, live_rows
+
 _STATUS_OPEN = ("Open - Not Contacted", "Working - Contacted", "Nurturing")
 _SOURCES = ("Web", "Trade Show", "Partner Referral", "Phone Inquiry", "Purchased List", None)
 _SECTORS = ("Analytics", "Robotics", "Logistik", "Foods", "Textiles", "Dental", "Studio")
@@ -53,8 +55,8 @@ def generate_leads(
     rng = random.Random(seed * 104_729 + 3)
     entity = {(obj, org, sfid): e for obj, org, sfid, e in truth.itertuples(index=False, name=None)}
     orgs = list(contacts)
-    live_contacts = {org: _live(frame) for org, frame in contacts.items()}
-    live_accounts = {org: _live(frame) for org, frame in accounts.items()}
+    live_contacts = {org: live_rows(frame) for org, frame in contacts.items()}
+    live_accounts = {org: live_rows(frame) for org, frame in accounts.items()}
     account_rows = {
         org: {row["sfid"]: row for row in _records(frame)} for org, frame in live_accounts.items()
     }
@@ -71,11 +73,10 @@ def generate_leads(
 
     def lead(org: str, person_entity: str, company_entity: str | None, **values) -> dict:
         counters[org] += 1
-        code = {"amer": "Am", "emea": "Em", "apac": "Ap"}.get(org, org[:2].title())
-        sfid = f"00Q{code}{counters[org]:013d}"
+        lead_sfid = demo_sfid("00Q", org, counters[org])
         created = dt.datetime(2025, 1, 1) + dt.timedelta(hours=rng.randrange(15000))
         row = {
-            "sfid": sfid,
+            "sfid": lead_sfid,
             "firstname": None,
             "lastname": None,
             "company": None,
@@ -92,7 +93,7 @@ def generate_leads(
             "convertedaccountid": None,
             "convertedcontactid": None,
             "convertedopportunityid": None,
-            "ownerid": f"005{code}{rng.randrange(40):013d}",
+            "ownerid": demo_sfid("005", org, rng.randrange(40)),
             "createddate": created,
             "systemmodstamp": created + dt.timedelta(days=rng.randrange(1, 300)),
             "isdeleted": False,
@@ -100,9 +101,9 @@ def generate_leads(
             "_hc_err": None,
         } | values
         rows[org].append(row)
-        out_truth.append(("lead", org, sfid, person_entity))
+        out_truth.append(("lead", org, lead_sfid, person_entity))
         if company_entity is not None:
-            out_truth.append(("lead_company", org, sfid, company_entity))
+            out_truth.append(("lead_company", org, lead_sfid, company_entity))
         return row
 
     def retyped(contact: dict, account: dict | None) -> dict:
@@ -212,13 +213,6 @@ def generate_leads(
     for org in orgs:
         data.leads[org] = pd.DataFrame(rows[org])
     return data
-
-
-def _live(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows Connect has synced and that are not deleted."""
-    if frame.empty:
-        return frame
-    return frame[frame["sfid"].notna() & ~frame["isdeleted"].fillna(False).astype(bool)]
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

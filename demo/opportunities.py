@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from demo.heroku_connect import demo_sfid, live_rows
+
 CORPORATE = {"amer": "USD", "emea": "EUR", "apac": "JPY"}
 # Units of each currency per unit of the org's corporate currency.
 STATIC_RATES = {
@@ -111,8 +113,7 @@ def generate_pipeline(
 
     def deal(org: str, account: str, base: dict | None = None) -> dict:
         counters[org] += 1
-        code = {"amer": "Am", "emea": "Em", "apac": "Ap"}.get(org, org[:2].title())
-        sfid = f"006{code}{counters[org]:013d}"
+        deal_sfid = demo_sfid("006", org, counters[org])
         if base is None:
             stage, probability, closed, won = rng.choices(FUNNEL, weights=(20, 18, 15, 10, 22, 15))[
                 0
@@ -130,7 +131,7 @@ def generate_pipeline(
             close = base["close"] + dt.timedelta(days=rng.randrange(-5, 6))
             name = base["name"]
         row = {
-            "sfid": sfid,
+            "sfid": deal_sfid,
             "name": name,
             "accountid": account,
             "stagename": STAGE_NAMES[org][stage],
@@ -143,7 +144,7 @@ def generate_pipeline(
             "probability": probability,
             "type": rng.choice(("New Business", "Existing Business")),
             "leadsource": rng.choice(("Web", "Partner", "Phone Inquiry", None)),
-            "ownerid": f"005{code}{rng.randrange(40):013d}",
+            "ownerid": demo_sfid("005", org, rng.randrange(40)),
             "createddate": dt.datetime(2024, 6, 1) + dt.timedelta(hours=rng.randrange(20000)),
             "systemmodstamp": dt.datetime(2026, 10, 1) + dt.timedelta(minutes=rng.randrange(40000)),
             "isdeleted": False,
@@ -158,11 +159,11 @@ def generate_pipeline(
             "amount_eur": amount / _to(org, currency) * _to(org, "EUR") if currency else amount,
             "close": close,
             "name": name,
-            "sfid": sfid,
+            "sfid": deal_sfid,
         }
 
     for org, frame in accounts.items():
-        live = frame[frame["sfid"].notna() & ~frame["isdeleted"].fillna(False).astype(bool)]
+        live = live_rows(frame)
         for account in live["sfid"]:
             for _ in range(rng.choice((0, 1, 2, 2, 3, 4))):
                 made = deal(org, account)
@@ -235,9 +236,8 @@ def contact_roles(
         people = contacts.get(org)
         rows = []
         if not deals.empty and people is not None and not people.empty:
-            live = people[people["sfid"].notna() & ~people["isdeleted"].fillna(False).astype(bool)]
+            live = live_rows(people)
             by_account = live.groupby("accountid")["sfid"].apply(list).to_dict()
-            code = {"amer": "Am", "emea": "Em", "apac": "Ap"}.get(org, org[:2].title())
             for deal, account, stamp in deals[["sfid", "accountid", "systemmodstamp"]].itertuples(
                 index=False
             ):
@@ -247,7 +247,7 @@ def contact_roles(
                 for i, contact in enumerate(rng.sample(candidates, min(len(candidates), named))):
                     rows.append(
                         {
-                            "sfid": f"00K{code}{len(rows) + 1:013d}",
+                            "sfid": demo_sfid("00K", org, len(rows) + 1),
                             "opportunityid": deal,
                             "contactid": contact,
                             "role": rng.choice(ROLES),

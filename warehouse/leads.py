@@ -21,7 +21,7 @@ from core.settings import Settings
 from dedupe.lead_match import LeadLinks, company_domains, link_leads
 from warehouse import resolution_state
 from warehouse.insert_time import InsertTime
-from warehouse.match_model import REFIT_CHANGE, save_parameters
+from warehouse.match_model import REFIT_CHANGE, load_parameters, save_parameters
 from warehouse.sql import copy_frame, ident, read_query
 
 _PEOPLE = ("first_name", "last_name", "email", "mobile_phone", "phone")
@@ -139,23 +139,16 @@ def _match(conn: Connection) -> LeadReport:
     contacts = _read(conn, _CONTACTS)
     accounts = _read(conn, _ACCOUNTS)
     leads["domain"] = company_domains(leads["website"], leads["email"])
-    stored = dict(
-        conn.execute(
-            text(
-                "SELECT object, parameters FROM org360.match_model "
-                "WHERE object IN ('lead_person', 'lead_company')"
-            )
-        ).all()
-    )
+    stored = {name: load_parameters(conn, f"lead_{name}") for name in ("person", "company")}
     links = link_leads(
         leads,
         contacts,
         accounts,
-        models={"person": stored.get("lead_person"), "company": stored.get("lead_company")},
+        models=stored,
         refit_change=REFIT_CHANGE,
     )
     for name, params in links.models.items():
-        if params is not None and params is not stored.get(f"lead_{name}"):
+        if params is not None and params is not stored[name]:
             save_parameters(conn, f"lead_{name}", params)
     rows = _matches(leads, contacts, accounts, links)
     conn.exec_driver_sql("TRUNCATE resolve.lead_match")

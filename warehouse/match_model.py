@@ -16,9 +16,14 @@ REFIT_CHANGE = 0.10
 
 def stored_parameters(engine: Engine, obj: str) -> dict | None:
     with engine.connect() as conn:
-        return conn.execute(
-            text("SELECT parameters FROM org360.match_model WHERE object = :obj"), {"obj": obj}
-        ).scalar()
+        return load_parameters(conn, obj)
+
+
+def load_parameters(conn: Connection, obj: str) -> dict | None:
+    """`obj`'s stored parameters, read in the caller's transaction."""
+    return conn.execute(
+        text("SELECT parameters FROM org360.match_model WHERE object = :obj"), {"obj": obj}
+    ).scalar()
 
 
 def stored_model(engine: Engine, obj: str) -> tuple[dict, object] | None:
