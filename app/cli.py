@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import subprocess
+import signal
 import sys
 import time
 from pathlib import Path
@@ -16,6 +16,12 @@ from core.settings import DEFAULT_CONFIG_PATH
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+
+
+def _service_logging() -> None:
+    from core.logs import configure
+
+    configure()
 
 
 def _progress_logging(verbose: bool = False) -> None:
@@ -174,26 +180,15 @@ def _print_pipeline(engine, currency: str) -> None:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from core.database import resolve_database_url
-    from core.settings import load_settings
-    from pipelines.instance import STORAGE_URL_ENV, prepare_storage
+    from core.processes import run_child
+    from pipelines.instance import process_environment
 
     path = _config_path(args).resolve()
-    env = dict(os.environ)
-    configured = None
-    if path.exists():
-        configured = load_settings(path).database_url
-        env["ORG360_CONFIG"] = str(path)
-    else:
+    if not path.exists():
         print(
             f"org360 ui: no config at {path}; runs will fail until you create it", file=sys.stderr
         )
-    # Resolve (and start the embedded server) once, so the webserver, the daemon and
-    # every run share one database.
-    env["DATABASE_URL"] = resolve_database_url(configured)
-    env["DAGSTER_HOME"] = str(prepare_storage(env["DATABASE_URL"]))
-    if STORAGE_URL_ENV in os.environ:  # set by prepare_storage unless dagster.yaml is yours
-        env[STORAGE_URL_ENV] = os.environ[STORAGE_URL_ENV]
+    env = process_environment(path)
     command = [
         sys.executable,
         "-m",
@@ -207,7 +202,16 @@ def cmd_ui(args: argparse.Namespace) -> int:
         str(args.port),
     ]
     print(f"org360 ui: Dagster UI on http://{args.host}:{args.port} (Ctrl-C to stop)")
-    return subprocess.call(command, env=env)
+    # `dagster dev` shuts its webserver, daemon and code servers down on SIGINT and
+    # ignores SIGTERM: a SIGTERM to org360 ui becomes a SIGINT to all of them.
+    return run_child(command, env, stop_signal=signal.SIGINT)
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from pipelines.daemon import run_daemon
+
+    _service_logging()
+    return run_daemon(_config_path(args).resolve())
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -436,6 +440,13 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    daemon = sub.add_parser(
+        "daemon",
+        help="run the Dagster daemon (schedules, sensors, run queue): one per deployment",
+    )
+    _config_arg(daemon)
+    daemon.set_defaults(func=cmd_daemon)
 
     db = sub.add_parser(
         "db", help="the database: url, dagster-url (Dagster's storage), start, stop, migrate"

@@ -6,11 +6,10 @@ Both read the config (`--config`, else $ORG360_CONFIG, else ./org360.yaml) and t
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import text
 
 from archive_service.config import Runtime
+from core import logs
 from core.errors import ConfigError
 from core.listen import listen_address
 
@@ -28,7 +27,7 @@ def serve(host: str | None, port: int | None, config_path: str | None) -> None:
         require_schema(runtime)
         app = create_app(runtime, ApiCredentials.from_env())
         host, port = listen_address(host, port)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=20)
     finally:
         runtime.close()
 
@@ -61,7 +60,5 @@ def require_schema(runtime: Runtime) -> None:
 
 
 def _configure_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+    # One line per event on standard output (text, or JSON with $ORG360_LOG_FORMAT).
+    logs.configure()

@@ -40,8 +40,24 @@ storage:
   postgres:
     postgres_url:
       env: {STORAGE_URL_ENV}
+# `org360 daemon` launches queued runs one at a time (each run's steps run side by
+# side in it), so a small dyno runs them all; raise it on a larger machine.
+run_queue:
+  max_concurrent_runs: 1
+# A run whose process died (its dyno restarted) is marked failed rather than left
+# "started" for ever; the next schedule tick runs again.
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 60
+# A run stopped with its process (the daemon's dyno restarted) is run once more; one
+# that failed in a step is not: that needs a look first.
+run_retries:
+  enabled: true
+  max_retries: 1
+  retry_on_asset_or_op_failure: false
 """
-# What earlier versions of org360 wrote (SQLite in this folder); replaced on sight.
+# What earlier versions of org360 wrote (SQLite in this folder); replaced on sight, as
+# is an earlier version of the file above.
 _EARLIER_DEFAULT = "telemetry:\n  enabled: false\n"
 
 
@@ -50,7 +66,12 @@ def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or home_dir() / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     instance_yaml = home / "dagster.yaml"
-    if not instance_yaml.exists() or instance_yaml.read_text(encoding="utf-8") == _EARLIER_DEFAULT:
+    written = instance_yaml.read_text(encoding="utf-8") if instance_yaml.exists() else None
+    if (
+        written is None
+        or written == _EARLIER_DEFAULT
+        or (written.startswith(_MARK) and written != _INSTANCE_YAML)
+    ):
         instance_yaml.write_text(_INSTANCE_YAML, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
@@ -116,3 +137,23 @@ def open_instance(database_url: str) -> dg.DagsterInstance:
     # long-lived process; a run writes ~200 events, so keep one connection per storage.
     instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=2)
     return instance
+
+
+def process_environment(config_path: Path) -> dict[str, str]:
+    """The environment of a Dagster process org360 starts (`dagster dev`, the daemon,
+    the webserver's code server): this one's, plus the config, the database (resolved
+    once, starting the embedded server if that is what it is, so every process shares
+    it) and the instance with its storage."""
+    from core.database import resolve_database_url
+    from core.settings import load_settings
+
+    env = dict(os.environ)
+    configured = None
+    if config_path.exists():
+        configured = load_settings(config_path).database_url
+        env["ORG360_CONFIG"] = str(config_path)
+    env["DATABASE_URL"] = resolve_database_url(configured)
+    env["DAGSTER_HOME"] = str(prepare_storage(env["DATABASE_URL"]))
+    if STORAGE_URL_ENV in os.environ:  # set by prepare_storage unless dagster.yaml is yours
+        env[STORAGE_URL_ENV] = os.environ[STORAGE_URL_ENV]
+    return env

@@ -11,6 +11,9 @@ staging_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("staging"),
     partitions_def=org_partitions,
     description="Read one org's Heroku Connect tables into staging (one run per org).",
+    # A few SQL statements per object: one process does them in seconds, where a
+    # process per step would spend longer starting than working.
+    executor_def=dg.in_process_executor,
 )
 
 consolidation_job = dg.define_asset_job(

@@ -88,3 +88,14 @@ def _ensure_history_table(conn: Connection) -> None:
             " version integer PRIMARY KEY, name text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
+
+
+def pending(conn: Connection) -> list[str]:
+    """The migrations this code has that the database has not had yet."""
+    history = conn.execute(text("SELECT to_regclass('public.org360_migration')")).scalar()
+    done = (
+        set(conn.execute(text("SELECT version FROM public.org360_migration")).scalars())
+        if history
+        else set()
+    )
+    return [m.name for m in migrations() if m.version not in done]

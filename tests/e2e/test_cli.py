@@ -13,6 +13,8 @@ import urllib.request
 
 from sqlalchemy import create_engine
 
+from tests.helpers.procfile import alive, descendants
+
 
 def _org360(*args, env, timeout=300):
     return subprocess.run(
@@ -107,21 +109,22 @@ def _runs_seen_by_the_ui(config, env) -> list[dict]:
         _stop_group(ui)
 
 
-def _stop_group(process: subprocess.Popen, grace: float = 20.0) -> None:
-    """Stop `process` and everything it started (its own session): `dagster dev` once
-    left its webserver, daemon and code servers running after SIGTERM, so what has not
-    gone after `grace` seconds is killed."""
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=60)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop `org360 ui` as a platform does, SIGTERM to it alone: it stops `dagster dev`
+    and everything that started (webserver, daemon, code servers) within 30 s, and
+    leaves no process behind."""
+    started = descendants(process.pid)
+    assert started, "org360 ui started nothing"
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    finally:
         time.sleep(0.5)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+        survivors = {pid for pid in started if alive(pid)}
+        for pid in survivors:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert not survivors
 
 
 def test_db_url_and_config_errors(database_url, tmp_path):

@@ -58,7 +58,9 @@ def test_definitions_load_with_a_cluster_executor(monkeypatch, tmp_path):
     assert job.executor_def is k8s_job_executor
 
     monkeypatch.setenv("ORG360_EXECUTOR", "multiprocess")
-    assert defs().resolve_job_def("staging_job").executor_def.name == "multiprocess"
+    assert defs().resolve_job_def("consolidation_job").executor_def.name == "multiprocess"
+    # Staging is a few statements per object: always one process per run.
+    assert defs().resolve_job_def("staging_job").executor_def.name == "in_process"
 
     monkeypatch.setenv("ORG360_EXECUTOR", "spark")
     with pytest.raises(ConfigError, match="expected one of in_process, multiprocess"):
