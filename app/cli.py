@@ -545,6 +545,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        from core.embedded_postgres import home_dir
+        from core.settings import config_from_environment
+
+        config_from_environment(home_dir())
         return args.func(args)
     except (ConfigError, AuthConfigError) as exc:
         print(f"org360: error: {exc}", file=sys.stderr)

@@ -1,8 +1,9 @@
 """Logs of org360's long-running processes: one line per event on standard output,
 where platforms collect them (Heroku's log router, Docker, journald).
 
-`$ORG360_LOG_FORMAT=json` writes each event as one JSON object (time, level, logger,
-message, and the request id when a web request is being answered), for log stores
+`$ORG360_LOG_FORMAT=json` writes each event as one JSON object (`event`, `logger`,
+`level`, `timestamp`, as Dagster's JSON lines have them, and the request id when a web
+request is being answered), for log stores
 that index fields; the default is plain text. `$ORG360_LOG_LEVEL` sets the level
 (default INFO).
 """
@@ -46,12 +47,14 @@ class TextFormatter(logging.Formatter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        # The keys of Dagster's own JSON lines (structlog's), so the processes org360
+        # starts write the same shape.
         event = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
+            "event": record.getMessage(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "level": record.levelname.lower(),
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
         }
         if getattr(record, "request_id", None):
             event["request_id"] = record.request_id

@@ -91,6 +91,24 @@ class Settings:
         return [o.key for o in self.orgs]
 
 
+CONFIG_TEXT_VAR = "ORG360_CONFIG_YAML"
+
+
+def config_from_environment(home: Path) -> Path | None:
+    """On platforms configured by environment variables (Heroku's config vars) the
+    config can be the text of `$ORG360_CONFIG_YAML`: written to `home/org360.yaml`
+    and named by `$ORG360_CONFIG` for this process and those it starts, unless
+    `$ORG360_CONFIG` names a file already. Returns the file written, if any."""
+    text = os.environ.get(CONFIG_TEXT_VAR, "").strip()
+    if not text or os.environ.get("ORG360_CONFIG"):
+        return None
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "org360.yaml"
+    path.write_text(text + "\n", encoding="utf-8")
+    os.environ["ORG360_CONFIG"] = str(path)
+    return path
+
+
 def config_path_from_env() -> Path:
     return Path(os.environ.get("ORG360_CONFIG", str(DEFAULT_CONFIG_PATH)))
 

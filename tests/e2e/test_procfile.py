@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -86,6 +87,7 @@ def test_every_procfile_process_runs_as_a_platform_runs_it(database_url, engine,
         "ORG360_CONFIG": str(config),
         "ORG360_HOME": str(tmp_path / "home"),
         "PORT": str(port),
+        "ORG360_LOG_FORMAT": "json",
         # Small archive batches: the job outlasts the first worker's shutdown.
         "ORG360_ARCHIVE_BATCH_SIZE": "100",
         "ORG360_ARCHIVE_HEARTBEAT_SECONDS": "0.5",
@@ -207,12 +209,57 @@ def test_every_procfile_process_runs_as_a_platform_runs_it(database_url, engine,
             archived = conn.execute(text("SELECT count(*) FROM archive.arc_contact")).scalar()
         assert archived == ARCHIVED
 
-        for name in ("worker.2", "web"):
-            stopped = formation.stop(name)
-            assert stopped.seconds < 30 and stopped.returncode == 0, formation.log(name)[-3000:]
-            assert not stopped.survivors and not stopped.group_left, name
+        # A request in flight when the web process is told to stop is answered: its
+        # body is still arriving when SIGTERM does.
+        body_started = threading.Event()
+
+        def slow_body():
+            yield b'{"org": "arc", "object": "contact", '
+            body_started.set()
+            time.sleep(2)
+            yield b'"sfids": ["not an sfid"]}'
+
+        answers: list[httpx.Response] = []
+        in_flight = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    base + "/api/v1/archive",
+                    content=slow_body(),
+                    headers={"Content-Type": "application/json"},
+                    auth=auth,
+                    timeout=30,
+                )
+            )
+        )
+        in_flight.start()
+        assert body_started.wait(10)
+        stops: list = []
+        stopping = threading.Thread(target=lambda: stops.append(formation.stop("web")))
+        stopping.start()
+        in_flight.join(30)
+        stopping.join(40)
+        (answered,), (stopped,) = answers, stops
+        assert answered.status_code == 422 and "sfid" in answered.text
+        assert stopped.seconds < 30 and stopped.returncode == 0, formation.log("web")[-3000:]
+        assert not stopped.survivors and not stopped.group_left
+
+        stopped = formation.stop("worker.2")
+        assert stopped.seconds < 30 and stopped.returncode == 0, formation.log("worker.2")[-3000:]
+        assert not stopped.survivors and not stopped.group_left
         with pytest.raises(httpx.TransportError):  # the port is free again
             httpx.get(base + "/healthz", timeout=2)
+
+        # Every line the web process and the workers wrote is one JSON event; the
+        # traced request's line carries its id.
+        for name in ("web", "worker", "worker.2"):
+            events = [json.loads(line) for line in formation.log(name).splitlines()]
+            assert events and all({"timestamp", "level", "event"} <= e.keys() for e in events)
+        traced_lines = [
+            e
+            for e in map(json.loads, formation.log("web").splitlines())
+            if e.get("request_id") == "trace-42"
+        ]
+        assert traced_lines and traced_lines[0]["path"] == "/healthz"
     finally:
         formation.stop_all()
 
