@@ -247,6 +247,41 @@ def _configured_url(args: argparse.Namespace) -> str | None:
     return load_settings(path).database_url if path.exists() else None
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    import getpass
+
+    from core.database import make_engine, resolve_database_url
+    from steward_app import users
+
+    engine = make_engine(resolve_database_url(_configured_url(args)))
+    try:
+        if args.action == "list":
+            found = users.list_users(engine)
+            for user in found:
+                print(f"{user.email:<40} {user.role:<8} added {user.created_at:%Y-%m-%d}")
+            if not found:
+                print("no users yet: org360 users add EMAIL --role admin")
+        elif args.action == "remove":
+            users.remove_user(engine, args.email)
+            print(f"removed {args.email}")
+        else:
+            if sys.stdin.isatty():
+                password = getpass.getpass("Password (empty: generate one): ")
+            else:
+                password = sys.stdin.readline().rstrip("\n")
+            generated = not password
+            if generated:
+                password = users.generate_password()
+            user = users.add_user(engine, args.email, args.role, password)
+            print(f"{user.email} can sign in at /app/ as {user.role}")
+            if generated:
+                # Shown this once: only its hash is kept.
+                print(f"password: {password}")
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_odata(args: argparse.Namespace) -> int:
     from odata_service.cli import serve
 
@@ -502,6 +537,24 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("--note", help="why, for the next steward")
     _config_arg(decide)
     decide.set_defaults(func=cmd_review)
+
+    people = sub.add_parser("users", help="who may sign in to the web app (/app/), and as what")
+    people_sub = people.add_subparsers(dest="action", required=True)
+    add = people_sub.add_parser(
+        "add",
+        help="add a user or change one's role and password (read from standard input, "
+        "or generated and printed once when none is given)",
+    )
+    add.add_argument("email")
+    add.add_argument("--role", required=True, choices=["viewer", "steward", "admin"])
+    _config_arg(add)
+    remove = people_sub.add_parser("remove", help="remove a user (and end their sessions)")
+    remove.add_argument("email")
+    _config_arg(remove)
+    listing_users = people_sub.add_parser("list", help="the users and their roles")
+    _config_arg(listing_users)
+    for parser_ in (add, remove, listing_users):
+        parser_.set_defaults(func=cmd_users)
 
     odata = sub.add_parser("odata", help="the OData v4 service for Salesforce Connect")
     odata_sub = odata.add_subparsers(dest="action", required=True)

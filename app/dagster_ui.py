@@ -3,9 +3,10 @@
 Dagster's open-source webserver has no authentication of its own: whoever reaches it
 can launch, cancel and wipe runs. So it is never served bare. It is mounted in the
 web process (one port, as a platform router gives one), and every request to it, web
-socket handshakes included, must carry the API's credentials (HTTP Basic, which a
-browser asks for and then sends with each request, or a bearer token). Anonymous
-access, which the API may allow, is never extended to it.
+socket handshakes included, must come from a person signed in to the web app with
+the `admin` role (its session cookie), or carry the API's credentials (HTTP Basic,
+which a browser asks for and then sends with each request, or a bearer token).
+Anonymous access, which the API may allow, is never extended to it.
 
 The webserver loads org360's code location in a code server process of its own;
 that process stops when the web process does.
@@ -18,9 +19,15 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable, Iterator
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 
+import anyio
+
 from service_auth import ApiCredentials
+
+# The web app's session cookie (steward_app.sessions.COOKIE).
+SESSION_COOKIE = "org360_session"
 
 log = logging.getLogger("org360.web")
 
@@ -34,7 +41,11 @@ def enabled() -> bool:
 
 
 @contextlib.contextmanager
-def dagster_ui(config_path: Path, credentials: ApiCredentials) -> Iterator[Callable]:
+def dagster_ui(
+    config_path: Path,
+    credentials: ApiCredentials,
+    admin_session: Callable[[str], bool] | None = None,
+) -> Iterator[Callable]:
     """The Dagster webserver as an ASGI app under PREFIX, guarded; its code server runs
     until the block ends."""
     import dagster as dg
@@ -65,7 +76,7 @@ def dagster_ui(config_path: Path, credentials: ApiCredentials) -> Iterator[Calla
         ) as context,
     ):
         app = create_app_from_workspace_process_context(context, PREFIX)
-        yield RequireSignIn(app, credentials)
+        yield RequireSignIn(app, credentials, admin_session)
     log.info("Dagster UI stopped")
 
 
@@ -73,8 +84,16 @@ class RequireSignIn:
     """ASGI guard: HTTP requests without valid credentials get 401 (which makes a
     browser ask for them); web socket handshakes without them are refused."""
 
-    def __init__(self, app: Callable, credentials: ApiCredentials) -> None:
+    def __init__(
+        self,
+        app: Callable,
+        credentials: ApiCredentials,
+        admin_session: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`admin_session(token)`: whether a web app session cookie's token belongs to
+        a signed-in admin."""
         self.app = app
+        self.admin_session = admin_session
         self.credentials = dataclasses.replace(credentials, allow_anonymous=False)
         self.usable = bool(
             (self.credentials.user and self.credentials.password) or self.credentials.tokens
@@ -85,7 +104,7 @@ class RequireSignIn:
             (v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"authorization"),
             None,
         )
-        if self.usable and self.credentials.accepts(authorization):
+        if (self.usable and self.credentials.accepts(authorization)) or await self._admin(scope):
             await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
             # Closing before accepting answers the handshake with 403.
@@ -93,21 +112,29 @@ class RequireSignIn:
         elif scope["type"] == "http":
             await _refuse(send, self.usable)
 
+    async def _admin(self, scope: dict) -> bool:
+        if self.admin_session is None:
+            return False
+        cookies = SimpleCookie()
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                with contextlib.suppress(CookieError):
+                    cookies.load(value.decode("latin-1"))
+        token = cookies.get(SESSION_COOKIE)
+        if token is None:
+            return False
+        return await anyio.to_thread.run_sync(self.admin_session, token.value)
+
 
 async def _refuse(send: Callable, usable: bool) -> None:
-    if usable:
-        status, body = 401, b"The Dagster UI needs org360's credentials.\n"
-    else:
-        status = 403
-        body = (
-            b"The Dagster UI is only served behind sign-in: set ORG360_API_USER and "
-            b"ORG360_API_PASSWORD (anonymous API access does not extend to it).\n"
-        )
+    body = b"The Dagster UI needs an admin signed in at /app/" + (
+        b", or the API's credentials.\n" if usable else b".\n"
+    )
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
     ]
-    if usable:
+    if usable:  # the browser asks for the API's credentials
         headers.append((b"www-authenticate", b'Basic realm="org360", charset="UTF-8"'))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
     await send({"type": "http.response.body", "body": body})

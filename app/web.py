@@ -1,6 +1,8 @@
 """One web process for every HTTP service, as a Heroku `web` dyno needs (one port):
 
 - `/healthz`: the health check (no credentials);
+- `/app/`: the web app for data stewards and everyone looking up a customer
+  (`steward_app`, people signed in with their own accounts);
 - `/dagster/`: the Dagster UI, behind sign-in (`app.dagster_ui`);
 - `/odata/`: the OData service for Salesforce Connect;
 - everything else: the archive API.
@@ -44,11 +46,14 @@ def dispatch(
     archive: ASGIApp,
     health: ASGIApp | None = None,
     dagster: ASGIApp | None = None,
+    people: ASGIApp | None = None,
 ) -> ASGIApp:
     async def app(scope: dict, receive: Callable, send: Callable) -> None:
         path = scope.get("path", "")
         if health is not None and path == "/healthz":
             target = health
+        elif people is not None and _under(path, "/app"):
+            target = people
         elif _under(path, "/dagster"):
             target = dagster or _no_dagster
         elif _under(path, "/odata"):
@@ -121,6 +126,34 @@ def with_request_ids(app: ASGIApp) -> ASGIApp:
     return wrapped
 
 
+def _mounted(prefix: str, app: ASGIApp) -> ASGIApp:
+    """`app` answering under `prefix` (its `root_path`, which Starlette's routing
+    takes off the path: `/app/review` is its route `/review`)."""
+
+    async def mounted(scope: dict, receive: Callable, send: Callable) -> None:
+        path = scope.get("path", "")
+        if path == prefix and scope["type"] == "http":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 307,
+                    "headers": [(b"location", (prefix + "/").encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await app({**scope, "root_path": prefix}, receive, send)
+
+    return mounted
+
+
+def _is_admin(engine: object, token: str) -> bool:
+    from steward_app.sessions import find_session
+
+    session = find_session(engine, token)  # type: ignore[arg-type]
+    return session is not None and session.user.may("admin")
+
+
 def _stopped_by(signum: int, _frame: object) -> None:
     log.info("%s: shut down", signal.Signals(signum).name)
 
@@ -141,6 +174,8 @@ def serve(host: str | None, port: int | None, config_path: str | None) -> None:
     from odata_service.app import create_app as odata_app
     from odata_service.settings import ODataSettings
     from service_auth import ApiCredentials
+    from steward_app.app import AppConfig
+    from steward_app.app import create_app as people_app
 
     logs.configure()
     runtime = Runtime.load(config_path)
@@ -153,15 +188,22 @@ def serve(host: str | None, port: int | None, config_path: str | None) -> None:
             dagster = None
             if dagster_ui.enabled():
                 dagster = stack.enter_context(
-                    dagster_ui.dagster_ui(Path(config_path or "org360.yaml").resolve(), credentials)
+                    dagster_ui.dagster_ui(
+                        Path(config_path or "org360.yaml").resolve(),
+                        credentials,
+                        admin_session=lambda token: _is_admin(runtime.engine, token),
+                    )
                 )
             app = dispatch(
                 odata_app(ODataSettings.from_env(runtime.database_url)),
                 archive_app(runtime, credentials),
                 health=health_app(runtime.engine),
                 dagster=dagster,
+                people=_mounted("/app", people_app(AppConfig(runtime.engine, runtime.settings))),
             )
-            log.info("serving on http://%s:%d (/odata, /api/v1, /dagster, /healthz)", host, port)
+            log.info(
+                "serving on http://%s:%d (/app, /odata, /api/v1, /dagster, /healthz)", host, port
+            )
             # Uvicorn raises the stop signal again once it has shut down, for the
             # handler it found; this one returns, so what follows (stopping the
             # Dagster code server) runs before the process exits.

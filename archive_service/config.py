@@ -70,6 +70,10 @@ class ArchiveOptions:
     callback_max_attempts: int = 8
     # Exponential back-off base: waits of base, base², base³… seconds between tries.
     callback_retry_base_seconds: int = 2
+    # After SIGTERM, how long a worker lets its running jobs go on before it asks
+    # them to stop between two batches (and leaves the rest to another worker):
+    # within the 30 seconds platforms give before they kill.
+    shutdown_grace_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ArchiveOptions:

@@ -72,7 +72,7 @@ async def _run_once(
                 fetch_job_polling_interval=options.fetch_poll_seconds,
                 # A SIGTERM waits this long for running jobs, then asks them to stop
                 # between two batches; they are retried by the next worker.
-                shutdown_graceful_timeout=10.0,
+                shutdown_graceful_timeout=options.shutdown_grace_seconds,
                 additional_context={"runtime": runtime},
             ),
             name="procrastinate worker",

@@ -1,5 +1,7 @@
 """The publication readers use: `golden.*`, swapped in from `golden_next` atomically."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
 from assets.resources import Org360Resource, progress
@@ -46,8 +48,13 @@ _DESCRIPTIONS = {
         for table in _TABLES
     ],
 )
-def publish_golden(org360: Org360Resource):
-    report = publish(org360.engine())
+def publish_golden(context: dg.AssetExecutionContext, org360: Org360Resource):
+    record = context.instance.get_run_record_by_id(context.run_id)
+    started = record.start_time if record is not None else None
+    report = publish(
+        org360.engine(),
+        datetime.fromtimestamp(started, tz=UTC) if started is not None else None,
+    )
     for table in _TABLES:
         rows = report.rows.get(table)  # counted when the whole table was compared
         progress.info(

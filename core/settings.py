@@ -34,6 +34,9 @@ class OrgSettings:
     currency: str | None = None
     # The org's opportunity stage names -> the shared funnel's stages.
     stages: dict[str, str] = field(default_factory=dict)
+    # Where the org's users open a record (https://acme.my.salesforce.com): the web
+    # app links each source record to <instance_url>/<sfid>.
+    instance_url: str | None = None
 
     def field_overrides(self, obj: str) -> dict[str, str]:
         return self.fields.get(obj, {})
@@ -188,11 +191,19 @@ def _parse_orgs(raw_orgs: Any, source: str) -> tuple[OrgSettings, ...]:
         where = f"{source}: orgs[{index}]"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: expected a mapping with key and schema")
-        unknown = set(entry) - {"key", "schema", "priority", "fields", "currency", "stages"}
+        unknown = set(entry) - {
+            "key",
+            "schema",
+            "priority",
+            "fields",
+            "currency",
+            "stages",
+            "instance_url",
+        }
         if unknown:
             raise ConfigError(
                 f"{where}: unknown key(s) {sorted(unknown)}; expected key, schema, priority, "
-                "fields, currency, stages"
+                "fields, currency, stages, instance_url"
             )
         key = entry.get("key")
         if not isinstance(key, str) or not ORG_KEY_PATTERN.match(key) or len(key) > 40:
@@ -218,11 +229,23 @@ def _parse_orgs(raw_orgs: Any, source: str) -> tuple[OrgSettings, ...]:
                 fields=_parse_fields(entry.get("fields") or {}, where),
                 currency=_parse_currency(entry.get("currency"), where),
                 stages=_parse_stages(entry.get("stages") or {}, where),
+                instance_url=_parse_instance_url(entry.get("instance_url"), where),
             )
         )
         seen_keys.add(key)
         seen_schemas.add(schema)
     return tuple(orgs)
+
+
+def _parse_instance_url(raw: Any, where: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not re.match(r"^https://[A-Za-z0-9.-]+(:\d+)?/?$", raw):
+        raise ConfigError(
+            f"{where}: instance_url {raw!r} must be the org's https address, "
+            "e.g. https://acme.my.salesforce.com"
+        )
+    return raw.rstrip("/")
 
 
 def _parse_currency(raw: Any, where: str) -> str | None:

@@ -18,17 +18,30 @@ from warehouse.sql import copy_frame, ident
 
 # emea keeps its D-U-N-S number in a custom field; apac's mapping has no mobile phone.
 DEMO_ORGS = (
-    {"key": "amer", "schema": "sf_amer", "priority": 1},
+    # Where each org's users open a record (the web app links there).
+    {
+        "key": "amer",
+        "schema": "sf_amer",
+        "priority": 1,
+        "instance_url": "https://amer-demo.my.salesforce.com",
+    },
     {
         "key": "emea",
         "schema": "sf_emea",
         "priority": 2,
+        "instance_url": "https://emea-demo.my.salesforce.com",
         "fields": {"account": {"registration_number": "duns_number__c"}},
         # Its own stage names, on the shared funnel.
         "stages": stage_map("emea"),
     },
     # One currency, no rate tables: its rates come from a file (demo.opportunities).
-    {"key": "apac", "schema": "sf_apac", "priority": 3, "currency": "JPY"},
+    {
+        "key": "apac",
+        "schema": "sf_apac",
+        "priority": 3,
+        "currency": "JPY",
+        "instance_url": "https://apac-demo.my.salesforce.com",
+    },
 )
 _CUSTOM_COLUMNS = {"emea": {"account": {"duns_number__c": "varchar(20)"}}}
 _OMITTED_COLUMNS = {"apac": {"contact": ("mobilephone",)}}

@@ -19,7 +19,11 @@ from pipelines.executors import (
 )
 from pipelines.jobs import consolidation_job, staging_job
 from pipelines.schedules import consolidation_schedule
-from pipelines.sensors import consolidation_automation_sensor, org_config_sensor
+from pipelines.sensors import (
+    consolidation_automation_sensor,
+    org_config_sensor,
+    steward_decision_sensor,
+)
 
 
 def _schedule_cron() -> str:
@@ -43,7 +47,7 @@ def build_definitions(
         asset_checks=golden_next.CHECKS,
         jobs=[staging_job, consolidation_job, retention_job],
         schedules=[consolidation_schedule(cron or DEFAULT_SCHEDULE), retention_schedule],
-        sensors=[org_config_sensor, consolidation_automation_sensor],
+        sensors=[org_config_sensor, consolidation_automation_sensor, steward_decision_sensor],
         resources={
             "org360": org360 or Org360Resource(),
             "archive": ArchiveResource(

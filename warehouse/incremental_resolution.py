@@ -39,7 +39,7 @@ from warehouse.sql import (
     read_int64_column,
     read_query,
 )
-from warehouse.steward import decisions_for
+from warehouse.steward import decided_pairs, decisions_for
 from warehouse_sql import query
 
 # Above this share of changed records a full resolution is cheaper than a partial one.
@@ -300,8 +300,19 @@ def cluster_changes(
     decisions = decisions_for(engine, obj)
     with engine.connect() as conn:
         decided = _decision_ids(conn, obj, decisions)
+        # Records of pairs decided at any time, those taken back included: an undone
+        # decision must let its records' clusters form again.
+        touched = _decision_ids(conn, obj, decided_pairs(engine, obj))
         seeds = np.unique(
-            np.concatenate([delta.changed, decided["a"].to_numpy(), decided["b"].to_numpy()])
+            np.concatenate(
+                [
+                    delta.changed,
+                    decided["a"].to_numpy(),
+                    decided["b"].to_numpy(),
+                    touched["a"].to_numpy(),
+                    touched["b"].to_numpy(),
+                ]
+            )
         )
         # Records that shared a cluster with a changed or deleted one.
         mates = (

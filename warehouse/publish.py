@@ -8,7 +8,9 @@ and readers see the old state or the new one, never a mix (MVCC).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, inspect, text
 
@@ -195,7 +197,9 @@ def _scoped_rows(conn: Connection, table: str, keys: tuple[str, ...], differs: s
     conn.exec_driver_sql("ANALYZE publish_rows")
 
 
-def publish(engine: Engine) -> PublishReport:
+def publish(engine: Engine, run_started_at: datetime | None = None) -> PublishReport:
+    """Publish golden_next. `run_started_at`: when the run that built it began (what
+    stewards decided before then is in it), recorded with the publication."""
     report = PublishReport()
     with engine.begin() as conn:
         # One publisher at a time; readers are never blocked (row locks only).
@@ -227,6 +231,13 @@ def publish(engine: Engine) -> PublishReport:
                 ),
                 {"ids": report.disappeared[obj]},
             )
+        conn.execute(
+            text(
+                "INSERT INTO org360.publication (run_started_at, incremental, row_counts) "
+                "VALUES (COALESCE(:started, now()), :incremental, CAST(:rows AS jsonb))"
+            ),
+            {"started": run_started_at, "incremental": not full, "rows": json.dumps(report.rows)},
+        )
         # Delivered at commit: OData services drop their cached counts.
         conn.execute(text("SELECT pg_notify('org360_publication', '')"))
         # Everything pending is published now.

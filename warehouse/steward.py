@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from core.catalogue import CATALOGUE, OBJECTS
 from core.errors import ConfigError
@@ -72,26 +72,124 @@ def record_decision(engine: Engine, decision: Decision) -> Decision:
                     f"no live {decision.object} {org}/{sfid} in golden.xref "
                     "(check the org key and sfid; deleted records cannot be decided)"
                 )
+        _stand(conn, decision.object, a, b, decision.decision, decision.decided_by, decision.note)
+        _log(conn, decision.object, a, b, decision.decision, decision.decided_by, decision.note)
+    return Decision(decision.object, *a, *b, decision.decision, decision.decided_by, decision.note)
+
+
+def _pair(obj: str, a: tuple[str, str], b: tuple[str, str]) -> dict[str, str]:
+    return {"obj": obj, "org_a": a[0], "sfid_a": a[1], "org_b": b[0], "sfid_b": b[1]}
+
+
+def _stand(
+    conn: Connection,
+    obj: str,
+    a: tuple[str, str],
+    b: tuple[str, str],
+    decision: str | None,
+    by: str,
+    note: str | None,
+) -> None:
+    """Make `decision` the one that stands for the pair (None: no decision)."""
+    if decision is None:
         conn.execute(
             text(
-                "INSERT INTO steward.decision (object, org_a, sfid_a, org_b, sfid_b, decision, "
-                "decided_by, note) VALUES (:obj, :org_a, :sfid_a, :org_b, :sfid_b, :decision, "
-                ":by, :note) ON CONFLICT (object, org_a, sfid_a, org_b, sfid_b) DO UPDATE SET "
-                "decision = excluded.decision, decided_by = excluded.decided_by, "
-                "note = excluded.note, decided_at = now()"
+                "DELETE FROM steward.decision WHERE object = :obj AND org_a = :org_a "
+                "AND sfid_a = :sfid_a AND org_b = :org_b AND sfid_b = :sfid_b"
             ),
-            {
-                "obj": decision.object,
-                "org_a": a[0],
-                "sfid_a": a[1],
-                "org_b": b[0],
-                "sfid_b": b[1],
-                "decision": decision.decision,
-                "by": decision.decided_by,
-                "note": decision.note,
-            },
+            _pair(obj, a, b),
         )
-    return Decision(decision.object, *a, *b, decision.decision, decision.decided_by, decision.note)
+        return
+    conn.execute(
+        text(
+            "INSERT INTO steward.decision (object, org_a, sfid_a, org_b, sfid_b, decision, "
+            "decided_by, note) VALUES (:obj, :org_a, :sfid_a, :org_b, :sfid_b, :decision, "
+            ":by, :note) ON CONFLICT (object, org_a, sfid_a, org_b, sfid_b) DO UPDATE SET "
+            "decision = excluded.decision, decided_by = excluded.decided_by, "
+            "note = excluded.note, decided_at = now()"
+        ),
+        {**_pair(obj, a, b), "decision": decision, "by": by, "note": note},
+    )
+
+
+def _log(
+    conn: Connection,
+    obj: str,
+    a: tuple[str, str],
+    b: tuple[str, str],
+    action: str,
+    by: str,
+    note: str | None,
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO steward.decision_log (object, org_a, sfid_a, org_b, sfid_b, action, "
+            "decided_by, note) VALUES (:obj, :org_a, :sfid_a, :org_b, :sfid_b, :action, "
+            ":by, :note)"
+        ),
+        {**_pair(obj, a, b), "action": action, "by": by, "note": note},
+    )
+
+
+def _ordered(obj: str, a: tuple[str, str], b: tuple[str, str]) -> tuple[tuple, tuple]:
+    if obj not in OBJECTS:
+        raise DecisionError(f"object {obj!r}: expected one of {', '.join(OBJECTS)}")
+    if a == b:
+        raise DecisionError(f"a record cannot be paired with itself ({a[0]}/{a[1]})")
+    first, second = sorted((a, b))
+    return first, second
+
+
+def skip_pair(
+    engine: Engine, obj: str, a: tuple[str, str], b: tuple[str, str], by: str, note: str | None
+) -> None:
+    """A steward looked at the pair and left it for later: kept in its history only."""
+    a, b = _ordered(obj, a, b)
+    with engine.begin() as conn:
+        _log(conn, obj, a, b, "skip", by, note)
+
+
+def undo_decision(
+    engine: Engine, obj: str, a: tuple[str, str], b: tuple[str, str], by: str
+) -> str | None:
+    """Take back the pair's latest decision: the one before it stands again (or none).
+    Returns the decision that stands now."""
+    a, b = _ordered(obj, a, b)
+    with engine.begin() as conn:
+        # One undo at a time per pair: the history is read and extended atomically.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"steward:{obj}:{a}:{b}"},
+        )
+        standing = _standing(conn, obj, a, b)
+        if not standing:
+            raise DecisionError(f"no decision about {a[0]}/{a[1]} and {b[0]}/{b[1]} to undo")
+        standing.pop()
+        before = standing[-1] if standing else None
+        _stand(conn, obj, a, b, before[0] if before else None, by, before[1] if before else None)
+        _log(conn, obj, a, b, "undo", by, None)
+    return before[0] if before else None
+
+
+def _standing(
+    conn: Connection, obj: str, a: tuple[str, str], b: tuple[str, str]
+) -> list[tuple[str, str | None]]:
+    """The pair's decisions not taken back, oldest first: (decision, note)."""
+    rows = conn.execute(
+        text(
+            "SELECT action, note FROM steward.decision_log WHERE object = :obj "
+            "AND org_a = :org_a AND sfid_a = :sfid_a AND org_b = :org_b AND sfid_b = :sfid_b "
+            "ORDER BY id"
+        ),
+        _pair(obj, a, b),
+    ).all()
+    stack: list[tuple[str, str | None]] = []
+    for action, note in rows:
+        if action in DECISIONS:
+            stack.append((action, note))
+        elif action == "undo" and stack:
+            stack.pop()
+    return stack
 
 
 def review_pair(engine: Engine, review_id: str) -> tuple[str, str, str, str, str]:
@@ -115,6 +213,21 @@ def decisions_for(engine: Engine, obj: str) -> pd.DataFrame:
             text(
                 "SELECT org_a, sfid_a, org_b, sfid_b, decision FROM steward.decision "
                 "WHERE object = :obj"
+            ),
+            conn,
+            params={"obj": obj},
+        )
+
+
+def decided_pairs(engine: Engine, obj: str) -> pd.DataFrame:
+    """Every pair a steward ever decided or undid (org_a, sfid_a, org_b, sfid_b): the
+    records an incremental resolution looks at again, so that a decision taken back
+    is undone in the clusters too."""
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(
+                "SELECT DISTINCT org_a, sfid_a, org_b, sfid_b, 'undo' AS decision "
+                "FROM steward.decision_log WHERE object = :obj AND action <> 'skip'"
             ),
             conn,
             params={"obj": obj},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -90,6 +91,8 @@ def test_every_procfile_process_runs_as_a_platform_runs_it(database_url, engine,
         "ORG360_LOG_FORMAT": "json",
         # Small archive batches: the job outlasts the first worker's shutdown.
         "ORG360_ARCHIVE_BATCH_SIZE": "100",
+        # A job still running one second after SIGTERM is handed back.
+        "ORG360_ARCHIVE_SHUTDOWN_GRACE_SECONDS": "1",
         "ORG360_ARCHIVE_HEARTBEAT_SECONDS": "0.5",
         "ORG360_ARCHIVE_STALLED_AFTER_SECONDS": "3",
         "ORG360_ARCHIVE_JANITOR_INTERVAL_SECONDS": "0.5",
@@ -158,6 +161,20 @@ def test_every_procfile_process_runs_as_a_platform_runs_it(database_url, engine,
             additional_headers={"Authorization": basic},
         ) as socket:
             assert socket.subprotocol == "graphql-ws"
+        # People signed in to the web app: an admin opens the Dagster UI, a steward not.
+        for email, role in (("admin@example.com", "admin"), ("steward@example.com", "steward")):
+            added = subprocess.run(
+                [sys.executable, "-m", "app.cli", "users", "add", email, "--role", role],
+                input=PASSWORD + "\n",
+                env=formation.env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert added.returncode == 0, added.stderr
+        assert _dagster_with_session(base, "admin@example.com") == 200
+        assert _dagster_with_session(base, "steward@example.com") == 401
         traced = httpx.get(base + "/healthz", headers={"X-Request-ID": "trace-42"}, timeout=10)
         assert traced.headers["x-request-id"] == "trace-42"
 
@@ -199,7 +216,7 @@ def test_every_procfile_process_runs_as_a_platform_runs_it(database_url, engine,
                 in ("succeeded", "partial", "failed")
                 and j
             ),
-            120,
+            180,
             formation,
             interval=0.5,
         )
@@ -262,6 +279,23 @@ def test_every_procfile_process_runs_as_a_platform_runs_it(database_url, engine,
         assert traced_lines and traced_lines[0]["path"] == "/healthz"
     finally:
         formation.stop_all()
+
+
+PASSWORD = "a-long-enough-password"
+
+
+def _dagster_with_session(base: str, email: str) -> int:
+    """The status of /dagster/ for a person signed in to the web app."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        form = client.get("/app/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+        signed = client.post(
+            "/app/login",
+            data={"csrf": csrf, "email": email, "password": PASSWORD, "next": "/app/"},
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303, signed.text
+        return client.get("/dagster/").status_code
 
 
 def _demo_orgs() -> list[dict]:

@@ -117,6 +117,8 @@ class Formation:
             process = self.running.pop(name)
             survivors = descendants(process.pid)
             _kill(process.pid, survivors | {process.pid})
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
 
 
 def _kill(pgid: int, pids: set[int]) -> None:

@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "demo": {"core", "dedupe", "warehouse", "warehouse_sql"},
     "odata_service": {"core", "service_auth"},
     "archive_service": {"core", "service_auth"},
+    "steward_app": {"core", "dedupe", "warehouse", "warehouse_sql"},
     "assets": {"core", "dedupe", "warehouse", "warehouse_sql", "archive_service"},
     "pipelines": {"core", "dedupe", "warehouse", "warehouse_sql", "archive_service", "assets"},
     "app": set(),  # the top: anything below

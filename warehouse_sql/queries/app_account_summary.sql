@@ -1,0 +1,1 @@
+SELECT * FROM golden.account_summary WHERE golden_id = :id
