@@ -199,7 +199,9 @@ def serve(host: str | None, port: int | None, config_path: str | None) -> None:
                 archive_app(runtime, credentials),
                 health=health_app(runtime.engine),
                 dagster=dagster,
-                people=_mounted("/app", people_app(AppConfig(runtime.engine, runtime.settings))),
+                people=_mounted(
+                    "/app", people_app(AppConfig.from_env(runtime.engine, runtime.settings))
+                ),
             )
             log.info(
                 "serving on http://%s:%d (/app, /odata, /api/v1, /dagster, /healthz)", host, port

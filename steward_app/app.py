@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from core.catalogue import CATALOGUE
 from core.settings import Settings
 from steward_app import charts, sessions, store
-from steward_app.users import authenticate
+from steward_app.users import authenticate, find_user
 from warehouse.steward import (
     Decision,
     DecisionError,
@@ -46,11 +47,22 @@ _LOGIN_CSRF = "org360_login_csrf"
 ACTIONS = {"match": "Match", "no_match": "Not a match", "skip": "Skip"}
 
 
+# Single sign-on: the header a reverse proxy in front of org360 sets to the signed-in
+# person's e-mail (off unless set; the proxy must drop the header from clients).
+SSO_HEADER_VAR = "ORG360_APP_SSO_HEADER"
+
+
 @dataclass(frozen=True)
 class AppConfig:
     engine: Engine
     settings: Settings
     dagster_url: str = "/dagster/"
+    sso_header: str | None = None
+
+    @classmethod
+    def from_env(cls, engine: Engine, settings: Settings) -> AppConfig:
+        header = os.environ.get(SSO_HEADER_VAR, "").strip() or None
+        return cls(engine, settings, sso_header=header)
 
     @property
     def instance_urls(self) -> dict[str, str]:
@@ -82,6 +94,13 @@ def create_app(config: AppConfig) -> Starlette:
             async def endpoint(request: Request) -> Response:
                 token = request.cookies.get(sessions.COOKIE)
                 session = sessions.find_session(engine, token)
+                opened = None
+                if session is None and config.sso_header and request.method == "GET":
+                    # Signed in by the proxy: a user org360 knows gets a session.
+                    user = find_user(engine, request.headers.get(config.sso_header, ""))
+                    if user is not None:
+                        opened = sessions.open_session(engine, user)
+                        session = sessions.find_session(engine, opened)
                 if session is None:
                     if request.method != "GET":
                         return _forbidden("your session has ended: sign in again")
@@ -100,7 +119,10 @@ def create_app(config: AppConfig) -> Starlette:
                         403,
                         message=f"Your role ({session.user.role}) cannot do this: it needs {role}.",
                     )
-                return await handler(request)
+                response = await handler(request)
+                if opened is not None:
+                    _session_cookie(response, request, opened)
+                return response
 
             return endpoint
 
@@ -146,15 +168,7 @@ def create_app(config: AppConfig) -> Starlette:
             return response
         log.info("signed in: %s", user.email)
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            sessions.COOKIE,
-            sessions.open_session(engine, user),
-            httponly=True,
-            samesite="lax",
-            secure=_https(request),
-            path="/",
-            max_age=int(sessions.LIFETIME.total_seconds()),
-        )
+        _session_cookie(response, request, sessions.open_session(engine, user))
         response.delete_cookie(_LOGIN_CSRF, path=PREFIX)
         return response
 
@@ -395,6 +409,18 @@ _NO_STORE = {
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
     ),
 }
+
+
+def _session_cookie(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(
+        sessions.COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_https(request),
+        path="/",
+        max_age=int(sessions.LIFETIME.total_seconds()),
+    )
 
 
 def _forbidden(message: str) -> Response:

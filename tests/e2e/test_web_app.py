@@ -184,8 +184,32 @@ def test_a_steward_works_the_queue_in_a_browser(published, engine, tmp_path):
 
         page.get_by_role("link", name="Duplicate report").click()
         assert page.locator("svg.chart").count() >= 1
+        csv_text = page.request.get(base + "/app/report?format=csv").text()
+        assert csv_text.startswith("section,object") and "review queue" in csv_text
+
+        # Clear what is left, a selection at a time (one object each), in the browser
+        # alone; the next run publishes it and no decided pair comes back.
+        page.get_by_role("link", name="Review queue").first.click()
+        for obj in [o for o in page.locator("#f-object option").all_inner_texts() if o != "all"]:
+            page.get_by_label("Object").select_option(obj)
+            page.get_by_role("button", name="Filter").click()
+            if "No pair waiting" in page.content():
+                continue
+            page.get_by_text("Decide every pair of this selection").click()
+            page.get_by_role("button", name="Not a match, all").click()
+            assert "pairs decided: Not a match" in page.content()
+        page.get_by_label("Object").select_option("all")
+        page.get_by_role("button", name="Filter").click()
+        assert "0 pairs waiting" in page.content()
+        run_all(published)
+        page.reload()
+        assert "0 pairs waiting" in page.content()
+
         page.get_by_role("link", name="Status").click()
         assert "Last publication" in page.content()
+        page.set_viewport_size({"width": 800, "height": 1000})  # a tablet
+        page.get_by_role("link", name="Review queue").first.click()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 800
         page.get_by_role("button", name="Sign out").click()
         page.goto(base + "/app/")
         assert "/app/login" in page.url
@@ -335,3 +359,19 @@ def test_users_are_added_listed_and_removed_from_the_command_line(published):
         timeout=60,
     )
     assert removed.returncode == 0
+
+
+def test_a_reverse_proxy_can_sign_people_in_when_told_to(published):
+    header = {"X-Forwarded-Email": STEWARD}
+    plain = {**os.environ, "ORG360_DAGSTER_UI": "off"}
+    with serving(published, env=plain) as base, httpx.Client(base_url=base) as client:
+        # Off by default: the header alone signs nobody in.
+        assert client.get("/app/", headers=header, follow_redirects=False).status_code == 303
+    trusted = {**plain, "ORG360_APP_SSO_HEADER": "X-Forwarded-Email"}
+    with serving(published, env=trusted) as base, httpx.Client(base_url=base) as client:
+        page = client.get("/app/", headers=header, follow_redirects=False)
+        assert page.status_code == 200 and STEWARD in page.text
+        assert "org360_session" in page.headers["set-cookie"]
+        stranger = {"X-Forwarded-Email": "stranger@example.com"}
+        with httpx.Client(base_url=base) as other:
+            assert other.get("/app/", headers=stranger, follow_redirects=False).status_code == 303
