@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -92,6 +93,12 @@ def create_app(config: AppConfig) -> Starlette:
 
         def wrap(handler: Callable) -> Callable:
             async def endpoint(request: Request) -> Response:
+                data = await request.form() if form else None
+                # The handlers query the database: in a worker thread, so that one
+                # slow page never holds up the others.
+                return await anyio.to_thread.run_sync(guarded, request, data)
+
+            def guarded(request: Request, data: Any) -> Response:
                 token = request.cookies.get(sessions.COOKIE)
                 session = sessions.find_session(engine, token)
                 opened = None
@@ -108,7 +115,6 @@ def create_app(config: AppConfig) -> Starlette:
                     return RedirectResponse(f"{PREFIX}/login?{there}", status_code=303)
                 request.scope["org360_session"] = session
                 if form:
-                    data = await request.form()
                     if not session.csrf_ok(data.get("csrf")):
                         return _forbidden("the form is out of date or forged: reload the page")
                     request.scope["org360_form"] = data
@@ -119,7 +125,7 @@ def create_app(config: AppConfig) -> Starlette:
                         403,
                         message=f"Your role ({session.user.role}) cannot do this: it needs {role}.",
                     )
-                response = await handler(request)
+                response = handler(request)
                 if opened is not None:
                     _session_cookie(response, request, opened)
                 return response
@@ -143,7 +149,9 @@ def create_app(config: AppConfig) -> Starlette:
         cookie = request.cookies.get(_LOGIN_CSRF)
         if not cookie or not secrets.compare_digest(cookie, str(data.get("csrf", ""))):
             return _forbidden("the sign-in form is out of date or forged: reload the page")
-        user = authenticate(engine, str(data.get("email", "")), str(data.get("password", "")))
+        user = await anyio.to_thread.run_sync(
+            authenticate, engine, str(data.get("email", "")), str(data.get("password", ""))
+        )
         target = _safe_next(data.get("next"))
         if user is None:
             log.info("sign-in refused")
@@ -168,25 +176,26 @@ def create_app(config: AppConfig) -> Starlette:
             return response
         log.info("signed in: %s", user.email)
         response = RedirectResponse(target, status_code=303)
-        _session_cookie(response, request, sessions.open_session(engine, user))
+        token = await anyio.to_thread.run_sync(sessions.open_session, engine, user)
+        _session_cookie(response, request, token)
         response.delete_cookie(_LOGIN_CSRF, path=PREFIX)
         return response
 
     @page(form=True)
-    async def logout(request: Request) -> Response:
+    def logout(request: Request) -> Response:
         sessions.close_session(engine, request.cookies.get(sessions.COOKIE))
         response = RedirectResponse(f"{PREFIX}/login", status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/")
         return response
 
     @page()
-    async def home(request: Request) -> Response:
+    def home(request: Request) -> Response:
         q = request.query_params.get("q", "")
         hits = store.search(engine, q) if q else []
         return render(request, "search.html", q=q, hits=hits, searched=bool(q))
 
     @page()
-    async def record(request: Request) -> Response:
+    def record(request: Request) -> Response:
         obj, golden_id = request.path_params["object"], request.path_params["golden_id"]
         if obj not in CATALOGUE or not golden_id.isalnum():
             return render(request, "error.html", 404, message="No such record.")
@@ -202,7 +211,7 @@ def create_app(config: AppConfig) -> Starlette:
         return render(request, "record.html", record=found, spec=found.spec)
 
     @page()
-    async def review(request: Request) -> Response:
+    def review(request: Request) -> Response:
         chosen = _filter(request)
         offset = max(0, _int(request.query_params.get("offset"), 0))
         pairs, total = store.review_pairs(engine, chosen, config.instance_urls, offset)
@@ -224,7 +233,7 @@ def create_app(config: AppConfig) -> Starlette:
         )
 
     @page(role="steward", form=True)
-    async def decide(request: Request) -> Response:
+    def decide(request: Request) -> Response:
         data = request.scope["org360_form"]
         action = str(data.get("action", ""))
         note = str(data.get("note", "")).strip() or None
@@ -236,7 +245,7 @@ def create_app(config: AppConfig) -> Starlette:
         return _redirect(back, message)
 
     @page(role="steward", form=True)
-    async def bulk(request: Request) -> Response:
+    def bulk(request: Request) -> Response:
         data = request.scope["org360_form"]
         action = str(data.get("action", ""))
         chosen = store.ReviewFilter(
@@ -266,7 +275,7 @@ def create_app(config: AppConfig) -> Starlette:
         return _redirect(back, message)
 
     @page(role="steward", form=True)
-    async def undo(request: Request) -> Response:
+    def undo(request: Request) -> Response:
         data = request.scope["org360_form"]
         pair = _pair_from(data)
         back = str(data.get("back") or f"{PREFIX}/history")
@@ -283,7 +292,7 @@ def create_app(config: AppConfig) -> Starlette:
         return _redirect(back, f"Undone: the pair now has {now}; the next run applies it.")
 
     @page(role="steward", form=True)
-    async def separate(request: Request) -> Response:
+    def separate(request: Request) -> Response:
         """A member that is not the same as the others: not-a-match with each of them,
         so the next run takes it out of the golden record."""
         data = request.scope["org360_form"]
@@ -318,7 +327,7 @@ def create_app(config: AppConfig) -> Starlette:
         )
 
     @page()
-    async def decisions(request: Request) -> Response:
+    def decisions(request: Request) -> Response:
         params = request.query_params
         pair = _pair_from(params)
         by = params.get("by") or None
@@ -335,7 +344,7 @@ def create_app(config: AppConfig) -> Starlette:
         )
 
     @page()
-    async def report(request: Request) -> Response:
+    def report(request: Request) -> Response:
         found = store.duplicate_report(engine)
         if request.query_params.get("format") == "csv":
             return _report_csv(found)
@@ -352,7 +361,7 @@ def create_app(config: AppConfig) -> Starlette:
         )
 
     @page()
-    async def status(request: Request) -> Response:
+    def status(request: Request) -> Response:
         return render(request, "status.html", runs=store.publications(engine))
 
     routes = [
