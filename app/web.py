@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from core import logs
 from core.processes import stop_children
 
@@ -147,10 +149,10 @@ def _mounted(prefix: str, app: ASGIApp) -> ASGIApp:
     return mounted
 
 
-def _is_admin(engine: object, token: str) -> bool:
+def _is_admin(engine: Engine, token: str) -> bool:
     from steward_app.sessions import find_session
 
-    session = find_session(engine, token)  # type: ignore[arg-type]
+    session = find_session(engine, token)
     return session is not None and session.user.may("admin")
 
 

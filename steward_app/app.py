@@ -29,7 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from core.catalogue import CATALOGUE
-from core.settings import Settings
+from core.settings import ORG_KEY_PATTERN, Settings
 from steward_app import charts, sessions, store
 from steward_app.users import authenticate, find_user
 from warehouse.steward import (
@@ -260,10 +260,7 @@ def create_app(config: AppConfig) -> Starlette:
             return _redirect(back, "Choose one object before deciding a selection.")
         by = request.scope["org360_session"].user.email
         done, refused = 0, []
-        for review_id in store.review_ids(engine, chosen):
-            row = store.review_row(engine, review_id)
-            if row is None:
-                continue
+        for row in store.review_rows(engine, chosen):
             try:
                 _record(row, action, by, str(data.get("note", "")).strip() or None)
                 done += 1
@@ -489,7 +486,12 @@ def _back(data: Any) -> str:
 def _pair_from(data: Any) -> tuple[str, tuple[str, str], tuple[str, str]] | None:
     obj = str(data.get("object") or "")
     values = [str(data.get(k) or "") for k in ("org_a", "sfid_a", "org_b", "sfid_b")]
-    if obj not in CATALOGUE or not all(v.isalnum() or "_" in v for v in values):
+    orgs, sfids = values[0::2], values[1::2]
+    if (
+        obj not in CATALOGUE
+        or not all(ORG_KEY_PATTERN.match(org) for org in orgs)
+        or not all(sfid.isalnum() and len(sfid) <= 18 for sfid in sfids)
+    ):
         return None
     a, b = sorted([(values[0], values[1]), (values[2], values[3])])
     return obj, a, b

@@ -45,13 +45,19 @@ def search(engine: Engine, q: str) -> list[Hit]:
     with engine.connect() as conn:
         conn.execute(text("SET LOCAL statement_timeout = 5000"))
         if "@" in q:
-            return _hits(conn, "app_search_email", {"email": q.lower(), "limit": PAGE})
+            return _hits(
+                conn, "app_search_email", {"pattern": f"{_escape(q.lower())}%", "limit": PAGE}
+            )
         if len(digits) >= 6 and len(digits) >= len(q.replace(" ", "")) - 3:
             return _hits(conn, "app_search_phone", {"digits": f"%{digits[-9:]}%", "limit": PAGE})
         words = [w for w in re.split(r"\s+", q.lower()) if len(w) >= 3]
         if "." in q and " " not in q:
             domain = re.sub(r"^(https?://)?(www\.)?", "", q.lower()).split("/")[0]
-            return _hits(conn, "app_search_domain", {"domain": domain, "limit": PAGE})
+            return _hits(
+                conn,
+                "app_search_domain",
+                {"domain": domain, "mailbox": f"%@{_escape(domain)}", "limit": PAGE},
+            )
         found = []
         if words:
             found = _hits(
@@ -65,6 +71,7 @@ def search(engine: Engine, q: str) -> list[Hit]:
 
 
 def _escape(word: str) -> str:
+    """`word` matched literally inside a LIKE pattern."""
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -241,35 +248,51 @@ def review_pairs(
         if not rows and offset:  # past the end (the queue shrank): the first page
             return review_pairs(engine, chosen, instance_urls, 0, limit)
         total = rows[0]["total"] if rows else 0
-        pairs = [_pair(conn, row, instance_urls) for row in rows]
-    return pairs, total
+        records = _pair_records(conn, rows)
+    return [_pair(row, records, instance_urls) for row in rows], total
 
 
-def review_ids(engine: Engine, chosen: ReviewFilter) -> list[str]:
+def _pair_records(conn: Connection, rows: list[Any]) -> dict[tuple[str, str, str], dict]:
+    """Both records of every pair, one query per object: (object, org, sfid) -> row."""
+    wanted: dict[str, set[tuple[str, str]]] = {}
+    for row in rows:
+        for side in ("a", "b"):
+            wanted.setdefault(row["object"], set()).add((row[f"org_{side}"], row[f"sfid_{side}"]))
+    found: dict[tuple[str, str, str], dict] = {}
+    for obj, keys in wanted.items():
+        for record in (
+            conn.execute(
+                text(
+                    f"SELECT u.* FROM {ident(conn, 'unified', obj)} u JOIN "
+                    "(SELECT unnest(CAST(:orgs AS text[])) AS org, "
+                    "unnest(CAST(:sfids AS text[])) AS sfid) k "
+                    "ON k.org = u.org AND k.sfid = u.sfid"
+                ),
+                {"orgs": [o for o, _ in keys], "sfids": [s for _, s in keys]},
+            )
+            .mappings()
+            .all()
+        ):
+            found[(obj, record["org"], record["sfid"])] = dict(record)
+    return found
+
+
+def review_rows(engine: Engine, chosen: ReviewFilter) -> list[dict[str, Any]]:
     """Every waiting pair `chosen` selects (at most BULK_LIMIT), for a bulk decision."""
     with engine.connect() as conn:
         params = {**chosen.params(), "offset": 0, "limit": BULK_LIMIT}
-        return [
-            r["review_id"] for r in conn.execute(text(query("app_review_queue")), params).mappings()
-        ]
+        return [dict(r) for r in conn.execute(text(query("app_review_queue")), params).mappings()]
 
 
-def _pair(conn: Connection, row: Any, instance_urls: dict[str, str]) -> ReviewPair:
+def _pair(
+    row: Any, records: dict[tuple[str, str, str], dict], instance_urls: dict[str, str]
+) -> ReviewPair:
     obj = row["object"]
     fields = shown_fields(CATALOGUE[obj])
     sides = []
     for side in ("a", "b"):
         org, sfid = row[f"org_{side}"], row[f"sfid_{side}"]
-        record = (
-            conn.execute(
-                text(
-                    f"SELECT * FROM {ident(conn, 'unified', obj)} WHERE org = :org AND sfid = :sfid"
-                ),
-                {"org": org, "sfid": sfid},
-            )
-            .mappings()
-            .one_or_none()
-        ) or {}
+        record = records.get((obj, org, sfid), {})
         url = instance_urls.get(org)
         sides.append(
             PairSide(

@@ -43,8 +43,9 @@ def parse_record(value: str, what: str) -> tuple[str, str]:
 
 def record_decision(engine: Engine, decision: Decision) -> Decision:
     """Validate and store a decision (the latest decision about a pair wins)."""
-    if decision.object not in OBJECTS:
-        raise DecisionError(f"object {decision.object!r}: expected one of {', '.join(OBJECTS)}")
+    a, b = _ordered(
+        decision.object, (decision.org_a, decision.sfid_a), (decision.org_b, decision.sfid_b)
+    )
     if decision.decision not in DECISIONS:
         raise DecisionError(f"decision {decision.decision!r}: expected match or no_match")
     if decision.decision == "match" and not CATALOGUE[decision.object].resolved:
@@ -54,12 +55,8 @@ def record_decision(engine: Engine, decision: Decision) -> Decision:
         )
     if not decision.decided_by.strip():
         raise DecisionError("decided_by: say who decided (--by NAME)")
-    a = (decision.org_a, decision.sfid_a)
-    b = (decision.org_b, decision.sfid_b)
-    if a == b:
-        raise DecisionError(f"a record cannot be paired with itself ({a[0]}/{a[1]})")
-    a, b = sorted((a, b))
     with engine.begin() as conn:
+        _lock_pair(conn, decision.object, a, b)
         for org, sfid in (a, b):
             found = conn.execute(
                 text(
@@ -156,37 +153,41 @@ def undo_decision(
     Returns the decision that stands now."""
     a, b = _ordered(obj, a, b)
     with engine.begin() as conn:
-        # One undo at a time per pair: the history is read and extended atomically.
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"steward:{obj}:{a}:{b}"},
-        )
+        _lock_pair(conn, obj, a, b)
         standing = _standing(conn, obj, a, b)
         if not standing:
             raise DecisionError(f"no decision about {a[0]}/{a[1]} and {b[0]}/{b[1]} to undo")
         standing.pop()
-        before = standing[-1] if standing else None
-        _stand(conn, obj, a, b, before[0] if before else None, by, before[1] if before else None)
+        # The decision before stands again, as its steward took it.
+        before = standing[-1] if standing else (None, None, by)
+        _stand(conn, obj, a, b, before[0], before[2], before[1])
         _log(conn, obj, a, b, "undo", by, None)
-    return before[0] if before else None
+    return before[0]
+
+
+def _lock_pair(conn: Connection, obj: str, a: tuple[str, str], b: tuple[str, str]) -> None:
+    """One writer per pair at a time (decisions and undos read and extend its history)."""
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"steward:{obj}:{a}:{b}"}
+    )
 
 
 def _standing(
     conn: Connection, obj: str, a: tuple[str, str], b: tuple[str, str]
-) -> list[tuple[str, str | None]]:
-    """The pair's decisions not taken back, oldest first: (decision, note)."""
+) -> list[tuple[str, str | None, str]]:
+    """The pair's decisions not taken back, oldest first: (decision, note, by whom)."""
     rows = conn.execute(
         text(
-            "SELECT action, note FROM steward.decision_log WHERE object = :obj "
+            "SELECT action, note, decided_by FROM steward.decision_log WHERE object = :obj "
             "AND org_a = :org_a AND sfid_a = :sfid_a AND org_b = :org_b AND sfid_b = :sfid_b "
             "ORDER BY id"
         ),
         _pair(obj, a, b),
     ).all()
-    stack: list[tuple[str, str | None]] = []
-    for action, note in rows:
+    stack: list[tuple[str, str | None, str]] = []
+    for action, note, decided_by in rows:
         if action in DECISIONS:
-            stack.append((action, note))
+            stack.append((action, note, decided_by))
         elif action == "undo" and stack:
             stack.pop()
     return stack

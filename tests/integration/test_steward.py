@@ -165,3 +165,31 @@ def test_bad_decisions_are_refused_with_a_reason(config, engine, capsys):
         assert code == 2 and message in err, (extra, err)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM steward.decision")).scalar_one() == 0
+
+
+def test_undo_brings_back_the_decision_before_and_its_steward(config, engine):
+    from warehouse.steward import Decision, DecisionError, record_decision, undo_decision
+
+    run_all(config)
+    a, b = ("amer", "003Am0000000000002"), ("emea", "003Em0000000000002")
+
+    def standing():
+        with engine.connect() as conn:
+            return conn.execute(
+                text("SELECT decision, decided_by, note FROM steward.decision")
+            ).all()
+
+    record_decision(engine, Decision("contact", *b, *a, "match", "ann", "same person"))
+    record_decision(engine, Decision("contact", *a, *b, "no_match", "bob", None))
+    assert standing() == [("no_match", "bob", None)]
+    assert undo_decision(engine, "contact", b, a, "cy") == "match"
+    assert standing() == [("match", "ann", "same person")]
+    assert undo_decision(engine, "contact", a, b, "cy") is None
+    assert standing() == []
+    with pytest.raises(DecisionError, match="no decision about"):
+        undo_decision(engine, "contact", a, b, "cy")
+    with engine.connect() as conn:
+        history = conn.execute(
+            text("SELECT action, decided_by FROM steward.decision_log ORDER BY id")
+        ).all()
+    assert history == [("match", "ann"), ("no_match", "bob"), ("undo", "cy"), ("undo", "cy")]

@@ -4,5 +4,5 @@
 UNION ALL
 (SELECT 'contact', c.golden_id, c.name, c.email, c.orgs, c.member_count
  FROM golden.contact c
- WHERE c.email ILIKE '%@' || replace(replace(:domain, '%', '\%'), '_', '\_')
+ WHERE c.email ILIKE :mailbox
  ORDER BY c.name LIMIT :limit)

@@ -3,6 +3,6 @@ SELECT 'contact' AS object, c.golden_id, c.name, concat_ws(' · ', c.email, ga.n
        c.orgs, c.member_count
 FROM golden.contact c
 LEFT JOIN golden.account ga ON ga.golden_id = c.account_golden_id
-WHERE c.email ILIKE replace(replace(replace(:email, '\', '\\'), '%', '\%'), '_', '\_') || '%'
+WHERE c.email ILIKE :pattern
 ORDER BY c.email, c.golden_id
 LIMIT :limit
