@@ -80,21 +80,11 @@ def _print_quarantine(quarantined: dict[tuple[str, str, str], int]) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from core.database import make_engine, redact, resolve_database_url
-    from core.embedded_postgres import home_dir
-    from core.settings import load_settings
+    from core.database import redact, resolve_database_url
     from demo.generator import DemoGenerator
-    from demo.opportunities import rates_csv
     from demo.seed import (
-        evaluate,
-        evaluate_deals,
-        evaluate_leads,
-        evaluate_queue,
         seed,
-        write_demo_config,
     )
-    from pipelines.runner import run_all
-    from warehouse.currency import load_rates_file
     from warehouse.engines import engine_for
 
     _progress_logging(args.verbose)
@@ -108,7 +98,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"org360 demo: seeded {data.record_count} Heroku Connect rows into "
         f"{len(counts) // 2} org schemas ({', '.join(sorted({k.split('.')[0] for k in counts}))})"
     )
-    config = write_demo_config(Path(args.config) if args.config else home_dir() / "demo.yaml")
+    api = None
+    if args.api_org:
+        from demo.api_org import serve_through_api
+        from demo.seed import DEMO_ORGS
+
+        api = serve_through_api(engine, next(o for o in DEMO_ORGS if o["key"] == args.api_org))
+        print(
+            f"org360 demo: org {args.api_org} moved into a Salesforce stand-in at "
+            f"{api.server.url} ({api.records} records); org360 reads it through the API"
+        )
+    try:
+        return _demo_run(args, engine, url, started, api.config if api else None)
+    finally:
+        if api is not None:
+            api.stop()
+
+
+def _demo_run(args, engine, url: str, started: float, api_config: dict | None) -> int:
+    from core.database import make_engine
+    from core.embedded_postgres import home_dir
+    from core.settings import load_settings
+    from demo.opportunities import rates_csv
+    from demo.seed import (
+        evaluate,
+        evaluate_deals,
+        evaluate_leads,
+        evaluate_queue,
+        write_demo_config,
+    )
+    from pipelines.runner import run_all
+    from warehouse.currency import load_rates_file
+
+    config = write_demo_config(
+        Path(args.config) if args.config else home_dir() / "demo.yaml",
+        replaced={args.api_org: api_config} if api_config else None,
+    )
     print(f"org360 demo: config {config}")
     # apac syncs no rate tables: its rates come from a file, as a user would load them.
     rates = config.with_name("demo_rates.csv")
@@ -359,6 +384,53 @@ def cmd_rates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_org(settings, key: str):
+    org = settings.org(key)
+    if not org.through_api:
+        raise ConfigError(
+            f"{settings.source}: org {key!r} is read from its Heroku Connect schema; "
+            "`org360 salesforce` works on orgs with source: salesforce"
+        )
+    return org
+
+
+def cmd_salesforce_describe(args: argparse.Namespace) -> int:
+    from core.settings import load_settings
+    from salesforce_api.connection import OrgConnection
+    from salesforce_api.describe import describe_org, render
+
+    org = _api_org(load_settings(_config_path(args)), args.org)
+    print(render(org.key, describe_org(OrgConnection(org))))
+    return 0
+
+
+def cmd_writeback(args: argparse.Namespace) -> int:
+    from core.database import resolve_database_url
+    from core.settings import load_settings
+    from salesforce_api.connection import OrgConnection
+    from salesforce_api.writeback import write_back
+    from warehouse.engines import engine_for
+
+    settings = load_settings(_config_path(args))
+    orgs = [settings.org(args.org)] if args.org else list(settings.orgs)
+    orgs = [o for o in orgs if o.writeback is not None]
+    if not orgs:
+        raise ConfigError(
+            f"{settings.source}: no org {'' if not args.org else repr(args.org) + ' '}"
+            "has a writeback: entry (e.g. writeback: {field: Org360_Golden_Id__c})"
+        )
+    engine = engine_for(resolve_database_url(settings.database_url))
+    for org in orgs:
+        connection = OrgConnection(org) if org.through_api else None
+        for report in write_back(engine, org, connection, dry_run=args.dry_run):
+            print(report.line(dry_run=args.dry_run))
+            for sfid, current, golden in report.sample if args.dry_run else ():
+                print(f"  {sfid}: {current or '(empty)'} -> {golden}")
+            for sfid, error in report.errors:
+                print(f"  refused {sfid}: {error}")
+    return 0
+
+
 def cmd_model(args: argparse.Namespace) -> int:
     from core.database import resolve_database_url
     from dedupe.estimate import with_parameters
@@ -455,6 +527,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="seed three demo orgs and run the whole pipeline")
+    demo.add_argument(
+        "--api-org",
+        nargs="?",
+        const="emea",
+        choices=["amer", "emea", "apac"],
+        help="read this demo org (default emea) through the Salesforce API, served by "
+        "org360's Salesforce stand-in, instead of its Heroku Connect schema",
+    )
     demo.add_argument("--companies", type=int, default=400, help="demo companies (default 400)")
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.add_argument("--config", help="where to write the demo config (default .org360/demo.yaml)")
@@ -507,6 +587,30 @@ def build_parser() -> argparse.ArgumentParser:
     rates_load.add_argument("file")
     _config_arg(rates_load)
     rates_load.set_defaults(func=cmd_rates)
+
+    salesforce = sub.add_parser(
+        "salesforce", help="orgs read through the Salesforce API (source: salesforce)"
+    )
+    salesforce_sub = salesforce.add_subparsers(dest="action", required=True)
+    sf_describe = salesforce_sub.add_parser(
+        "describe",
+        help="list an org's fields and suggest a fields: and stages: block for org360.yaml",
+    )
+    sf_describe.add_argument("--org", required=True, help="the org's key in the config")
+    _config_arg(sf_describe)
+    sf_describe.set_defaults(func=cmd_salesforce_describe)
+
+    writeback = sub.add_parser(
+        "writeback",
+        help="write each record's golden id to the field orgs name in writeback: "
+        "(changed ids only)",
+    )
+    writeback.add_argument("--org", help="only this org (default: every org with writeback:)")
+    writeback.add_argument(
+        "--dry-run", action="store_true", help="say what would be written; write nothing"
+    )
+    _config_arg(writeback)
+    writeback.set_defaults(func=cmd_writeback)
 
     review = sub.add_parser("review", help="the duplicate review queue and steward decisions")
     review_sub = review.add_subparsers(dest="action", required=True)
@@ -594,6 +698,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from pipelines.runner import RunFailed
+    from salesforce_api.connection import SalesforceSourceError
     from service_auth import AuthConfigError
 
     args = build_parser().parse_args(argv)
@@ -607,6 +712,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"org360: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except RunFailed as exc:
+        print(f"org360: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except SalesforceSourceError as exc:
         print(f"org360: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""Per-org staging assets: each org's Heroku Connect tables, read incrementally."""
+"""Per-org staging assets: each org's Heroku Connect tables (or the API extract's,
+laid out alike), read incrementally."""
 
 import dagster as dg
 
@@ -12,6 +13,8 @@ from warehouse.staging import stage
 def _staging_asset(obj: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["staging", obj],
+        # An org read through the API is extracted first; a Connect org needs nothing.
+        deps=[dg.AssetKey(["salesforce", obj])],
         partitions_def=org_partitions,
         group_name="staging",
         kinds={"postgres"},
@@ -73,6 +76,7 @@ staging_assets = [_staging_asset(obj) for obj in OBJECTS]
 
 @dg.asset(
     key=["staging", "currency_rate"],
+    deps=[dg.AssetKey(["salesforce", "currency_rate"])],
     partitions_def=org_partitions,
     group_name="staging",
     kinds={"postgres"},

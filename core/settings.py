@@ -16,6 +16,13 @@ import yaml
 
 from core.catalogue import FIELDS, OBJECTS
 from core.errors import ConfigError
+from core.source_settings import (
+    SalesforceSettings,
+    WritebackSettings,
+    parse_salesforce,
+    parse_source,
+    parse_writeback,
+)
 
 DEFAULT_CONFIG_PATH = Path("org360.yaml")
 ORG_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -37,6 +44,16 @@ class OrgSettings:
     # Where the org's users open a record (https://acme.my.salesforce.com): the web
     # app links each source record to <instance_url>/<sfid>.
     instance_url: str | None = None
+    # heroku_connect: `schema` is the org's Connect schema. salesforce: org360 reads
+    # the org through the API (`salesforce`) into `schema`, laid out like Connect's.
+    source: str = "heroku_connect"
+    salesforce: SalesforceSettings | None = None
+    # Write each record's golden id into this field of the org.
+    writeback: WritebackSettings | None = None
+
+    @property
+    def through_api(self) -> bool:
+        return self.source == "salesforce"
 
     def field_overrides(self, obj: str) -> dict[str, str]:
         return self.fields.get(obj, {})
@@ -199,11 +216,14 @@ def _parse_orgs(raw_orgs: Any, source: str) -> tuple[OrgSettings, ...]:
             "currency",
             "stages",
             "instance_url",
+            "source",
+            "salesforce",
+            "writeback",
         }
         if unknown:
             raise ConfigError(
                 f"{where}: unknown key(s) {sorted(unknown)}; expected key, schema, priority, "
-                "fields, currency, stages, instance_url"
+                "fields, currency, stages, instance_url, source, salesforce, writeback"
             )
         key = entry.get("key")
         if not isinstance(key, str) or not ORG_KEY_PATTERN.match(key) or len(key) > 40:
@@ -221,6 +241,7 @@ def _parse_orgs(raw_orgs: Any, source: str) -> tuple[OrgSettings, ...]:
         priority = entry.get("priority", index + 1)
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise ConfigError(f"{where}: priority must be an integer (lower wins)")
+        source = parse_source(entry.get("source"), where)
         orgs.append(
             OrgSettings(
                 key=key,
@@ -230,6 +251,9 @@ def _parse_orgs(raw_orgs: Any, source: str) -> tuple[OrgSettings, ...]:
                 currency=_parse_currency(entry.get("currency"), where),
                 stages=_parse_stages(entry.get("stages") or {}, where),
                 instance_url=_parse_instance_url(entry.get("instance_url"), where),
+                source=source,
+                salesforce=parse_salesforce(entry.get("salesforce"), source, where),
+                writeback=parse_writeback(entry.get("writeback"), where),
             )
         )
         seen_keys.add(key)
@@ -301,6 +325,7 @@ def _parse_retention(
     if not isinstance(raw, list):
         raise ConfigError(f"{source}: retention must be a list of policies")
     keys = {o.key for o in orgs}
+    through_api = {o.key for o in orgs if o.through_api}
     policies = []
     for index, entry in enumerate(raw):
         where = f"{source}: retention[{index}]"
@@ -312,6 +337,11 @@ def _parse_retention(
         org = entry.get("org")
         if org not in keys:
             raise ConfigError(f"{where}: unknown org {org!r}; configured: {sorted(keys)}")
+        if org in through_api:
+            raise ConfigError(
+                f"{where}: org {org!r} is read through the Salesforce API; archiving moves "
+                "records between Heroku Connect tables, so it needs an org synced by Connect"
+            )
         obj = entry.get("object")
         if obj not in OBJECTS:
             raise ConfigError(f"{where}: object {obj!r} must be one of {OBJECTS}")

@@ -47,9 +47,16 @@ _CUSTOM_COLUMNS = {"emea": {"account": {"duns_number__c": "varchar(20)"}}}
 _OMITTED_COLUMNS = {"apac": {"contact": ("mobilephone",)}}
 
 
-def write_demo_config(path: Path, database_url: str | None = None) -> Path:
+def write_demo_config(
+    path: Path, database_url: str | None = None, replaced: dict[str, dict] | None = None
+) -> Path:
+    """The demo's config; `replaced` swaps an org's entry (one read through the API)."""
+    replaced = replaced or {}
     # amer is where Salesforce Connect shows the 360 view (see docs/salesforce-setup.md).
-    config: dict = {"main_org": "amer", "orgs": [dict(o) for o in DEMO_ORGS]}
+    config: dict = {
+        "main_org": "amer",
+        "orgs": [dict(replaced.get(o["key"], o)) for o in DEMO_ORGS],
+    }
     if database_url:
         config["database_url"] = database_url
     path.parent.mkdir(parents=True, exist_ok=True)

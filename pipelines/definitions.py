@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import archive_assets, golden, golden_next, resolve, staging, unified
+from assets import archive_assets, golden, golden_next, resolve, salesforce, staging, unified
 from assets.archive_assets import ArchiveResource
 from assets.resources import Org360Resource
 from core.errors import ConfigError
@@ -42,7 +42,7 @@ def build_definitions(
     return dg.Definitions(
         executor=executor,
         assets=dg.load_assets_from_modules(
-            [staging, unified, resolve, golden_next, golden, archive_assets]
+            [salesforce, staging, unified, resolve, golden_next, golden, archive_assets]
         ),
         asset_checks=golden_next.CHECKS,
         jobs=[staging_job, consolidation_job, retention_job],

@@ -14,13 +14,23 @@ ALLOWED: dict[str, set[str]] = {
     "dedupe": set(),
     "warehouse_sql": set(),
     "service_auth": set(),
+    "salesforce_standin": set(),
     "warehouse": {"core", "dedupe", "warehouse_sql"},
-    "demo": {"core", "dedupe", "warehouse", "warehouse_sql"},
+    "salesforce_api": {"core", "warehouse", "warehouse_sql"},
+    "demo": {"core", "dedupe", "warehouse", "warehouse_sql", "salesforce_standin"},
     "odata_service": {"core", "service_auth"},
     "archive_service": {"core", "service_auth"},
     "steward_app": {"core", "dedupe", "warehouse", "warehouse_sql"},
-    "assets": {"core", "dedupe", "warehouse", "warehouse_sql", "archive_service"},
-    "pipelines": {"core", "dedupe", "warehouse", "warehouse_sql", "archive_service", "assets"},
+    "assets": {"core", "dedupe", "warehouse", "warehouse_sql", "archive_service", "salesforce_api"},
+    "pipelines": {
+        "core",
+        "dedupe",
+        "warehouse",
+        "warehouse_sql",
+        "archive_service",
+        "salesforce_api",
+        "assets",
+    },
     "app": set(),  # the top: anything below
 }
 PACKAGES = set(ALLOWED)
