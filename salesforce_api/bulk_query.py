@@ -1,12 +1,22 @@
 """Bulk API 2.0 query jobs through simple-salesforce's `bulk2` client: create a
 `queryAll` job, wait for it, and fetch its CSV results one page (`Sforce-Locator`) at a
 time, each call under the connection's retry rules.
+
+A page is streamed to a temporary file as it arrives (simple-salesforce's
+`download_job_data`) and loaded into Postgres from there, so memory stays the same
+whatever the page size and the org's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import os
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from simple_salesforce.bulk2 import Operation
 from simple_salesforce.exceptions import SalesforceResourceNotFound
@@ -21,9 +31,13 @@ class JobGone(SalesforceSourceError):
     """Salesforce no longer has the job (deleted, or its results expired)."""
 
 
+# Bytes read from the socket at a time while a page streams to its file.
+CHUNK_BYTES = 1 << 20
+
+
 @dataclass(frozen=True)
 class Page:
-    csv: str
+    path: Path  # the page's CSV, header first
     records: int
     next_locator: str  # "" after the last page
 
@@ -71,23 +85,39 @@ def wait_for_job(connection: OrgConnection, sobject: str, job_id: str) -> dict:
         pause = min(MAX_POLL_SECONDS, pause * 1.5)
 
 
+@contextlib.contextmanager
 def fetch_page(
     connection: OrgConnection, sobject: str, job_id: str, locator: str, page_size: int
-) -> Page:
-    """One page of results; fetching the same locator again gives the same page, so a
-    page cut off in transit is simply asked for again."""
+) -> Iterator[Page]:
+    """One page of results, in a file removed afterwards. Fetching the same locator
+    again gives the same page, so a page cut off in transit is simply asked for again."""
+    with tempfile.TemporaryDirectory(prefix="org360-page-") as folder:
 
-    def get(sf):
-        try:
-            result = _client(sf, sobject).get_query_results(job_id, locator, page_size)
-        except SalesforceResourceNotFound:
-            raise JobGone(
-                f"org {connection.org.key!r}: the results of Bulk API query job {job_id} "
-                f"on {sobject} are gone"
-            ) from None
-        return Page(result["records"], result["number_of_records"], result["locator"] or "")
+        def get(sf):
+            for leftover in Path(folder).iterdir():  # a page cut off in an earlier try
+                leftover.unlink()
+            try:
+                result = _client(sf, sobject).download_job_data(
+                    folder, job_id, locator, page_size, chunk_size=CHUNK_BYTES
+                )
+            except SalesforceResourceNotFound:
+                raise JobGone(
+                    f"org {connection.org.key!r}: the results of Bulk API query job {job_id} "
+                    f"on {sobject} are gone"
+                ) from None
+            return Page(Path(result["file"]), result["number_of_records"], result["locator"] or "")
 
-    return connection.call(f"reading results of Bulk API query job {job_id} on {sobject}", get)
+        yield connection.call(f"reading results of Bulk API query job {job_id} on {sobject}", get)
+
+
+def page_header(page: Page) -> list[str]:
+    """The column names of a page (its first CSV line)."""
+    with page.path.open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def page_is_empty(page: Page) -> bool:
+    return page.records == 0 or os.path.getsize(page.path) == 0
 
 
 def delete_job(connection: OrgConnection, sobject: str, job_id: str) -> None:

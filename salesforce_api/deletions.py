@@ -10,7 +10,6 @@ flagging the records that were not in it.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 from dataclasses import dataclass
 
@@ -119,16 +118,16 @@ def _sweep(
         conn.exec_driver_sql(f"CREATE TABLE {table} (sfid varchar(18))")
     locator = ""
     while True:
-        page = bulk_query.fetch_page(
+        with bulk_query.fetch_page(
             connection, plan.sobject, job["id"], locator, connection.settings.page_size
-        )
-        if page.records:
-            with engine.begin() as conn:
-                copy_in(
-                    conn,
-                    f"COPY {table} (sfid) FROM STDIN WITH (FORMAT csv, HEADER true)",
-                    io.StringIO(page.csv),
-                )
+        ) as page:
+            if not bulk_query.page_is_empty(page):
+                with engine.begin() as conn, page.path.open("rb") as stream:
+                    copy_in(
+                        conn,
+                        f"COPY {table} (sfid) FROM STDIN WITH (FORMAT csv, HEADER true)",
+                        stream,
+                    )
         locator = page.next_locator
         if not locator:
             break

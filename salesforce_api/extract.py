@@ -11,9 +11,7 @@ object. Deletions then follow (`salesforce_api.deletions`).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 import time
 import zlib
@@ -52,6 +50,11 @@ class ExtractReport:
     changed: int = 0
     deletions: DeletionReport | None = None
     seconds: float = 0.0
+    # Where the time went: waiting for Salesforce (job and pages), loading pages into
+    # Postgres, merging them into the org's table.
+    salesforce_seconds: float = 0.0
+    load_seconds: float = 0.0
+    merge_seconds: float = 0.0
 
     def line(self) -> str:
         if not self.in_org:
@@ -63,7 +66,9 @@ class ExtractReport:
         gone = f", {self.deletions.line()}" if self.deletions else ""
         return (
             f"{self.sobject}: {self.rows:,} rows in {self.pages} pages ({what}{resumed}), "
-            f"{self.changed:,} changed{gone}, {self.seconds:.1f} s"
+            f"{self.changed:,} changed{gone}, {self.seconds:.1f} s (Salesforce "
+            f"{self.salesforce_seconds:.1f} s, loading {self.load_seconds:.1f} s, merging "
+            f"{self.merge_seconds:.1f} s)"
         )
 
 
@@ -170,6 +175,7 @@ def _read_state(conn: Connection, plan: mirror.MirrorTable) -> _State | None:
 def _read_changes(
     engine: Engine, connection: OrgConnection, plan: mirror.MirrorTable, report: ExtractReport
 ) -> None:
+    started = time.perf_counter()
     with engine.begin() as conn:
         state = _read_state(conn, plan)
     resumable = state is not None and state.job_id and state.job_fields_hash == plan.fields_hash
@@ -193,21 +199,28 @@ def _read_changes(
             _forget_job(engine, plan)
             raise
     report.full = bool(state.job_full)
+    clock = time.perf_counter()
+    report.salesforce_seconds = clock - started
     while not state.paging_done:
-        page = bulk_query.fetch_page(
+        with bulk_query.fetch_page(
             connection,
             plan.sobject,
             state.job_id,
             state.next_locator or "",
             connection.settings.page_size,
-        )
-        with engine.begin() as conn:
-            _load_page(conn, plan, page)
-            state = _advance(conn, plan, page)
+        ) as page:
+            fetched = time.perf_counter()
+            report.salesforce_seconds += fetched - clock
+            with engine.begin() as conn:
+                _load_page(conn, plan, page)
+                state = _advance(conn, plan, page)
+        clock = time.perf_counter()
+        report.load_seconds += clock - fetched
     report.pages = state.pages_loaded
     report.rows = state.rows_loaded
     with engine.begin() as conn:
         report.changed = _merge(conn, plan, state)
+    report.merge_seconds = time.perf_counter() - clock
     bulk_query.delete_job(connection, plan.sobject, state.job_id)
 
 
@@ -263,9 +276,9 @@ def _forget_job(engine: Engine, plan: mirror.MirrorTable) -> None:
 
 
 def _load_page(conn: Connection, plan: mirror.MirrorTable, page: bulk_query.Page) -> None:
-    if page.records == 0 or not page.csv.strip():
+    if bulk_query.page_is_empty(page):
         return
-    header = next(csv.reader(io.StringIO(page.csv[: page.csv.find("\n") + 1 or None])))
+    header = bulk_query.page_header(page)
     by_api = {c.api_name.lower(): c.name for c in plan.columns}
     unknown = [h for h in header if h.lower() not in by_api]
     if unknown:
@@ -274,12 +287,13 @@ def _load_page(conn: Connection, plan: mirror.MirrorTable, page: bulk_query.Page
             f"{', '.join(unknown)} that org360 did not ask for"
         )
     names = idents(conn, [by_api[h.lower()] for h in header])
-    copy_in(
-        conn,
-        f"COPY {ident(conn, plan.schema, plan.load_table)} ({names}) FROM STDIN WITH "
-        f"(FORMAT csv, HEADER true, FORCE_NULL ({names}))",
-        io.StringIO(page.csv),
-    )
+    with page.path.open("rb") as stream:
+        copy_in(
+            conn,
+            f"COPY {ident(conn, plan.schema, plan.load_table)} ({names}) FROM STDIN WITH "
+            f"(FORMAT csv, HEADER true, ENCODING 'UTF8', FORCE_NULL ({names}))",
+            stream,
+        )
 
 
 def _advance(conn: Connection, plan: mirror.MirrorTable, page: bulk_query.Page) -> _State:
@@ -304,12 +318,10 @@ def _advance(conn: Connection, plan: mirror.MirrorTable, page: bulk_query.Page) 
 def _merge(conn: Connection, plan: mirror.MirrorTable, state: _State) -> int:
     """Every page is in: one transaction merges them and moves the watermark. A read of
     every record also finds those purged since the last one (absent from it)."""
-    changed = mirror.merge_loaded(conn, plan)
     load = ident(conn, plan.schema, plan.load_table)
     newest = conn.exec_driver_sql(f"SELECT max(systemmodstamp) FROM {load}").scalar()
     full = bool(state.job_full)
-    if full:
-        changed += mirror.mark_absent_deleted(conn, plan, load, state.job_created_at)
+    changed = mirror.merge_loaded(conn, plan, state.job_created_at if full else None)
     conn.execute(
         text(
             "UPDATE org360.salesforce_extract SET "
@@ -329,7 +341,7 @@ def _merge(conn: Connection, plan: mirror.MirrorTable, state: _State) -> int:
             "table": plan.table,
         },
     )
-    conn.exec_driver_sql(f"TRUNCATE {load}")
+    conn.exec_driver_sql(f"TRUNCATE {ident(conn, plan.schema, plan.load_table)}")
     return changed
 
 

@@ -176,22 +176,47 @@ def reset_load_table(conn: Connection, mirror: MirrorTable) -> None:
     conn.exec_driver_sql(f"CREATE TABLE {load} ({body})")
 
 
-def merge_loaded(conn: Connection, mirror: MirrorTable) -> int:
-    """Upsert what the query loaded into the org's table; returns the rows changed."""
+def merge_loaded(conn: Connection, mirror: MirrorTable, every_record_since=None) -> int:
+    """Merge what the query loaded into the org's table; returns the rows changed.
+
+    `every_record_since`: the load holds every record the org had when the query began
+    (at that moment), so the table's records missing from it were purged: flagged."""
     target = ident(conn, mirror.schema, mirror.table)
     load = ident(conn, mirror.schema, mirror.load_table)
+    if conn.exec_driver_sql(f"SELECT NOT EXISTS (SELECT 1 FROM {target})").scalar():
+        return _swap_in(conn, mirror)
     names = mirror.column_names
     others = [n for n in names if n != "sfid"]
     columns = idents(conn, names)
     updates = ", ".join(f"{ident(conn, n)} = excluded.{ident(conn, n)}" for n in others)
     before = ", ".join(f"m.{ident(conn, n)}" for n in others)
     after = ", ".join(f"excluded.{ident(conn, n)}" for n in others)
-    result = conn.exec_driver_sql(
+    changed = conn.exec_driver_sql(
         f"INSERT INTO {target} AS m ({columns}) SELECT {columns} FROM {load} "
         f"ON CONFLICT (sfid) DO UPDATE SET {updates} "
         f"WHERE ({before}) IS DISTINCT FROM ({after})"
-    )
-    return result.rowcount
+    ).rowcount
+    if every_record_since is not None:
+        changed += mark_absent_deleted(conn, mirror, load, every_record_since)
+    return changed
+
+
+def _swap_in(conn: Connection, mirror: MirrorTable) -> int:
+    """An empty table (the first extract) is replaced by the loaded one, keyed and
+    indexed afterwards: much faster than inserting a million rows through an index."""
+    target = ident(conn, mirror.schema, mirror.table)
+    load = ident(conn, mirror.schema, mirror.load_table)
+    conn.exec_driver_sql(f"DROP TABLE {target}")
+    conn.exec_driver_sql(f"ALTER TABLE {load} RENAME TO {ident(conn, mirror.table)}")
+    conn.exec_driver_sql(f"ALTER TABLE {target} ADD PRIMARY KEY (sfid)")
+    if any(c.name == "systemmodstamp" for c in mirror.columns):
+        conn.exec_driver_sql(
+            f"CREATE INDEX {ident(conn, mirror.table + '_systemmodstamp_idx')} "
+            f"ON {target} (systemmodstamp)"
+        )
+    conn.exec_driver_sql(f"ANALYZE {target}")
+    reset_load_table(conn, mirror)
+    return int(conn.exec_driver_sql(f"SELECT count(*) FROM {target}").scalar_one())
 
 
 def mark_absent_deleted(conn: Connection, mirror: MirrorTable, table: str, before) -> int:
