@@ -1,4 +1,4 @@
-"""`python -m salesforce_standin.bench [ROWS]`: measure the stand-in at scale.
+"""`.venv/bin/python bench/standin_scale.py [ROWS]`: the Salesforce stand-in at scale.
 
 Inserts ROWS (default 1,000,000) Accounts with realistic values, then reports the insert
 rate, the resident memory the org added, the rate of a WHERE SystemModstamp filter, the
