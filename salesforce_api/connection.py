@@ -114,6 +114,7 @@ class OrgConnection:
         self._sf: Salesforce | None = None
         self._lock = threading.Lock()
         self._sobjects: dict[str, str] | None = None
+        self._unreplicable: set[str] = set()
         self.logins = 0
 
     # -- logging in -------------------------------------------------------------------
@@ -273,12 +274,17 @@ class OrgConnection:
         """Lower-case name -> API name of every object the integration user can query."""
         if self._sobjects is None:
             described = self.call("listing the org's objects", lambda sf: sf.describe())
-            self._sobjects = {
-                o["name"].lower(): o["name"]
-                for o in described.get("sobjects", [])
-                if o.get("queryable", True)
+            queryable = [o for o in described.get("sobjects", []) if o.get("queryable", True)]
+            self._sobjects = {o["name"].lower(): o["name"] for o in queryable}
+            self._unreplicable = {
+                o["name"].lower() for o in queryable if not o.get("replicateable", True)
             }
         return self._sobjects
+
+    def lists_deletions(self, table: str) -> bool:
+        """Whether Salesforce's `deleted` resource answers for the object (replicable)."""
+        self.sobjects()
+        return table not in self._unreplicable
 
     def sobject_name(self, table: str) -> str:
         name = self.sobjects().get(table)

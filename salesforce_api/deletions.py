@@ -55,6 +55,8 @@ def find_deletions(
     sweep_every = dt.timedelta(days=connection.settings.full_sweep_days)
     if swept_at is None or utc_naive(now) - swept_at >= sweep_every:
         return _sweep(engine, connection, plan, "periodic")
+    if not connection.lists_deletions(plan.table):
+        return _sweep(engine, connection, plan, "Salesforce lists no deletions of it")
     if checked_until is None or utc_naive(now) - checked_until >= DELETED_WINDOW:
         return _sweep(engine, connection, plan, "beyond Salesforce's deleted-records window")
     start = (checked_until - DELETED_OVERLAP).replace(tzinfo=dt.UTC)

@@ -152,6 +152,8 @@ class ObjectDef:
     createable: bool = True
     updateable: bool = True
     deletable: bool = True
+    # False: the `deleted` resource does not answer for it (not replicable).
+    replicateable: bool = True
 
     @property
     def custom(self) -> bool:
@@ -182,7 +184,7 @@ class ObjectDef:
             "customSetting": False,
             "queryable": True,
             "retrieveable": True,
-            "replicateable": True,
+            "replicateable": self.replicateable,
             "searchable": True,
             "createable": self.createable,
             "updateable": self.updateable,

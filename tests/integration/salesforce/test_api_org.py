@@ -171,6 +171,14 @@ def test_incremental_runs_see_updates_soft_and_hard_deletions(api_org, database_
         ).scalar_one()
     assert swept_at
 
+    # An object Salesforce lists no deletions of is swept at every run.
+    api.org.table("Contact").obj.replicateable = False
+    forget_connections()  # what the org's objects are is read once per connection
+    unlisted = _live(api, "Contact")[0]["Id"]
+    api.org.purge("Contact", [unlisted])
+    run_all(config)
+    assert not _in_xref(engine, "contact", unlisted)
+
 
 def test_low_api_budget_stops_before_reading(api_org, database_url):
     api, config = api_org
