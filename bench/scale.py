@@ -29,6 +29,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 from sqlalchemy import create_engine, text
@@ -252,6 +253,7 @@ def main() -> None:
         # The same records resolved in full: what differs is what incremental runs leave
         # behind (pairs of unchanged records keep their earlier scores).
         published = published_xref(engine)
+        leads = lead_matches(engine)
         request_full_resolution(engine)
         full = run_all(config)
         print(f"\nfull resolution of the same records: {full.seconds:.1f} s")
@@ -262,6 +264,7 @@ def main() -> None:
             f"  xref rows whose golden id differs from the incremental run's: "
             f"{int(differ.sum())} of {len(joined)}"
         )
+        print_lead_differences(leads, lead_matches(engine))
         for obj, quality in evaluate(engine).items():
             print(f"  {obj:<8} {quality.line()}")
 
@@ -282,6 +285,34 @@ def vacuum(url: str) -> float:
             conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
     engine.dispose()
     return time.perf_counter() - started
+
+
+def lead_matches(engine) -> pd.DataFrame:
+    """What lead matching found for each lead (source records, weights)."""
+    with engine.connect() as conn:
+        return pd.read_sql_query(text("SELECT * FROM resolve.lead_match"), conn).set_index(
+            ["org", "sfid"]
+        )
+
+
+def print_lead_differences(incremental: pd.DataFrame, full: pd.DataFrame) -> None:
+    """Leads whose links (cluster, contact, account) or weights differ between the
+    incremental runs' matching and a full one of the same records."""
+    joined = incremental.join(full, rsuffix="_full", how="outer")
+    links = ["cluster_org", "cluster_sfid", "contact_org", "contact_sfid"]
+    links += ["account_org", "account_sfid"]
+    moved = pd.Series(False, index=joined.index)
+    for column in links:
+        moved |= joined[column].fillna("") != joined[f"{column}_full"].fillna("")
+    weights = np.zeros(len(joined))
+    for column in ("contact_weight", "account_weight"):
+        differ = (joined[column] - joined[f"{column}_full"]).abs().fillna(0).to_numpy()
+        weights = np.fmax(weights, differ)
+    print(
+        f"  leads whose links differ from a full matching's: {int(moved.sum())} of "
+        f"{len(joined)}; weights that differ: {int((weights > 1e-9).sum())} "
+        f"(by more than 0.1: {int((weights > 0.1 + 1e-9).sum())})"
+    )
 
 
 def published_xref(engine) -> pd.DataFrame:

@@ -79,7 +79,7 @@ class Delta:
     """What an incremental matching did."""
 
     compared: int  # leads whose candidate pairs were all scored again
-    relinked: int  # leads whose links were worked out again
+    relinked_ids: np.ndarray  # leads whose links were worked out again
 
 
 @dataclass
@@ -600,5 +600,5 @@ def match_changes(conn: Connection, since: int, models: dict[str, dict | None]) 
         )
     return Delta(
         compared=len(np.union1d(person.leads, company.leads)),
-        relinked=len(relinked),
+        relinked_ids=relinked,
     )

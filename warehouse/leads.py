@@ -36,6 +36,7 @@ from warehouse.lead_increments import Delta, RefitDue, frequency_shares, match_c
 from warehouse.lead_store import ACCOUNT_COMPANY, CONTACT_PERSON, LEAD_COMPANY, LEAD_PERSON, Pairs
 from warehouse.match_model import REFIT_CHANGE, load_parameters, save_parameters
 from warehouse.sql import ident, newest_change
+from warehouse_sql import query
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,16 @@ _MODEL_STATE = "lead_model"
 STORE_VERSION = 1
 
 
-def match_leads(conn: Connection, again: bool = False) -> LeadReport:
+@dataclass(frozen=True)
+class Matching:
+    """What a matching found, and the leads it matched again (record ids; None: all of
+    them)."""
+
+    report: LeadReport
+    relinked: np.ndarray | None
+
+
+def match_leads(conn: Connection, again: bool = False) -> Matching:
     """Match the leads a change concerns, or every live lead afresh (`again`, or no
     usable earlier matching), into resolve.lead_match; nothing when no lead, contact or
     account changed since the last matching (what it found stands: the golden ids it
@@ -98,12 +108,15 @@ def match_leads(conn: Connection, again: bool = False) -> LeadReport:
     sides = conn.execute(text(_SIDES)).scalar_one()
     last = resolution_state.load_state(conn, _STATE)
     if not again and last is not None and last.fingerprint == sides:
-        return _stored_report(conn, matched=False)
+        return Matching(_stored_report(conn, matched=False), np.empty(0, dtype=np.int64))
     newest = newest_change(conn)
     delta = None if again or last is None else _match_changes(conn, last.change_seq)
-    report = _match_all(conn) if delta is None else _stored_report(conn, delta=delta)
+    if delta is None:
+        matching = Matching(_match_all(conn), None)
+    else:
+        matching = Matching(_stored_report(conn, delta=delta), delta.relinked_ids)
     resolution_state.save_state(conn, _STATE, resolution_state.ResolveState(newest, sides))
-    return report
+    return matching
 
 
 def _models(conn: Connection) -> dict[str, dict | None]:
@@ -149,7 +162,9 @@ def _stored_report(conn: Connection, matched: bool = True, delta: Delta | None =
     ).one()
     if delta is None:
         return LeadReport(*row, matched=matched)
-    return LeadReport(*row, incremental=True, compared=delta.compared, relinked=delta.relinked)
+    return LeadReport(
+        *row, incremental=True, compared=delta.compared, relinked=len(delta.relinked_ids)
+    )
 
 
 def _match_all(conn: Connection) -> LeadReport:
@@ -254,7 +269,7 @@ class LeadComputer:
     def prepare(
         self, conn: Connection, settings: Settings, spec: ObjectSpec, full: bool
     ) -> InsertTime:
-        found = match_leads(conn, again=full)
+        matching = match_leads(conn, again=full)
         contact_account = ident(conn, CATALOGUE["contact"].link_to("account"))
         converted_contact = "COALESCE(cvc.golden_id, xc.golden_id)"
         insert = InsertTime(
@@ -280,10 +295,10 @@ class LeadComputer:
                 "match_weight": "CASE WHEN cvc.golden_id IS NULL "
                 "THEN COALESCE(m.contact_weight, m.account_weight) END",
             },
-            found=found,
+            found=matching.report,
         )
         if not full:
-            _mark_moved(conn, spec, insert)
+            _mark_moved(conn, spec, insert, matching.relinked)
         return insert
 
     def report(
@@ -292,20 +307,29 @@ class LeadComputer:
         return prepared.found
 
 
-def _mark_moved(conn: Connection, spec: ObjectSpec, insert: InsertTime) -> None:
+def _mark_moved(
+    conn: Connection, spec: ObjectSpec, insert: InsertTime, relinked: np.ndarray | None
+) -> None:
     """Mark for rebuilding the golden leads that nothing changed in but whose match did
-    (a customer that appeared, merged or left): their computed values move."""
+    (a customer that appeared, merged or left): their computed values move. Only those
+    that can have moved are compared (`lead_match_suspects`: `relinked`, the leads
+    matched again, by record id), or every one (None: all were matched afresh)."""
     differs = " OR ".join(
         f"g.{ident(conn, column)} IS DISTINCT FROM {value}"
         for column, value in insert.values.items()
     )
+    suspects = ""
+    params = dict(insert.params)
+    if relinked is not None:
+        suspects = f"JOIN ({query('lead_match_suspects')}) s ON s.golden_id = g.golden_id "
+        params["relinked"] = [int(i) for i in relinked]
     conn.exec_driver_sql(
         "INSERT INTO golden_next.changed (object, golden_id) "
-        f"SELECT '{spec.name}', g.golden_id FROM golden_next.{spec.name} g "
+        f"SELECT '{spec.name}', g.golden_id FROM golden_next.{spec.name} g {suspects}"
         f"JOIN golden_next.xref x ON x.object = '{spec.name}' AND x.golden_id = g.golden_id "
         f"JOIN unified.{spec.name} u ON u.org = x.org AND u.sfid = x.sfid "
         f"{' '.join(insert.joins)} WHERE {differs} ON CONFLICT DO NOTHING",
-        insert.params,
+        params,
     )
 
 

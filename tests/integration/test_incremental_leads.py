@@ -13,6 +13,7 @@ from demo.changes import apply_changes
 from pipelines.runner import run_all
 from tests.helpers.orgs import golden_value, seed_demo, write_config
 from warehouse.leads import match_leads
+from warehouse.steward import Decision, record_decision
 
 _LINKS = ["org", "sfid", "record_id", "cluster_org", "cluster_sfid"]
 _LINKS += ["contact_org", "contact_sfid", "account_org", "account_sfid"]
@@ -30,7 +31,7 @@ def _full_matching(engine) -> pd.DataFrame:
     transaction rolled back: the stored results stay the incremental run's)."""
     with engine.connect() as conn:
         trans = conn.begin()
-        report = match_leads(conn, again=True)
+        report = match_leads(conn, again=True).report
         assert report.matched and not report.incremental
         found = _lead_matches(conn)
         trans.rollback()
@@ -191,9 +192,40 @@ def test_an_incremental_lead_matching_finds_what_a_full_one_finds(database_url, 
     with engine.connect() as conn:
         rows_before = pd.read_sql_query(text(written), conn).set_index("record_id")
         pairs_before = pd.read_sql_query(text(pairs_written), conn)
+    # A steward splits a golden contact two leads matched (one member each): the golden
+    # contact of one of them changes, though no record either lead is matched with does.
+    with engine.connect() as conn:
+        split = conn.execute(
+            text(
+                "SELECT org, sfid FROM golden.xref WHERE object = 'contact' AND golden_id = "
+                "(SELECT x.golden_id FROM golden.xref x JOIN golden.contact g "
+                "ON g.golden_id = x.golden_id AND g.member_count = 2 "
+                "JOIN resolve.lead_match m ON m.contact_org = x.org AND m.contact_sfid = x.sfid "
+                "WHERE x.object = 'contact' AND NOT (x.sfid = ANY(:used)) GROUP BY x.golden_id "
+                "HAVING count(DISTINCT x.sfid) = 2 ORDER BY x.golden_id LIMIT 1) "
+                "ORDER BY org, sfid"
+            ),
+            {"used": [sfid for row in p.values() for sfid in row.values() if sfid]},
+        ).all()
+    assert len(split) == 2
+    record_decision(engine, Decision("contact", *split[0], *split[1], "no_match", "steward"))
+
     run_all(config)
     assert _reported("matched_incrementally") == 1 and _reported("matched_afresh") == 0
     compared, relinked = _reported("leads_compared"), _reported("leads_relinked")
+    with engine.connect() as conn:
+        led_by = conn.execute(
+            text(
+                "SELECT m.org, m.sfid, m.contact_org, m.contact_sfid FROM resolve.lead_match m "
+                "WHERE (m.contact_org, m.contact_sfid) IN ((:o1, :s1), (:o2, :s2))"
+            ),
+            {"o1": split[0][0], "s1": split[0][1], "o2": split[1][0], "s2": split[1][1]},
+        ).all()
+    assert {(row[2], row[3]) for row in led_by} == {tuple(split[0]), tuple(split[1])}
+    for org, sfid, contact_org, contact_sfid in led_by:
+        assert golden_value(engine, "lead", org, sfid, "golden_contact_id") == (
+            golden_value(engine, "contact", contact_org, contact_sfid, "golden_id")
+        )
     # The leads the changes concern, not every lead.
     assert 5 <= compared <= relinked < leads / 4, (compared, relinked, leads)
     with engine.connect() as conn:
@@ -235,6 +267,29 @@ def test_an_incremental_lead_matching_finds_what_a_full_one_finds(database_url, 
         assert _reported("matched_incrementally") == 1
         assert _reported("leads_compared") < leads / 2
         _assert_as_full(engine)
+
+    # Published as a full run publishes: the golden leads whose customers moved were
+    # rebuilt, though nothing changed in them.
+    published = _golden_leads(engine)
+    run_all(config, full=True)
+    assert _reported("matched_afresh") == 1
+    again = _golden_leads(engine)
+    columns = ["lead_cluster_id", "golden_contact_id", "golden_account_id"]
+    pd.testing.assert_frame_equal(published[columns], again[columns])
+    weights = (published["match_weight"] - again["match_weight"]).abs()
+    assert (published["match_weight"].isna() == again["match_weight"].isna()).all()
+    assert weights.max() <= 0.1 + 1e-9
+
+
+def _golden_leads(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(
+                "SELECT golden_id, lead_cluster_id, golden_contact_id, golden_account_id, "
+                "match_weight FROM golden.lead ORDER BY golden_id"
+            ),
+            conn,
+        ).set_index("golden_id")
 
 
 def test_records_grown_past_the_stored_model_are_matched_afresh(database_url, engine, tmp_path):
