@@ -507,33 +507,48 @@ def _company_settings(models: dict[str, dict | None]) -> MatchSettings:
     return dataclasses.replace(settings, match_weight=COMPANY_LINK_WEIGHT)
 
 
-def match_changes(conn: Connection, since: int, models: dict[str, dict | None]) -> Delta:
-    """Match again the leads that the changes since change `since` concern, with the
-    stored `models`; raises RefitDue when a full matching would fit one afresh."""
-    live = {obj: store.live_ids(conn, obj) for obj in ("lead", "contact", "account")}
-    if not reusable(models["person"], len(live["lead"]) + len(live["contact"]), REFIT_CHANGE):
-        raise RefitDue("person")
-    features = Features(conn)
+@dataclass(frozen=True)
+class PersonStep:
+    """What the person model's part of an incremental matching leaves the rest: its
+    records' change, the clusters of leads (every lead's id, and the matching pairs of
+    two leads before and after), the leads whose links it moved, and those that match
+    no person among them."""
 
-    # The person model: every live lead and contact.
+    leads: Part
+    contacts: Part
+    rescored: Rescored
+    universe: np.ndarray
+    edges: tuple[np.ndarray, np.ndarray]
+    relinked: np.ndarray
+    unknown: np.ndarray
+    lead_ids: np.ndarray  # the leads read for the change
+
+
+def _person_step(
+    conn: Connection, since: int, live: dict[str, np.ndarray], models: dict, features: Features
+) -> PersonStep:
+    """Score again the person model's pairs the change concerns, and work out the
+    links of the leads whose pairs or clusters moved."""
     stored = (store.load_keys(conn, LEAD_PERSON), store.load_keys(conn, CONTACT_PERSON))
     lead_ids = _candidates(conn, "lead", since, live["lead"], stored[0].ids)
     contact_ids = np.union1d(
         _candidates(conn, "contact", since, live["contact"], stored[1].ids),
         np.intersect1d(_contacts_through_accounts(conn, since, stored[1]), live["contact"]),
     )
-    lead_records = store.read_records(conn, "lead", lead_ids)
     leads, contacts = _keyed_part(
         LEAD_PERSON,
         CONTACT_PERSON,
-        (lead_records, store.read_records(conn, "contact", contact_ids)),
+        (
+            store.read_records(conn, "lead", lead_ids),
+            store.read_records(conn, "contact", contact_ids),
+        ),
         stored,
         (live["lead"], live["contact"]),
         features,
     )
     universe = np.union1d(live["lead"], leads.removed)
     edges_before = store.lead_edges(conn)
-    person = rescore(
+    rescored = rescore(
         leads,
         contacts,
         _person_settings(models),
@@ -542,28 +557,43 @@ def match_changes(conn: Connection, since: int, models: dict[str, dict | None]) 
         lambda ids: clusters_of(universe, *edges_before, ids),
     )
     gone = {"lead": leads.removed, "contact": contacts.removed}
-    moved = _replace_pairs(conn, ("lead", "contact"), person, gone)
+    moved = _replace_pairs(conn, ("lead", "contact"), rescored, gone)
     edges = store.lead_edges(conn)
-    seeds = np.unique(np.r_[moved, person.leads, leads.removed])
+    # Whole clusters, as they were and as they are: a lead whose cluster lost or gained a
+    # lead is named and filled again.
+    seeds = np.unique(np.r_[moved, rescored.leads, leads.removed])
     before = clusters_of(universe, *edges_before, seeds)
     relinked = np.intersect1d(clusters_of(universe, *edges, before), live["lead"])
     found = links_of(conn, relinked)
-    relinked_ids = found.leads["record_id"].to_numpy(dtype=np.int64)
-    unknown = relinked_ids[found.contact < 0]
+    ids = found.leads["record_id"].to_numpy(dtype=np.int64)
+    return PersonStep(
+        leads, contacts, rescored, universe, edges, relinked, ids[found.contact < 0], lead_ids
+    )
 
-    # The company model: the leads that match no person, and every live account.
+
+def _company_step(
+    conn: Connection,
+    since: int,
+    live: dict[str, np.ndarray],
+    models: dict,
+    features: Features,
+    person: PersonStep,
+) -> tuple[Part, Part, Rescored, np.ndarray]:
+    """Score again the company model's pairs the change concerns (its leads are those
+    that match no person now); return its records' change, what it scored and the
+    leads whose links it moved."""
     stored = (store.load_keys(conn, LEAD_COMPANY), store.load_keys(conn, ACCOUNT_COMPANY))
     still = stored[0].ids[within(stored[0].ids, live["lead"])]
-    still = still[~within(still, relinked)]
-    members = np.union1d(still, unknown)
+    still = still[~within(still, person.relinked)]
+    members = np.union1d(still, person.unknown)
     if len(members) and not reusable(
         models["company"], len(members) + len(live["account"]), REFIT_CHANGE
     ):
         raise RefitDue("company")
     joining = members[~within(members, stored[0].ids)]
-    rekeyed = np.union1d(joining, np.intersect1d(lead_ids, members))
+    rekeyed = np.union1d(joining, np.intersect1d(person.lead_ids, members))
     account_ids = _candidates(conn, "account", since, live["account"], stored[1].ids)
-    lead_part, accounts = _keyed_part(
+    leads, accounts = _keyed_part(
         LEAD_COMPANY,
         ACCOUNT_COMPANY,
         (
@@ -574,31 +604,41 @@ def match_changes(conn: Connection, since: int, models: dict[str, dict | None]) 
         (members, live["account"]),
         features,
     )
-    company = rescore(
-        lead_part,
+    rescored = rescore(
+        leads,
         accounts,
         _company_settings(models),
         features,
         store.load_frequencies(conn, "company"),
-        lambda ids: clusters_of(universe, *edges, ids),
+        lambda ids: clusters_of(person.universe, *person.edges, ids),
     )
-    company = dataclasses.replace(company, pairs=company.pairs.of("account"))
-    gone = {"lead": lead_part.removed, "account": accounts.removed}
-    moved = _replace_pairs(conn, ("account",), company, gone)
-    seeds = np.intersect1d(np.r_[moved, company.leads], live["lead"])
-    relinked = np.union1d(
-        relinked, np.intersect1d(clusters_of(universe, *edges, seeds), live["lead"])
-    )
+    # Pairs of two leads are the person model's to find.
+    rescored = dataclasses.replace(rescored, pairs=rescored.pairs.of("account"))
+    gone = {"lead": leads.removed, "account": accounts.removed}
+    moved = _replace_pairs(conn, ("account",), rescored, gone)
+    seeds = np.intersect1d(np.r_[moved, rescored.leads], live["lead"])
+    relinked = clusters_of(person.universe, *person.edges, seeds)
+    return leads, accounts, rescored, np.intersect1d(relinked, live["lead"])
 
+
+def match_changes(conn: Connection, since: int, models: dict[str, dict | None]) -> Delta:
+    """Match again the leads that the changes since change `since` concern, with the
+    stored `models`; raises RefitDue when a full matching would fit one afresh."""
+    live = {obj: store.live_ids(conn, obj) for obj in ("lead", "contact", "account")}
+    if not reusable(models["person"], len(live["lead"]) + len(live["contact"]), REFIT_CHANGE):
+        raise RefitDue("person")
+    features = Features(conn)
+    person = _person_step(conn, since, live, models, features)
+    leads, accounts, company, moved = _company_step(conn, since, live, models, features, person)
+    relinked = np.union1d(person.relinked, moved)
     found = links_of(conn, relinked)
-    store.write_matches(conn, match_rows(conn, found), np.union1d(relinked, leads.removed))
-    store.save_frequencies(conn, "person", person.frequencies)
+    store.write_matches(conn, match_rows(conn, found), np.union1d(relinked, person.leads.removed))
+    store.save_frequencies(conn, "person", person.rescored.frequencies)
     store.save_frequencies(conn, "company", company.frequencies)
-    for part in (leads, contacts, lead_part, accounts):
+    for part in (person.leads, person.contacts, leads, accounts):
         store.save_key_change(
             conn, part.side, part.changed, part.changed_keys, part.removed, part.after
         )
     return Delta(
-        compared=len(np.union1d(person.leads, company.leads)),
-        relinked_ids=relinked,
+        compared=len(np.union1d(person.rescored.leads, company.leads)), relinked_ids=relinked
     )
