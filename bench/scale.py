@@ -321,7 +321,7 @@ def lead_matches(engine) -> pd.DataFrame:
 def print_lead_differences(incremental: pd.DataFrame, full: pd.DataFrame) -> None:
     """Leads whose links (cluster, contact, account) or weights differ between the
     incremental runs' matching and a full one of the same records."""
-    joined = incremental.join(full, rsuffix="_full", how="outer")
+    joined = incremental.join(full.add_suffix("_full"), how="outer")
     links = ["cluster_org", "cluster_sfid", "contact_org", "contact_sfid"]
     links += ["account_org", "account_sfid"]
     moved = pd.Series(False, index=joined.index)

@@ -189,13 +189,17 @@ def _match_keys(kind: str, values: pd.Series) -> np.ndarray:
     return np.append(distinct, None)[codes]
 
 
-def keyed(matcher: GenericMatcher, settings: MatchSettings, frame: pd.DataFrame) -> Keyed:
-    """The match keys (and coarse keys) of every record, all that is compared, and the
-    hashes of its `stored_rules(settings)`."""
+def features_of(matcher: GenericMatcher, frame: pd.DataFrame) -> pd.DataFrame:
+    """The match keys (and coarse keys) of every record: all that is compared."""
     keys = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for name in matcher.matched:
         keys[f"key_{name}"] = _match_keys(matcher.kinds[name], frame[name].astype(object))
-    features = matcher.features(keys)
+    return matcher.features(keys)
+
+
+def keyed(matcher: GenericMatcher, settings: MatchSettings, frame: pd.DataFrame) -> Keyed:
+    """`features_of` every record, and the hashes of its `stored_rules(settings)`."""
+    features = features_of(matcher, frame)
     coded = CodedColumns(features)
     return Keyed(features, key_hashes(features, stored_rules(settings), coded))
 

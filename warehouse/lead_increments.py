@@ -43,7 +43,7 @@ from dedupe.lead_match import (
     PERSON_SETTINGS,
     Matches,
     account_links,
-    keyed,
+    features_of,
     keyed_together,
     matching_pairs,
     person_links,
@@ -212,8 +212,8 @@ class Features:
         missing = ids if known is None else ids[~np.isin(ids, known.index.to_numpy())]
         if len(missing):
             records = store.read_records(self.conn, side.object, missing)
-            read = keyed(side.matcher, side.settings, records)
-            self.add(side, records["record_id"].to_numpy(dtype=np.int64), read.features)
+            read = features_of(side.matcher, records)
+            self.add(side, records["record_id"].to_numpy(dtype=np.int64), read)
         return self.known[side.name].loc[ids].reset_index(drop=True)
 
 
