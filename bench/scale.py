@@ -29,6 +29,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 from sqlalchemy import create_engine, text
@@ -110,9 +111,30 @@ def generate_and_seed(url: str, companies: int, seed_value: int) -> dict[str, in
 def print_lifecycle_quality(url: str) -> None:
     """Deals entered twice found for review, and leads linked to their customers."""
     engine = engine_for(url)
+    with engine.begin() as conn:
+        # Just published: the leads' score joins a million rows, and a plan made on the
+        # statistics of an empty golden.lead ran for more than twenty minutes.
+        conn.exec_driver_sql("ANALYZE golden.lead, golden.xref, demo.truth")
     print(f"  {'deals':<8} {evaluate_deals(engine).line()}")
     for kind, quality in evaluate_leads(engine).items():
         print(f"  {'leads':<8} to a {kind}: {quality.line()}")
+
+
+def print_lead_matching() -> None:
+    """How the last run matched the leads: afresh or only those a change concerns."""
+    import dagster as dg
+
+    event = dg.DagsterInstance.get().get_latest_materialization_event(
+        dg.AssetKey(["golden_next", "lead"])
+    )
+    if event is None or event.asset_materialization is None:
+        return
+    found = {key: value.value for key, value in event.asset_materialization.metadata.items()}
+    how = "incrementally" if found.get("matched_incrementally") else "afresh"
+    print(
+        f"  leads matched {how}: {found.get('leads_compared', 0)} compared again, "
+        f"{found.get('leads_relinked', 0)} linked again, of {found.get('leads', 0)}"
+    )
 
 
 def fresh_database(name: str) -> str:
@@ -219,6 +241,7 @@ def main() -> None:
         print(f"  {obj:<8} {quality.line()}")
         print(f"  {'':<8} {queued[obj].line()}")
     print_lifecycle_quality(url)
+    print_lead_matching()
 
     if args.splink:
         # Autovacuum catches up on the full run's million-row writes for a minute or
@@ -247,11 +270,13 @@ def main() -> None:
         for obj, quality in evaluate(engine).items():
             print(f"  {obj:<8} {quality.line()}")
         print_lifecycle_quality(url)
+        print_lead_matching()
 
     if args.verify:
         # The same records resolved in full: what differs is what incremental runs leave
         # behind (pairs of unchanged records keep their earlier scores).
         published = published_xref(engine)
+        leads = lead_matches(engine)
         request_full_resolution(engine)
         full = run_all(config)
         print(f"\nfull resolution of the same records: {full.seconds:.1f} s")
@@ -262,6 +287,7 @@ def main() -> None:
             f"  xref rows whose golden id differs from the incremental run's: "
             f"{int(differ.sum())} of {len(joined)}"
         )
+        print_lead_differences(leads, lead_matches(engine))
         for obj, quality in evaluate(engine).items():
             print(f"  {obj:<8} {quality.line()}")
 
@@ -282,6 +308,34 @@ def vacuum(url: str) -> float:
             conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
     engine.dispose()
     return time.perf_counter() - started
+
+
+def lead_matches(engine) -> pd.DataFrame:
+    """What lead matching found for each lead (source records, weights)."""
+    with engine.connect() as conn:
+        return pd.read_sql_query(text("SELECT * FROM resolve.lead_match"), conn).set_index(
+            ["org", "sfid"]
+        )
+
+
+def print_lead_differences(incremental: pd.DataFrame, full: pd.DataFrame) -> None:
+    """Leads whose links (cluster, contact, account) or weights differ between the
+    incremental runs' matching and a full one of the same records."""
+    joined = incremental.join(full.add_suffix("_full"), how="outer")
+    links = ["cluster_org", "cluster_sfid", "contact_org", "contact_sfid"]
+    links += ["account_org", "account_sfid"]
+    moved = pd.Series(False, index=joined.index)
+    for column in links:
+        moved |= joined[column].fillna("") != joined[f"{column}_full"].fillna("")
+    weights = np.zeros(len(joined))
+    for column in ("contact_weight", "account_weight"):
+        differ = (joined[column] - joined[f"{column}_full"]).abs().fillna(0).to_numpy()
+        weights = np.fmax(weights, differ)
+    print(
+        f"  leads whose links differ from a full matching's: {int(moved.sum())} of "
+        f"{len(joined)}; weights that differ: {int((weights > 1e-9).sum())} "
+        f"(by more than 0.1: {int((weights > 0.1 + 1e-9).sum())})"
+    )
 
 
 def published_xref(engine) -> pd.DataFrame:

@@ -13,7 +13,7 @@ same kind and are then learnt from the installation's own records like theirs
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,7 +118,7 @@ class GenericMatcher:
                 continue
             coarse = _COARSE.get(kind)
             if coarse is not None:
-                out[_coarse(name)] = key.map(lambda v, f=coarse: f(v) if v else None)
+                out[_coarse(name)] = per_distinct(key, lambda v, f=coarse: f(v) if v else None)
         return out
 
     @property
@@ -149,6 +149,17 @@ class GenericMatcher:
             required_any=self.matched,
             key_sources=tuple(sources),
         )
+
+
+def per_distinct(values: pd.Series, fn: Callable[[object], object]) -> pd.Series:
+    """`fn` of each value, called once per distinct non-null value (keys repeat: a
+    company's contacts share its name, thousands of people a first name); null where
+    the value is null."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    # One slot more, left null: code -1 (a null value) lands on it.
+    mapped = np.full(len(uniques) + 1, None, dtype=object)
+    mapped[: len(uniques)] = [fn(value) for value in uniques]
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def _first_sound(key: str) -> str | None:

@@ -8,6 +8,14 @@ kinds (`dedupe.generic`), whose weights are learnt from the installation's own
 records. Only pairs that hold a lead are generated and scored; contacts are never
 compared with contacts here (their resolution does that).
 
+The matching is steps an incremental run (`warehouse.lead_increments`) also takes on
+part of the records: key them (`keyed`), score candidate pairs (`matching_pairs`), then
+work out each lead's links from its matching pairs (`person_links`, `account_links`).
+A frame's order breaks ties, so that any part of the records comes out as all of them
+do: a cluster is named after its first lead, and of two equally strong matches a lead
+takes the first record. Callers keep leads in (org, sfid) order, contacts and accounts
+in record id order.
+
 Input frames hold cleaned values (as the unified records do), one row per record;
 positions are identities. No database, no Dagster.
 """
@@ -15,6 +23,8 @@ positions are identities. No database, no Dagster.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +35,8 @@ from dedupe.blocking import key_hashes, pairs_with
 from dedupe.cluster import cluster
 from dedupe.estimate import MODEL_VERSION, fit, parameters, with_parameters
 from dedupe.generic import GenericMatcher, match_key
-from dedupe.score import score_pairs
-from dedupe.settings import MatchSettings
+from dedupe.score import CodedColumns, score_pairs
+from dedupe.settings import MatchSettings, stored_rules
 
 PERSON = GenericMatcher(
     "lead_person",
@@ -85,6 +95,8 @@ PERSON_BLOCKING = (
     ("key_last_name_coarse", "key_company"),  # a typo in the surname, at one company
     ("key_phone", "key_first_name_coarse"),  # the switchboard, and the first name's sound
 )
+PERSON_SETTINGS = dataclasses.replace(PERSON.settings, blocking_rules=PERSON_BLOCKING)
+COMPANY_SETTINGS = COMPANY.settings
 # A lead takes its best account at odds better than one in eight: it points to a likely
 # customer rather than merging anything, and a company's name alone (a lead typed
 # without an e-mail) must be able to reach it. The name's term frequency counts a
@@ -94,6 +106,44 @@ COMPANY_LINK_WEIGHT = -3.0
 # Records the weights are learnt from, at most (leads first, then a sample of the rest):
 # enough to measure each field, without fitting on millions.
 FIT_SAMPLE = 200_000
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """Records as one model compares them: their features, and per record the hash of
+    each of `stored_rules(settings)` (the blocking rules, then the term-frequency
+    columns), rows as the records."""
+
+    features: pd.DataFrame
+    keys: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def take(self, positions: np.ndarray) -> Keyed:
+        return Keyed(self.features.iloc[positions].reset_index(drop=True), self.keys[positions])
+
+    @staticmethod
+    def concat(parts: Sequence[Keyed]) -> Keyed:
+        features = pd.concat([part.features for part in parts], ignore_index=True)
+        return Keyed(features, np.concatenate([part.keys for part in parts]))
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Matching pairs: positions (left, right) and their match weights."""
+
+    left: np.ndarray
+    right: np.ndarray
+    weight: np.ndarray
+
+    @staticmethod
+    def none() -> Matches:
+        empty = np.empty(0, dtype=np.int64)
+        return Matches(empty, empty, np.empty(0))
+
+    def where(self, mask: np.ndarray) -> Matches:
+        return Matches(self.left[mask], self.right[mask], self.weight[mask])
 
 
 @dataclass(frozen=True)
@@ -110,6 +160,16 @@ class LeadLinks:
     account_weight: np.ndarray
     # Each model's parameters ("person", "company"), to store and reuse next time.
     models: dict[str, dict | None]
+    # The matching pairs the links come from: `person` between a lead (left) and a lead
+    # (right, below the number of leads) or a contact (right, that number on);
+    # `company` between a lead and an account (positions in the accounts frame).
+    person: Matches
+    company: Matches
+    # The records as each model keyed them, for an incremental run to start from: the
+    # leads and the contacts by the person model ("lead_person", "contact_person"), the
+    # leads that matched no person (in order) and the accounts by the company model
+    # ("lead_company", "account_company").
+    keyed: dict[str, Keyed]
 
 
 def company_domains(websites: pd.Series, emails: pd.Series) -> pd.Series:
@@ -120,59 +180,69 @@ def company_domains(websites: pd.Series, emails: pd.Series) -> pd.Series:
     return nz.website_domains(websites.where(websites.notna(), None)).fillna(from_mail)
 
 
-def _keyed(matcher: GenericMatcher, frame: pd.DataFrame) -> pd.DataFrame:
+def _match_keys(kind: str, values: pd.Series) -> np.ndarray:
+    """`match_key` of each value, worked out once per distinct value and spread to the
+    records (a company's name on each of its contacts, a first name on thousands)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = match_key(kind, pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    # One slot more, left null: code -1 (a null value) lands on it.
+    return np.append(distinct, None)[codes]
+
+
+def features_of(matcher: GenericMatcher, frame: pd.DataFrame) -> pd.DataFrame:
     """The match keys (and coarse keys) of every record: all that is compared."""
-    kinds = matcher.kinds
-    keys = pd.DataFrame(index=frame.index)
+    keys = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for name in matcher.matched:
-        values = frame[name].astype(object)
-        keys[f"key_{name}"] = match_key(kinds[name], values.where(values.notna(), None))
+        keys[f"key_{name}"] = _match_keys(matcher.kinds[name], frame[name].astype(object))
     return matcher.features(keys)
 
 
-def _matches(
-    matcher: GenericMatcher,
-    leads: pd.DataFrame,
-    others: pd.DataFrame,
-    seed: int,
-    threshold: float | None = None,
-    blocking: tuple[tuple[str, ...], ...] | None = None,
-    stored: dict | None = None,
-    refit_change: float = 0.1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
-    """Matching pairs (positions into leads then others, left < right) and their
-    weights, among the pairs that hold a lead, and the model's parameters: the
-    `stored` ones while the records number about as many (within `refit_change`),
-    else fitted afresh, so that unchanged records weigh the same from run to run."""
-    frame = pd.concat(
-        [leads.reindex(columns=[n for n, _ in matcher.fields]), others], ignore_index=True
+def keyed(matcher: GenericMatcher, settings: MatchSettings, frame: pd.DataFrame) -> Keyed:
+    """`features_of` every record, and the hashes of its `stored_rules(settings)`."""
+    features = features_of(matcher, frame)
+    coded = CodedColumns(features)
+    return Keyed(features, key_hashes(features, stored_rules(settings), coded))
+
+
+def keyed_together(
+    matcher: GenericMatcher, settings: MatchSettings, frames: Sequence[pd.DataFrame]
+) -> list[Keyed]:
+    """`keyed` of several frames at once (leads and contacts share names and
+    companies: each value is keyed once), split back into one per frame."""
+    columns = [name for name, _ in matcher.fields]
+    every = keyed(
+        matcher,
+        settings,
+        pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True),
     )
-    empty = np.empty(0, dtype=np.int64)
-    if len(leads) == 0 or len(frame) < 2:
-        return empty, empty, np.empty(0), stored
-    features = _keyed(matcher, frame)
-    settings = matcher.settings
-    if blocking is not None:
-        settings = dataclasses.replace(settings, blocking_rules=blocking)
-    if (
+    bounds = np.cumsum([0] + [len(f) for f in frames])
+    return [every.take(np.arange(start, end)) for start, end in itertools.pairwise(bounds)]
+
+
+def reusable(stored: dict | None, records: int, refit_change: float) -> bool:
+    """Whether `stored` parameters still serve `records` records: of this model's
+    version, fitted on about as many (within `refit_change`)."""
+    return (
         stored is not None
         and stored.get("version") == MODEL_VERSION
-        and abs(len(features) - stored["records"]) <= refit_change * max(stored["records"], 1)
-    ):
-        settings = with_parameters(settings, stored)
-    else:
-        settings = _fitted(features, settings, len(leads), seed)
-        stored = parameters(settings, len(features))
-    if threshold is not None:
-        settings = dataclasses.replace(settings, match_weight=threshold)
-    positions = np.arange(len(features), dtype=np.int64)
-    keys = key_hashes(features, settings.blocking_rules)
-    left, right = pairs_with(positions, keys, positions[: len(leads)], settings.max_block_size)
-    if len(left) == 0:
-        return empty, empty, np.empty(0), stored
-    scored = score_pairs(features, left, right, settings)
-    matched = scored.is_match
-    return left[matched], right[matched], scored.match_weight[matched], stored
+        and abs(records - stored["records"]) <= refit_change * max(stored["records"], 1)
+    )
+
+
+def _model(
+    records: Keyed,
+    leads: int,
+    settings: MatchSettings,
+    stored: dict | None,
+    refit_change: float,
+    seed: int,
+) -> tuple[MatchSettings, dict | None]:
+    """The `stored` parameters while the records number about as many, else fitted
+    afresh, so that unchanged records weigh the same from run to run."""
+    if reusable(stored, len(records), refit_change):
+        return with_parameters(settings, stored), stored
+    fitted = _fitted(records.features, settings, leads, seed)
+    return fitted, parameters(fitted, len(records))
 
 
 def _fitted(features: pd.DataFrame, settings: MatchSettings, leads: int, seed: int):
@@ -191,12 +261,51 @@ def _fitted(features: pd.DataFrame, settings: MatchSettings, leads: int, seed: i
     return fit(sample, settings)
 
 
+def matching_pairs(
+    features: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
+    settings: MatchSettings,
+    coded: CodedColumns | None = None,
+) -> Matches:
+    """The candidate pairs (positions into `features`) that match, with their weights.
+    `coded`: the features' columns, with the term frequencies of all records when
+    `features` holds only some of them."""
+    if len(left) == 0:
+        return Matches.none()
+    scored = score_pairs(features, left, right, settings, coded=coded)
+    return Matches(left, right, scored.match_weight).where(scored.is_match)
+
+
+def _matches_of_leads(
+    records: Keyed,
+    leads: int,
+    settings: MatchSettings,
+    stored: dict | None,
+    refit_change: float,
+    seed: int,
+    threshold: float | None = None,
+) -> tuple[Matches, dict | None]:
+    """Matching pairs among `records` (the first `leads` of them leads) that hold a
+    lead, and the model's parameters."""
+    if leads == 0 or len(records) < 2:
+        return Matches.none(), stored
+    settings, params = _model(records, leads, settings, stored, refit_change, seed)
+    if threshold is not None:
+        settings = dataclasses.replace(settings, match_weight=threshold)
+    positions = np.arange(len(records), dtype=np.int64)
+    blocking = records.keys[:, : len(settings.blocking_rules)]
+    left, right = pairs_with(positions, blocking, positions[:leads], settings.max_block_size)
+    return matching_pairs(records.features, left, right, settings), params
+
+
 def _best(lead: np.ndarray, other: np.ndarray, weight: np.ndarray, leads: int):
-    """Per lead, the other record of its strongest match (-1 none) and its weight."""
+    """Per lead, the other record of its strongest match (-1 none) and its weight; of
+    equally strong ones, the first other record."""
     best = np.full(leads, -1, dtype=np.int64)
     best_weight = np.full(leads, np.nan)
     if len(lead):
-        order = np.lexsort((-weight, lead))
+        order = np.lexsort((other, -weight, lead))
         lead, other, weight = lead[order], other[order], weight[order]
         first = np.ones(len(lead), dtype=bool)
         first[1:] = lead[1:] != lead[:-1]
@@ -206,20 +315,41 @@ def _best(lead: np.ndarray, other: np.ndarray, weight: np.ndarray, leads: int):
 
 
 def _through_cluster(labels: np.ndarray, best: np.ndarray, weight: np.ndarray):
-    """A lead with no match of its own takes its cluster's strongest: they are one
-    person."""
-    frame = pd.DataFrame({"cluster": labels, "best": best, "weight": weight})
-    strongest = (
-        frame[frame["best"] >= 0].sort_values("weight", ascending=False).drop_duplicates("cluster")
-    )
-    by_cluster = strongest.set_index("cluster")
-    missing = best < 0
-    filled_best = best.copy()
-    filled_weight = weight.copy()
-    found = pd.Series(labels[missing]).map(by_cluster["best"])
-    filled_best[missing] = found.fillna(-1).to_numpy(dtype=np.int64)
-    filled_weight[missing] = pd.Series(labels[missing]).map(by_cluster["weight"]).to_numpy()
+    """A lead with no match of its own takes its cluster's strongest (of equally
+    strong ones, the first other record): they are one person."""
+    found = np.flatnonzero(best >= 0)
+    order = found[np.lexsort((best[found], -weight[found], labels[found]))]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = labels[order][1:] != labels[order][:-1]
+    strongest = order[first]
+    by_cluster = np.full(len(labels), -1, dtype=np.int64)
+    by_cluster[labels[strongest]] = strongest
+    missing = np.flatnonzero((best < 0) & (by_cluster[labels] >= 0))
+    filled_best, filled_weight = best.copy(), weight.copy()
+    source = by_cluster[labels[missing]]
+    filled_best[missing] = best[source]
+    filled_weight[missing] = weight[source]
     return filled_best, filled_weight
+
+
+def person_links(leads: int, found: Matches) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each lead's cluster, contact and contact weight from the person model's matching
+    pairs (`LeadLinks.person`)."""
+    both_leads = found.right < leads
+    labels = cluster(
+        leads, found.left[both_leads], found.right[both_leads], found.weight[both_leads]
+    )
+    to_contact = found.where(~both_leads)
+    contact, weight = _best(to_contact.left, to_contact.right - leads, to_contact.weight, leads)
+    contact, weight = _through_cluster(labels, contact, weight)
+    return labels, contact, weight
+
+
+def account_links(labels: np.ndarray, found: Matches) -> tuple[np.ndarray, np.ndarray]:
+    """Each lead's account and its weight from the company model's matching pairs
+    (`LeadLinks.company`: only leads that matched no person have any)."""
+    account, weight = _best(found.left, found.right, found.weight, len(labels))
+    return _through_cluster(labels, account, weight)
 
 
 def link_leads(
@@ -236,49 +366,48 @@ def link_leads(
     returned, reused while the records number about as many."""
     models = models or {}
     n = len(leads)
-    left, right, weight, person = _matches(
-        PERSON,
-        leads,
-        contacts.reindex(columns=[name for name, _ in PERSON.fields]),
+    lead_person, contact_person = keyed_together(PERSON, PERSON_SETTINGS, [leads, contacts])
+    person, person_model = _matches_of_leads(
+        Keyed.concat([lead_person, contact_person]),
+        n,
+        PERSON_SETTINGS,
+        models.get("person"),
+        refit_change,
         seed,
-        blocking=PERSON_BLOCKING,
-        stored=models.get("person"),
-        refit_change=refit_change,
     )
-    both_leads = right < n
-    labels = cluster(n, left[both_leads], right[both_leads], weight[both_leads])
-    to_contact = ~both_leads  # left < right: the lead is on the left
-    contact, contact_weight = _best(left[to_contact], right[to_contact] - n, weight[to_contact], n)
-    contact, contact_weight = _through_cluster(labels, contact, contact_weight)
+    labels, contact, contact_weight = person_links(n, person)
 
     # A lead that is a known person is at that person's account; the others are
     # compared with every org's accounts by company.
     unknown = np.flatnonzero(contact < 0)
-    company_left, company_right, company_weight, company = _matches(
-        COMPANY,
-        leads.iloc[unknown].reset_index(drop=True),
-        accounts.reindex(columns=[name for name, _ in COMPANY.fields]),
+    lead_company, account_company = keyed_together(
+        COMPANY, COMPANY_SETTINGS, [leads.iloc[unknown], accounts]
+    )
+    found, company_model = _matches_of_leads(
+        Keyed.concat([lead_company, account_company]),
+        len(unknown),
+        COMPANY_SETTINGS,
+        models.get("company"),
+        refit_change,
         seed + 1,
         COMPANY_LINK_WEIGHT,
-        stored=models.get("company"),
-        refit_change=refit_change,
     )
-    to_account = company_right >= len(unknown)
-    found, found_weight = _best(
-        company_left[to_account],
-        company_right[to_account] - len(unknown),
-        company_weight[to_account],
-        len(unknown),
-    )
-    account = np.full(n, -1, dtype=np.int64)
-    account_weight = np.full(n, np.nan)
-    account[unknown], account_weight[unknown] = found, found_weight
-    account, account_weight = _through_cluster(labels, account, account_weight)
+    to_account = found.where(found.right >= len(unknown))
+    company = Matches(unknown[to_account.left], to_account.right - len(unknown), to_account.weight)
+    account, account_weight = account_links(labels, company)
     return LeadLinks(
         labels,
         contact,
         contact_weight,
         account,
         account_weight,
-        {"person": person, "company": company},
+        {"person": person_model, "company": company_model},
+        person,
+        company,
+        {
+            "lead_person": lead_person,
+            "contact_person": contact_person,
+            "lead_company": lead_company,
+            "account_company": account_company,
+        },
     )

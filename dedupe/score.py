@@ -16,7 +16,7 @@ from dedupe.settings import Comparison, MatchSettings
 # In a pair's explanation: what breaking the match rule weighed, where it did.
 MATCH_RULE = "match_rule"
 # A value seen once in a million records still is not proof: u never drops below this.
-_TF_FLOOR = 1e-6
+TF_FLOOR = 1e-6
 
 
 @dataclass
@@ -428,7 +428,7 @@ def score_pairs(
                     crossed = swapped[exact]
                     u[crossed] = np.fmax(u[crossed], coded.frequency(other)[rc[exact][crossed]])
                 m = comparison.levels[0].m
-                weight[exact] = np.log2(m / np.maximum(u, _TF_FLOOR))
+                weight[exact] = np.log2(m / np.maximum(u, TF_FLOOR))
         levels[comparison.name] = level
         weights[comparison.name] = weight
 

@@ -98,6 +98,14 @@ class MatchSettings:
         raise KeyError(name)
 
 
+def stored_rules(model: MatchSettings) -> tuple[tuple[str, ...], ...]:
+    """The keys stored per record for incremental runs: every blocking rule's, then each
+    term-frequency column's (so an incremental run counts how common a name is without a
+    scan)."""
+    counted = tuple((c.column,) for c in model.comparisons if c.term_frequency)
+    return model.blocking_rules + tuple(dict.fromkeys(counted))
+
+
 def _levels(*triples: tuple[str, float, float]) -> tuple[Level, ...]:
     return tuple(Level(n, m, u) for n, m, u in triples)
 

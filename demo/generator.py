@@ -966,7 +966,12 @@ class DemoGenerator:
             ignore_index=True,
         )
         data.leads = generate_leads(
-            data.accounts, data.contacts, data.truth, data.pipeline.opportunities, self.seed
+            data.accounts,
+            data.contacts,
+            data.truth,
+            data.pipeline.opportunities,
+            self.seed,
+            self.now,
         )
         data.truth = pd.concat(
             [data.truth, data.pipeline.truth, data.leads.truth], ignore_index=True

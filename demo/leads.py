@@ -51,7 +51,11 @@ def generate_leads(
     truth: pd.DataFrame,
     opportunities: dict[str, pd.DataFrame],
     seed: int,
+    now: dt.datetime,
 ) -> LeadData:
+    """`now`: when the demo orgs are seeded; no lead is modified after it (a modstamp
+    in the future would hold an org's read of its leads there, and no change made
+    since would be read)."""
     rng = random.Random(seed * 104_729 + 3)
     entity = {(obj, org, sfid): e for obj, org, sfid, e in truth.itertuples(index=False, name=None)}
     orgs = list(contacts)
@@ -95,7 +99,7 @@ def generate_leads(
             "convertedopportunityid": None,
             "ownerid": demo_sfid("005", org, rng.randrange(40)),
             "createddate": created,
-            "systemmodstamp": created + dt.timedelta(days=rng.randrange(1, 300)),
+            "systemmodstamp": min(created + dt.timedelta(days=rng.randrange(1, 300)), now),
             "isdeleted": False,
             "_hc_lastop": "SYNCED",
             "_hc_err": None,

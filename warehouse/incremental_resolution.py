@@ -27,7 +27,7 @@ from core.catalogue import CATALOGUE
 from dedupe.blocking import NO_KEY, key_hashes, pairs_with, value_hashes
 from dedupe.cluster import cluster, strongest_inside
 from dedupe.score import CodedColumns, ScoredPairs, score_pairs, term_shares
-from dedupe.settings import MatchSettings
+from dedupe.settings import MatchSettings, stored_rules
 from warehouse import resolution_state as state
 from warehouse.frames import load_frame
 from warehouse.matchers import matcher_for
@@ -88,7 +88,7 @@ class TermShares:
 
     def __init__(self, model: MatchSettings, keys: np.ndarray) -> None:
         self.keys = keys
-        self.position = {rule[0]: i for i, rule in enumerate(state.stored_rules(model))}
+        self.position = {rule[0]: i for i, rule in enumerate(stored_rules(model))}
         self.counts: dict[str, pd.Series] = {}
 
     def __call__(self, column: str, values: np.ndarray) -> np.ndarray:
@@ -181,7 +181,7 @@ def compare_changes(
     run_key: str = "",
 ) -> DeltaPairs:
     """Replace the changed and deleted records' pairs with freshly scored ones."""
-    rules = state.stored_rules(model)
+    rules = stored_rules(model)
 
     def stored_keys() -> tuple[np.ndarray, np.ndarray, list[state.Change]]:
         with engine.connect() as conn:
@@ -355,7 +355,7 @@ def cluster_changes(
         return DeltaClusters(reclustered=0, moved=0, must_links=0, cannot_links=0)
     if cached is None:  # the comparison ran in another process, or had nothing to score
         with engine.connect() as conn:
-            record_ids, keys = state.load_block_keys(conn, obj, len(state.stored_rules(model)))
+            record_ids, keys = state.load_block_keys(conn, obj, len(stored_rules(model)))
         cached = RunCache(record_ids, keys, TermShares(model, keys))
     must = decided[decided["is_match"]]
     cannot = decided[~decided["is_match"]]

@@ -6,6 +6,10 @@ with the other leads; what it matched is kept as source records in
 `resolve.lead_match`, and the golden lead takes their golden ids from this
 publication's xref, so a merge of customers is followed without matching again. A
 converted lead is the contact and account it was converted to, whatever it matches.
+
+A run after a small change matches again only the leads that change concerns
+(`warehouse.lead_increments`); the first run, a full one, or one whose stored model
+would be refitted matches every lead afresh.
 """
 
 from __future__ import annotations
@@ -18,31 +22,21 @@ from sqlalchemy import Connection, text
 
 from core.catalogue import CATALOGUE, ObjectSpec
 from core.settings import Settings
-from dedupe.lead_match import LeadLinks, company_domains, link_leads
+from dedupe.lead_match import (
+    COMPANY_LINK_WEIGHT,
+    COMPANY_SETTINGS,
+    PERSON_SETTINGS,
+    LeadLinks,
+    link_leads,
+)
+from warehouse import lead_store as store
 from warehouse import resolution_state
 from warehouse.insert_time import InsertTime
+from warehouse.lead_increments import Delta, RefitDue, frequency_shares, match_changes
+from warehouse.lead_store import ACCOUNT_COMPANY, CONTACT_PERSON, LEAD_COMPANY, LEAD_PERSON, Pairs
 from warehouse.match_model import REFIT_CHANGE, load_parameters, save_parameters
-from warehouse.sql import copy_frame, ident, read_query
-
-_PEOPLE = ("first_name", "last_name", "email", "mobile_phone", "phone")
-_TEXT = ("org", "sfid", *_PEOPLE, "company", "website", "domain")
-
-# The live records each side of the matching, as this publication has them.
-_LEADS = (
-    "SELECT u.org, u.sfid, u.first_name, u.last_name, u.email, u.mobile_phone, u.phone, "
-    "u.company, u.website FROM golden_next.xref x JOIN unified.lead u "
-    "ON u.org = x.org AND u.sfid = x.sfid WHERE x.object = 'lead' ORDER BY u.org, u.sfid"
-)
-_CONTACTS = (
-    "SELECT c.org, c.sfid, c.first_name, c.last_name, c.email, c.mobile_phone, c.phone, "
-    "a.name AS company FROM golden_next.xref x JOIN unified.contact c "
-    "ON c.org = x.org AND c.sfid = x.sfid LEFT JOIN unified.account a "
-    "ON a.org = c.org AND a.sfid = c.account_sfid WHERE x.object = 'contact'"
-)
-_ACCOUNTS = (
-    "SELECT a.org, a.sfid, a.name AS company, a.domain, a.phone FROM golden_next.xref x "
-    "JOIN unified.account a ON a.org = x.org AND a.sfid = x.sfid WHERE x.object = 'account'"
-)
+from warehouse.sql import ident, newest_change
+from warehouse_sql import query
 
 
 @dataclass(frozen=True)
@@ -55,6 +49,12 @@ class LeadReport:
     in_shared_clusters: int
     # False: nothing the matching reads had changed; the last matching's results stand.
     matched: bool = True
+    # True: only the leads the changes concern were matched again.
+    incremental: bool = False
+    # Leads whose candidate pairs were scored again (every lead, in a full matching),
+    # and leads whose links were worked out again.
+    compared: int = 0
+    relinked: int = 0
 
     def lines(self) -> list[str]:
         """Warnings for the run's output: a lead matching nothing is no gap."""
@@ -66,34 +66,11 @@ class LeadReport:
             "leads_matching_a_contact": self.with_contact,
             "leads_matching_an_account": self.with_account,
             "leads_sharing_a_cluster": self.in_shared_clusters,
-            "matched_afresh": int(self.matched),
+            "matched_afresh": int(self.matched and not self.incremental),
+            "matched_incrementally": int(self.incremental),
+            "leads_compared": self.compared,
+            "leads_relinked": self.relinked,
         }
-
-
-def _read(conn: Connection, sql: str) -> pd.DataFrame:
-    frame = read_query(conn, sql, text=[c for c in _TEXT if c in sql])
-    return frame.astype(object).where(frame.notna(), None)
-
-
-def _matches(leads: pd.DataFrame, contacts: pd.DataFrame, accounts: pd.DataFrame, links: LeadLinks):
-    """resolve.lead_match's rows: source records, not positions."""
-    out = pd.DataFrame({"org": leads["org"], "sfid": leads["sfid"]})
-    rep = leads.iloc[links.cluster]
-    out["cluster_org"] = rep["org"].to_numpy()
-    out["cluster_sfid"] = rep["sfid"].to_numpy()
-    for side, frame, found, weight in (
-        ("contact", contacts, links.contact, links.contact_weight),
-        ("account", accounts, links.account, links.account_weight),
-    ):
-        has = found >= 0
-        for column in ("org", "sfid"):
-            values = np.full(len(out), None, dtype=object)
-            values[has] = frame[column].to_numpy(dtype=object)[found[has]]
-            out[f"{side}_{column}"] = values
-        # To a tenth of a bit: the names' frequencies move every weight a little
-        # whenever records arrive, and a lead is rewritten only when its match moves.
-        out[f"{side}_weight"] = np.where(has, np.round(weight, 1), np.nan)
-    return out
 
 
 # What the matching reads, in brief: where each side's records last changed and how
@@ -106,23 +83,75 @@ _SIDES = (
     "(SELECT count(*) FROM golden_next.xref WHERE object = 'contact'), "
     "(SELECT count(*) FROM golden_next.xref WHERE object = 'account'))"
 )
+# resolve.state: the last matching's change sequence and `_SIDES`; and the models the
+# stored pairs were scored with.
 _STATE = "lead_match"
+_MODEL_STATE = "lead_model"
+# Bumped when what lead matching stores per record or pair changes.
+STORE_VERSION = 1
 
 
-def match_leads(conn: Connection, again: bool = False) -> LeadReport:
-    """Match every live lead afresh and rewrite resolve.lead_match, unless no lead,
-    contact or account changed since the last matching (and not `again`): then what
-    it found stands (the golden ids it leads to are looked up at every build)."""
+@dataclass(frozen=True)
+class Matching:
+    """What a matching found, and the leads it matched again (record ids; None: all of
+    them)."""
+
+    report: LeadReport
+    relinked: np.ndarray | None
+
+
+def match_leads(conn: Connection, again: bool = False) -> Matching:
+    """Match the leads a change concerns, or every live lead afresh (`again`, or no
+    usable earlier matching), into resolve.lead_match; nothing when no lead, contact or
+    account changed since the last matching (what it found stands: the golden ids it
+    leads to are looked up at every build)."""
     sides = conn.execute(text(_SIDES)).scalar_one()
     last = resolution_state.load_state(conn, _STATE)
     if not again and last is not None and last.fingerprint == sides:
-        return _stored_report(conn)
-    report = _match(conn)
-    resolution_state.save_state(conn, _STATE, resolution_state.ResolveState(0, sides))
-    return report
+        return Matching(_stored_report(conn, matched=False), np.empty(0, dtype=np.int64))
+    newest = newest_change(conn)
+    delta = None if again or last is None else _match_changes(conn, last.change_seq)
+    if delta is None:
+        matching = Matching(_match_all(conn), None)
+    else:
+        matching = Matching(_stored_report(conn, delta=delta), delta.relinked_ids)
+    resolution_state.save_state(conn, _STATE, resolution_state.ResolveState(newest, sides))
+    return matching
 
 
-def _stored_report(conn: Connection) -> LeadReport:
+def _models(conn: Connection) -> dict[str, dict | None]:
+    return {name: load_parameters(conn, f"lead_{name}") for name in ("person", "company")}
+
+
+def _model_fingerprint(models: dict[str, dict | None]) -> str:
+    """The models, settings and stored form the stored keys and pairs come from."""
+    return resolution_state.fingerprint(
+        PERSON_SETTINGS,
+        {
+            "models": models,
+            "company": repr(COMPANY_SETTINGS),
+            "company_link_weight": COMPANY_LINK_WEIGHT,
+            "store": STORE_VERSION,
+        },
+    )
+
+
+def _match_changes(conn: Connection, since: int) -> Delta | None:
+    """Match the leads the changes since `since` concern; None when a full matching
+    is due (no stored pairs of these models, or one would be refitted): then this
+    attempt leaves nothing behind."""
+    models = _models(conn)
+    state = resolution_state.load_state(conn, _MODEL_STATE)
+    if state is None or state.fingerprint != _model_fingerprint(models):
+        return None
+    try:
+        with conn.begin_nested():
+            return match_changes(conn, since, models)
+    except RefitDue:
+        return None
+
+
+def _stored_report(conn: Connection, matched: bool = True, delta: Delta | None = None):
     row = conn.execute(
         text(
             "SELECT count(*), count(contact_sfid), count(account_sfid), "
@@ -131,37 +160,105 @@ def _stored_report(conn: Connection) -> LeadReport:
             "AS cluster_size FROM resolve.lead_match) m"
         )
     ).one()
-    return LeadReport(*row, matched=False)
-
-
-def _match(conn: Connection) -> LeadReport:
-    leads = _read(conn, _LEADS)
-    contacts = _read(conn, _CONTACTS)
-    accounts = _read(conn, _ACCOUNTS)
-    leads["domain"] = company_domains(leads["website"], leads["email"])
-    stored = {name: load_parameters(conn, f"lead_{name}") for name in ("person", "company")}
-    links = link_leads(
-        leads,
-        contacts,
-        accounts,
-        models=stored,
-        refit_change=REFIT_CHANGE,
+    if delta is None:
+        return LeadReport(*row, matched=matched)
+    return LeadReport(
+        *row, incremental=True, compared=delta.compared, relinked=len(delta.relinked_ids)
     )
+
+
+def _match_all(conn: Connection) -> LeadReport:
+    """Match every live lead afresh; store what an incremental run starts from."""
+    leads = store.read_records(conn, "lead")
+    contacts = store.read_records(conn, "contact")
+    accounts = store.read_records(conn, "account")
+    stored = _models(conn)
+    links = link_leads(leads, contacts, accounts, models=stored, refit_change=REFIT_CHANGE)
     for name, params in links.models.items():
         if params is not None and params is not stored[name]:
             save_parameters(conn, f"lead_{name}", params)
-    rows = _matches(leads, contacts, accounts, links)
-    conn.exec_driver_sql("TRUNCATE resolve.lead_match")
-    copy_frame(conn, "resolve.lead_match", rows, list(rows.columns))
-    conn.exec_driver_sql("ANALYZE resolve.lead_match")
+    rows = store.match_rows(
+        leads,
+        contacts,
+        accounts,
+        links.cluster,
+        links.contact,
+        links.contact_weight,
+        links.account,
+        links.account_weight,
+    )
+    store.write_matches(conn, rows, replaced=None)
+    ids = {
+        "lead": leads["record_id"].to_numpy(dtype=np.int64),
+        "contact": contacts["record_id"].to_numpy(dtype=np.int64),
+        "account": accounts["record_id"].to_numpy(dtype=np.int64),
+    }
+    conn.exec_driver_sql("TRUNCATE resolve.lead_match_pair")
+    store.write_pairs(conn, _pairs(links, ids))
+    _save_keys(conn, links, ids)
+    resolution_state.save_state(
+        conn,
+        _MODEL_STATE,
+        resolution_state.ResolveState(0, _model_fingerprint(_models(conn))),
+    )
     sizes = pd.Series(links.cluster).map(pd.Series(links.cluster).value_counts())
     return LeadReport(
         leads=len(leads),
         with_contact=int((links.contact >= 0).sum()),
         with_account=int((links.account >= 0).sum()),
         in_shared_clusters=int((sizes > 1).sum()),
-        matched=True,
+        compared=len(leads),
+        relinked=len(leads),
     )
+
+
+def _pairs(links: LeadLinks, ids: dict[str, np.ndarray]) -> Pairs:
+    """The matching pairs by record id."""
+    n = len(ids["lead"])
+    person = links.person
+    to_lead = person.right < n
+    return Pairs.concat(
+        [
+            Pairs.between(
+                "lead",
+                ids["lead"][person.left[to_lead]],
+                ids["lead"][person.right[to_lead]],
+                person.weight[to_lead],
+            ),
+            Pairs.between(
+                "contact",
+                ids["lead"][person.left[~to_lead]],
+                ids["contact"][person.right[~to_lead] - n],
+                person.weight[~to_lead],
+            ),
+            Pairs.between(
+                "account",
+                ids["lead"][links.company.left],
+                ids["account"][links.company.right],
+                links.company.weight,
+            ),
+        ]
+    )
+
+
+def _save_keys(conn: Connection, links: LeadLinks, ids: dict[str, np.ndarray]) -> None:
+    """Every record's keys, and each model's term frequencies the pairs were scored
+    with."""
+    unknown = ids["lead"][links.contact < 0]
+    for side, side_ids in (
+        (LEAD_PERSON, ids["lead"]),
+        (CONTACT_PERSON, ids["contact"]),
+        (LEAD_COMPANY, unknown),
+        (ACCOUNT_COMPANY, ids["account"]),
+    ):
+        keys = store.stored_form(links.keyed[side.name], side)
+        store.save_keys(conn, side, side_ids, keys)
+    for model, sides, settings in (
+        ("person", (LEAD_PERSON, CONTACT_PERSON), PERSON_SETTINGS),
+        ("company", (LEAD_COMPANY, ACCOUNT_COMPANY), COMPANY_SETTINGS),
+    ):
+        keys = np.concatenate([links.keyed[side.name].keys for side in sides])
+        store.save_frequencies(conn, model, frequency_shares(keys, settings))
 
 
 class LeadComputer:
@@ -172,7 +269,7 @@ class LeadComputer:
     def prepare(
         self, conn: Connection, settings: Settings, spec: ObjectSpec, full: bool
     ) -> InsertTime:
-        found = match_leads(conn, again=full)
+        matching = match_leads(conn, again=full)
         contact_account = ident(conn, CATALOGUE["contact"].link_to("account"))
         converted_contact = "COALESCE(cvc.golden_id, xc.golden_id)"
         insert = InsertTime(
@@ -198,10 +295,10 @@ class LeadComputer:
                 "match_weight": "CASE WHEN cvc.golden_id IS NULL "
                 "THEN COALESCE(m.contact_weight, m.account_weight) END",
             },
-            found=found,
+            found=matching.report,
         )
         if not full:
-            _mark_moved(conn, spec, insert)
+            _mark_moved(conn, spec, insert, matching.relinked)
         return insert
 
     def report(
@@ -210,20 +307,29 @@ class LeadComputer:
         return prepared.found
 
 
-def _mark_moved(conn: Connection, spec: ObjectSpec, insert: InsertTime) -> None:
+def _mark_moved(
+    conn: Connection, spec: ObjectSpec, insert: InsertTime, relinked: np.ndarray | None
+) -> None:
     """Mark for rebuilding the golden leads that nothing changed in but whose match did
-    (a customer that appeared, merged or left): their computed values move."""
+    (a customer that appeared, merged or left): their computed values move. Only those
+    that can have moved are compared (`lead_match_suspects`: `relinked`, the leads
+    matched again, by record id), or every one (None: all were matched afresh)."""
     differs = " OR ".join(
         f"g.{ident(conn, column)} IS DISTINCT FROM {value}"
         for column, value in insert.values.items()
     )
+    suspects = ""
+    params = dict(insert.params)
+    if relinked is not None:
+        suspects = f"JOIN ({query('lead_match_suspects')}) s ON s.golden_id = g.golden_id "
+        params["relinked"] = [int(i) for i in relinked]
     conn.exec_driver_sql(
         "INSERT INTO golden_next.changed (object, golden_id) "
-        f"SELECT '{spec.name}', g.golden_id FROM golden_next.{spec.name} g "
+        f"SELECT '{spec.name}', g.golden_id FROM golden_next.{spec.name} g {suspects}"
         f"JOIN golden_next.xref x ON x.object = '{spec.name}' AND x.golden_id = g.golden_id "
         f"JOIN unified.{spec.name} u ON u.org = x.org AND u.sfid = x.sfid "
         f"{' '.join(insert.joins)} WHERE {differs} ON CONFLICT DO NOTHING",
-        insert.params,
+        params,
     )
 
 

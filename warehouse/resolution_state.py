@@ -32,6 +32,9 @@ from warehouse.sql import (
 
 # Block keys are stored in parts of this many records (a bytea value holds up to 1 GB).
 PART_ROWS = 1_000_000
+# Where resolution keeps its records' keys; lead matching keeps its own alike
+# (`warehouse.lead_store`).
+BLOCK_KEYS = "resolve.block_key"
 
 
 def stored_weights(match_weight: np.ndarray) -> np.ndarray:
@@ -64,13 +67,6 @@ def save_pairs(conn: Connection, obj: str, scored: ScoredPairs, ids: np.ndarray,
         text=("field_weights", scored.explain_json(keep)),
     )
     return len(keep)
-
-
-def stored_rules(model: MatchSettings) -> tuple[tuple[str, ...], ...]:
-    """The keys stored per record: every blocking rule's, then each term-frequency
-    column's (so an incremental run counts how common a name is without a scan)."""
-    counted = tuple((c.column,) for c in model.comparisons if c.term_frequency)
-    return model.blocking_rules + tuple(dict.fromkeys(counted))
 
 
 @dataclass(frozen=True)
@@ -229,7 +225,7 @@ Change = tuple[np.ndarray, np.ndarray, np.ndarray]  # changed ids, their keys, r
 
 
 def read_block_keys(
-    conn: Connection, obj: str, rules: int
+    conn: Connection, obj: str, rules: int, table: str = BLOCK_KEYS
 ) -> tuple[np.ndarray, np.ndarray, list[Change]]:
     """What `load_block_keys` reads, before it applies the stored changes: the keys a
     full run wrote (record ids ascending, records x rules) and every later run's change,
@@ -237,7 +233,7 @@ def read_block_keys(
     buffer = io.BytesIO()
     copy_out(
         conn,
-        "SELECT part, record_ids, keys, removed FROM resolve.block_key WHERE object = %(obj)s "
+        f"SELECT part, record_ids, keys, removed FROM {table} WHERE object = %(obj)s "
         "ORDER BY part < 0, abs(part)",
         {"obj": obj},
         "FORMAT binary",
@@ -271,10 +267,12 @@ def read_block_keys(
     return record_ids, all_keys, changes
 
 
-def load_block_keys(conn: Connection, obj: str, rules: int) -> tuple[np.ndarray, np.ndarray]:
+def load_block_keys(
+    conn: Connection, obj: str, rules: int, table: str = BLOCK_KEYS
+) -> tuple[np.ndarray, np.ndarray]:
     """(record ids ascending, keys: records x rules) as the last resolution left them:
     the keys a full run wrote, with every later run's changes applied in order."""
-    record_ids, keys, changes = read_block_keys(conn, obj, rules)
+    record_ids, keys, changes = read_block_keys(conn, obj, rules, table)
     if changes:
         record_ids, keys = apply_change(record_ids, keys, *merge_changes(changes, rules))
     return record_ids, keys
@@ -284,7 +282,9 @@ def _field(value: bytes | None) -> bytes:
     return struct.pack("!i", -1) if value is None else struct.pack("!i", len(value)) + value
 
 
-def _copy_rows(conn: Connection, rows: list[tuple[str, int, bytes, bytes, bytes | None]]) -> None:
+def _copy_rows(
+    conn: Connection, rows: list[tuple[str, int, bytes, bytes, bytes | None]], table: str
+) -> None:
     payload = [COPY_BINARY_HEADER]
     for row in rows:
         obj, part, ids, keys, removed = row
@@ -299,8 +299,7 @@ def _copy_rows(conn: Connection, rows: list[tuple[str, int, bytes, bytes, bytes 
     payload.append(COPY_BINARY_TRAILER)
     copy_in(
         conn,
-        "COPY resolve.block_key (object, part, record_ids, keys, removed) FROM STDIN "
-        "WITH (FORMAT binary)",
+        f"COPY {table} (object, part, record_ids, keys, removed) FROM STDIN WITH (FORMAT binary)",
         io.BytesIO(b"".join(payload)),
     )
 
@@ -321,9 +320,15 @@ def _keys_from(value: memoryview | None, rules: int) -> np.ndarray:
     return _ints(value).reshape(rules, -1).T
 
 
-def save_block_keys(conn: Connection, obj: str, record_ids: np.ndarray, keys: np.ndarray) -> None:
+def save_block_keys(
+    conn: Connection,
+    obj: str,
+    record_ids: np.ndarray,
+    keys: np.ndarray,
+    table: str = BLOCK_KEYS,
+) -> None:
     """Every record's keys, written afresh (earlier changes folded in)."""
-    conn.execute(text("DELETE FROM resolve.block_key WHERE object = :obj"), {"obj": obj})
+    conn.execute(text(f"DELETE FROM {table} WHERE object = :obj"), {"obj": obj})
     _copy_rows(
         conn,
         [
@@ -336,6 +341,7 @@ def save_block_keys(conn: Connection, obj: str, record_ids: np.ndarray, keys: np
             )
             for part, start in enumerate(range(0, max(len(record_ids), 1), PART_ROWS))
         ],
+        table,
     )
 
 
@@ -347,22 +353,24 @@ def save_key_change(
     removed: np.ndarray,
     record_ids: np.ndarray,
     keys: np.ndarray,
+    table: str = BLOCK_KEYS,
 ) -> None:
     """Store one run's change to the keys (`record_ids`, `keys`: all of them after it):
     appended, or everything written afresh once the changes have piled up."""
     pending, last = conn.execute(
         text(
             "SELECT coalesce(sum(length(record_ids) + coalesce(length(removed), 0)) / 8, 0), "
-            "coalesce(min(part), 0) FROM resolve.block_key WHERE object = :obj AND part < 0"
+            f"coalesce(min(part), 0) FROM {table} WHERE object = :obj AND part < 0"
         ),
         {"obj": obj},
     ).one()
     if pending + len(changed) + len(removed) > COMPACT_SHARE * max(len(record_ids), 1):
-        save_block_keys(conn, obj, record_ids, keys)
+        save_block_keys(conn, obj, record_ids, keys, table)
         return
     _copy_rows(
         conn,
         [(obj, int(last) - 1, _bytes(changed), _key_bytes(changed_keys), _bytes(removed))],
+        table,
     )
 
 

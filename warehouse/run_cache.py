@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from dedupe.blocking import BlockKeys, block_keys, key_hashes
 from dedupe.estimate import with_parameters
 from dedupe.score import CodedColumns, entity_codes
-from dedupe.settings import MatchSettings
+from dedupe.settings import MatchSettings, stored_rules
 from warehouse import resolution_state
 from warehouse.frames import load_frame
 from warehouse.match_model import stored_parameters
@@ -88,7 +88,7 @@ def save_block_keys(
     record_ids: np.ndarray,
 ) -> None:
     """Every record's blocking keys, for the incremental runs that follow."""
-    hashes = key_hashes(features, resolution_state.stored_rules(settings), coded)
+    hashes = key_hashes(features, stored_rules(settings), coded)
     with engine.begin() as conn:
         resolution_state.save_block_keys(conn, obj, record_ids, hashes)
 
