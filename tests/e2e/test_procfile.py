@@ -123,12 +123,22 @@ def test_every_procfile_process_runs_as_a_platform_runs_it(database_url, engine,
         # Nobody runs anything: the schedule's tick stages every org, automation
         # consolidates, and the golden records are published.
         _wait_for("a publication", lambda: _published(engine), 240, formation, interval=2)
+        automation = "consolidation_automation_sensor"
+
+        def consolidated() -> list[str]:
+            return [s for s, _, t in _runs(engine) if t.get("dagster/sensor_name") == automation]
+
+        # The run goes on after publishing (the golden-id write-back): wait for its end.
+        _wait_for(
+            "the consolidation run's success",
+            lambda: "SUCCESS" in consolidated(),
+            120,
+            formation,
+            interval=2,
+        )
         runs = _runs(engine)
         scheduled = [t for _, job, t in runs if job == "staging_job"]
         assert scheduled and all(t.get("dagster/schedule_name") for t in scheduled)
-        automation = "consolidation_automation_sensor"
-        consolidated = [s for s, _, t in runs if t.get("dagster/sensor_name") == automation]
-        assert "SUCCESS" in consolidated
 
         # The health check needs no credentials and tells nothing secret.
         health = httpx.get(base + "/healthz", timeout=10)
