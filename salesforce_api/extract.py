@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from core.catalogue import CATALOGUE
 from salesforce_api import bulk_query, mirror
 from salesforce_api.connection import OrgConnection, SalesforceSourceError
 from salesforce_api.deletions import DeletionReport, find_deletions
@@ -181,23 +180,16 @@ def _read_changes(
     resumable = state is not None and state.job_id and state.job_fields_hash == plan.fields_hash
     if resumable:
         try:
-            bulk_query.wait_for_job(connection, plan.sobject, state.job_id)
+            _wait_for_job(engine, connection, plan, state.job_id)
             report.resumed = True
         except bulk_query.JobGone:
             log.warning(
                 "org %r: %s: the interrupted job is gone; starting again", plan.org, plan.sobject
             )
             resumable = False
-        except SalesforceSourceError:
-            _forget_job(engine, plan)  # a failed job is not resumed: the next run starts anew
-            raise
     if not resumable:
         state = _start_job(engine, connection, plan, state)
-        try:
-            bulk_query.wait_for_job(connection, plan.sobject, state.job_id)
-        except SalesforceSourceError:
-            _forget_job(engine, plan)
-            raise
+        _wait_for_job(engine, connection, plan, state.job_id)
     report.full = bool(state.job_full)
     clock = time.perf_counter()
     report.salesforce_seconds = clock - started
@@ -222,6 +214,19 @@ def _read_changes(
         report.changed = _merge(conn, plan, state)
     report.merge_seconds = time.perf_counter() - clock
     bulk_query.delete_job(connection, plan.sobject, state.job_id)
+
+
+def _wait_for_job(
+    engine: Engine, connection: OrgConnection, plan: mirror.MirrorTable, job_id: str
+) -> None:
+    """A job Salesforce failed is not resumed: the next run starts a new one."""
+    try:
+        bulk_query.wait_for_job(connection, plan.sobject, job_id)
+    except bulk_query.JobGone:
+        raise
+    except SalesforceSourceError:
+        _forget_job(engine, plan)
+        raise
 
 
 def _start_job(
@@ -343,8 +348,3 @@ def _merge(conn: Connection, plan: mirror.MirrorTable, state: _State) -> int:
     )
     conn.exec_driver_sql(f"TRUNCATE {ident(conn, plan.schema, plan.load_table)}")
     return changed
-
-
-def catalogue_tables() -> list[str]:
-    """Every table an API org's extract reads: the catalogue's objects and the rates."""
-    return [spec.source_table for spec in CATALOGUE.values()] + list(mirror.RATE_TABLES)

@@ -88,8 +88,8 @@ def write_back(
             continue
         if not dry_run and not org.through_api:
             # Before writing: what Connect failed to send of the last write-back.
-            _record_connect_failures(engine, org, obj, report)
-        for batch in _changed_batches(engine, org, obj):
+            _record_connect_failures(engine, org, obj, columns, report)
+        for batch in _changed_batches(engine, org, obj, "isdeleted" in columns):
             report.changed += len(batch)
             room = SAMPLE_SIZE - len(report.sample)
             if room > 0:
@@ -105,18 +105,14 @@ def write_back(
 
 
 def _changed_batches(
-    engine: Engine, org: OrgSettings, obj: str
+    engine: Engine, org: OrgSettings, obj: str, has_deleted_flag: bool
 ) -> Iterator[list[tuple[str, str | None, str]]]:
     """(sfid, value in the org, golden id) of live records whose value differs."""
     spec = CATALOGUE[obj]
     with engine.connect() as conn:
         table = ident(conn, org.schema, spec.source_table)
         column = ident(conn, org.writeback.column)
-        live = (
-            "t.isdeleted IS NOT TRUE"
-            if "isdeleted" in (source_columns(conn, org.schema, spec.source_table) or {})
-            else "true"
-        )
+        live = "t.isdeleted IS NOT TRUE" if has_deleted_flag else "true"
         result = conn.execution_options(stream_results=True, yield_per=BATCH_SIZE).execute(
             text(
                 f"SELECT t.sfid, t.{column} AS current, x.golden_id FROM golden.xref x "
@@ -148,15 +144,14 @@ def _write_through_connect(
 
 
 def _record_connect_failures(
-    engine: Engine, org: OrgSettings, obj: str, report: WritebackReport
+    engine: Engine, org: OrgSettings, obj: str, columns: dict[str, str], report: WritebackReport
 ) -> None:
     """Rows Connect could not send to Salesforce (`_hc_lastop` FAILED) that carry their
     golden id: kept as errors and written again (Connect sends a rewritten row anew)."""
     spec = CATALOGUE[obj]
+    if "_hc_lastop" not in columns:
+        return
     with engine.begin() as conn:
-        columns = source_columns(conn, org.schema, spec.source_table) or {}
-        if "_hc_lastop" not in columns:
-            return
         table = ident(conn, org.schema, spec.source_table)
         column = ident(conn, org.writeback.column)
         error = "t._hc_err" if "_hc_err" in columns else "CAST(NULL AS text)"
