@@ -143,10 +143,13 @@ def golden_next_reports(org360: Org360Resource):
     rows = build_reports(org360.engine(), org360.settings())
     for table in REPORTS:
         count = getattr(rows, table)
-        progress.info("golden_next.%s: %d rows", table, count)
-        yield dg.MaterializeResult(
-            asset_key=["golden_next", table], metadata={"dagster/row_count": count}
-        )
+        if rows.incremental:
+            progress.info("golden_next.%s: %d rows of changed accounts rebuilt", table, count)
+            metadata = {"incremental": True, "rebuilt": count}
+        else:
+            progress.info("golden_next.%s: %d rows", table, count)
+            metadata = {"incremental": False, "dagster/row_count": count}
+        yield dg.MaterializeResult(asset_key=["golden_next", table], metadata=metadata)
 
 
 @dg.asset(

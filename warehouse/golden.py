@@ -17,7 +17,14 @@ from sqlalchemy import Connection, Engine, text
 from core.catalogue import CATALOGUE, OBJECTS
 from core.settings import Settings
 from dedupe.identity import assign_golden_ids, new_golden_id
-from warehouse.sql import copy_frame, ident, index_lookups_only, plan_for_few_rows, read_query
+from warehouse.sql import (
+    bulk_loaded,
+    copy_frame,
+    ident,
+    index_lookups_only,
+    plan_for_few_rows,
+    read_query,
+)
 from warehouse_sql import query
 
 
@@ -364,8 +371,9 @@ def build_xref(engine: Engine, settings: Settings) -> XrefReport:
                 _rebuild_every_object(conn)
         if full:
             conn.exec_driver_sql("TRUNCATE golden_next.xref")
-            for obj in OBJECTS:
-                _xref_rows(conn, obj, settings, False, report)
+            with bulk_loaded(conn, "golden_next", "xref"):
+                for obj in OBJECTS:
+                    _xref_rows(conn, obj, settings, False, report)
             # Fresh statistics for the builds and checks that join it next.
             conn.exec_driver_sql("ANALYZE golden_next.xref")
         report.incremental = not full

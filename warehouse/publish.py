@@ -8,6 +8,7 @@ and readers see the old state or the new one, never a mix (MVCC).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,12 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from core.catalogue import CATALOGUE, OBJECTS
 from warehouse.golden import rebuild_all
-from warehouse.sql import index_lookups_only, indexes_built_after, plan_for_few_rows
+from warehouse.sql import (
+    foreign_keys_checked_after,
+    index_lookups_only,
+    indexes_built_after,
+    plan_for_few_rows,
+)
 
 # Columns the publication manages itself rather than copying from golden_next.
 _BOOKKEEPING = ("created_at", "updated_at")
@@ -31,9 +37,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "account_summary": ("golden_id",),
     "pipeline_by_month": ("row_key",),
 }
-# Tables compared whole even by an incremental publication: small ones, and the
-# reports, rebuilt whole at every run.
-_ALWAYS_WHOLE = frozenset({"rejected_record", "account_summary", "pipeline_by_month"})
+# Tables compared whole even by an incremental publication: small ones.
+_ALWAYS_WHOLE = frozenset({"rejected_record"})
 
 
 @dataclass
@@ -43,9 +48,6 @@ class PublishReport:
     deleted: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     incremental: bool = False
-    # Golden ids published now and not before, and the other way round.
-    appeared: dict[str, list[str]] = field(default_factory=dict)
-    disappeared: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _columns(conn: Connection, table: str) -> list[str]:
@@ -69,6 +71,16 @@ _SCOPES: dict[str, str] = {
         f"OR object = ANY(ARRAY[{_REVIEWED_BY_RULE}]::text[])"
         for schema in ("golden", "golden_next")
     ),
+    # The report rows of the accounts incremental builds rewrote (warehouse.reports).
+    "account_summary": "SELECT DISTINCT golden_account_id AS golden_id "
+    "FROM golden_next.report_scope WHERE golden_account_id IS NOT NULL",
+    "pipeline_by_month": " UNION ".join(
+        f"SELECT row_key FROM {schema}.pipeline_by_month "
+        "WHERE golden_account_id IN (SELECT golden_account_id FROM golden_next.report_scope) "
+        f"UNION SELECT row_key FROM {schema}.pipeline_by_month WHERE golden_account_id IS NULL "
+        "AND EXISTS (SELECT 1 FROM golden_next.report_scope WHERE golden_account_id IS NULL)"
+        for schema in ("golden", "golden_next")
+    ),
 }
 
 
@@ -85,26 +97,57 @@ def _xref_scope(conn: Connection) -> None:
     conn.exec_driver_sql("ANALYZE xref_scope")
 
 
+def _empty_tables(conn: Connection) -> set[str]:
+    return {
+        table
+        for table in TABLES
+        if not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM golden.{table})")).scalar()
+    }
+
+
 def _apply(
-    conn: Connection, table: str, keys: tuple[str, ...], report: PublishReport, full: bool
+    conn: Connection,
+    table: str,
+    keys: tuple[str, ...],
+    report: PublishReport,
+    full: bool,
+    empty: set[str],
 ) -> None:
     if not full and table not in _ALWAYS_WHOLE:
         _diff_apply(conn, table, keys, report, _SCOPES[table])
         return
-    first = not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM golden.{table})")).scalar()
-    if not first:
+    if table not in empty:
         _diff_apply(conn, table, keys, report)
         return
     # The first publication fills empty tables: building the (trigram) indexes once
     # afterwards is several times faster than updating them row by row, and nobody
-    # can be reading rows that are not there yet.
+    # can be reading rows that are not there yet. So with foreign keys, where every
+    # table they join was empty too (nobody reads those either while they are locked).
     conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-    with indexes_built_after(conn, "golden", table):
+    keys_after = (
+        foreign_keys_checked_after(conn, "golden", table)
+        if _referenced(conn, table) <= empty
+        else contextlib.nullcontext()
+    )
+    with keys_after, indexes_built_after(conn, "golden", table):
         _diff_apply(conn, table, keys, report)
         # An index cannot be built under pending (deferred) foreign-key checks: run
         # them now; every table they refer to is already published.
         conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
     conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _referenced(conn: Connection, table: str) -> set[str]:
+    """The golden tables the table's foreign keys refer to."""
+    return set(
+        conn.execute(
+            text(
+                "SELECT c.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.confrelid "
+                "WHERE k.contype = 'f' AND k.conrelid = to_regclass(:table)"
+            ),
+            {"table": f"golden.{table}"},
+        ).scalars()
+    )
 
 
 def _diff_apply(
@@ -128,6 +171,7 @@ def _diff_apply(
         # INSERT ... ON CONFLICT DO UPDATE, an unchanged row is not even locked.
         deleted, updated, inserted = _write(
             conn,
+            table,
             keys[0],
             f"DELETE FROM golden.{table} g "
             f"WHERE NOT EXISTS (SELECT 1 FROM golden_next.{table} n WHERE {match})",
@@ -148,6 +192,7 @@ def _diff_apply(
             _scoped_rows(conn, table, keys, differs)
             deleted, updated, inserted = _write(
                 conn,
+                table,
                 keys[0],
                 f"DELETE FROM golden.{table} g USING publish_rows r "
                 "WHERE g.ctid = r.published AND NOT r.wanted",
@@ -158,26 +203,37 @@ def _diff_apply(
                 f"FROM publish_rows r JOIN golden_next.{table} n ON {to_next} "
                 "WHERE r.published IS NULL AND r.wanted",
             )
-    report.deleted[table] = len(deleted)
-    report.inserted[table] = len(inserted)
-    report.updated[table] = len(updated)
-    if keys == ("golden_id",):
-        report.appeared[table] = inserted
-        report.disappeared[table] = deleted
+    report.deleted[table] = deleted
+    report.inserted[table] = inserted
+    report.updated[table] = updated
     if scope is None:
         # Counting a million rows takes a while; an incremental publication skips it.
         report.rows[table] = conn.execute(text(f"SELECT count(*) FROM golden.{table}")).scalar_one()
 
 
 def _write(
-    conn: Connection, key: str, delete: str, update: str, insert: str
-) -> tuple[list, list, list]:
-    """Run the three statements; the keys each deleted, updated and inserted.
-    Golden records that appear or disappear: the id registry issues or retires them."""
+    conn: Connection, table: str, key: str, delete: str, update: str, insert: str
+) -> tuple[int, int, int]:
+    """Run the three statements; how many rows each deleted, updated and inserted.
+    The golden records that appear or disappear go to `published_ids`, from which
+    the id registry issues or retires them (in SQL: a first publication has millions)."""
+
+    def noted(statement: str, returning: str, appeared: bool) -> int:
+        if table not in OBJECTS:
+            return conn.execute(text(statement)).rowcount
+        return conn.execute(
+            text(
+                f"WITH written AS ({statement} RETURNING {returning} AS golden_id) "
+                "INSERT INTO published_ids (object, golden_id, appeared) "
+                "SELECT :object, golden_id, :appeared FROM written"
+            ),
+            {"object": table, "appeared": appeared},
+        ).rowcount
+
     return (
-        conn.execute(text(f"{delete} RETURNING g.{key}")).scalars().all(),
-        conn.execute(text(f"{update} RETURNING g.{key}")).scalars().all(),
-        conn.execute(text(f"{insert} RETURNING {key}")).scalars().all(),
+        noted(delete, f"g.{key}", appeared=False),
+        conn.execute(text(update)).rowcount,
+        noted(insert, key, appeared=True),
     )
 
 
@@ -209,28 +265,26 @@ def publish(engine: Engine, run_started_at: datetime | None = None) -> PublishRe
         if not full:
             plan_for_few_rows(conn)
             _xref_scope(conn)
+        empty = _empty_tables(conn) if full else set()
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE published_ids (object text NOT NULL, golden_id text NOT NULL, "
+            "appeared boolean NOT NULL) ON COMMIT DROP"
+        )
         for table, keys in TABLES.items():
-            _apply(conn, table, keys, report, full)
+            _apply(conn, table, keys, report, full, empty)
         # The id registry: every published id issued (and not retired), every id no
         # longer published retired; only this publication's arrivals and departures
         # can change that.
-        for obj in OBJECTS:
-            conn.execute(
-                text(
-                    "INSERT INTO org360.golden_id (golden_id, object) "
-                    "SELECT unnest(CAST(:ids AS text[])), :obj "
-                    "ON CONFLICT (golden_id) DO UPDATE SET retired_at = NULL "
-                    "WHERE org360.golden_id.retired_at IS NOT NULL"
-                ),
-                {"ids": report.appeared[obj], "obj": obj},
-            )
-            conn.execute(
-                text(
-                    "UPDATE org360.golden_id SET retired_at = now() "
-                    "WHERE golden_id = ANY(:ids) AND retired_at IS NULL"
-                ),
-                {"ids": report.disappeared[obj]},
-            )
+        conn.exec_driver_sql(
+            "INSERT INTO org360.golden_id (golden_id, object) "
+            "SELECT golden_id, object FROM published_ids WHERE appeared "
+            "ON CONFLICT (golden_id) DO UPDATE SET retired_at = NULL "
+            "WHERE org360.golden_id.retired_at IS NOT NULL"
+        )
+        conn.exec_driver_sql(
+            "UPDATE org360.golden_id r SET retired_at = now() FROM published_ids p "
+            "WHERE NOT p.appeared AND r.golden_id = p.golden_id AND r.retired_at IS NULL"
+        )
         conn.execute(
             text(
                 "INSERT INTO org360.publication (run_started_at, incremental, row_counts) "
@@ -244,5 +298,6 @@ def publish(engine: Engine, run_started_at: datetime | None = None) -> PublishRe
         conn.exec_driver_sql("DELETE FROM resolve.changed")
         conn.exec_driver_sql("DELETE FROM resolve.rebuild")
         conn.exec_driver_sql("DELETE FROM golden_next.changed")
+        conn.exec_driver_sql("DELETE FROM golden_next.report_scope")
         report.incremental = not full
     return report

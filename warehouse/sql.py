@@ -55,18 +55,29 @@ def copy_out(conn: Connection, query: str, params: dict, options: str, stream: I
         cursor.close()
 
 
-def copy_frame(conn: Connection, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    """Bulk-load `frame[columns]` into `table` (already quoted) with COPY ... CSV."""
+def frame_csv(frame: pd.DataFrame, columns: Sequence[str]) -> str:
+    """`frame[columns]` as the CSV `copy_csv` loads (nulls as \\N)."""
     if frame.empty:
-        return
+        return ""
     buffer = io.StringIO()
     frame.loc[:, list(columns)].to_csv(buffer, index=False, header=False, na_rep="\\N")
-    buffer.seek(0)
+    return buffer.getvalue()
+
+
+def copy_csv(conn: Connection, table: str, columns: Sequence[str], csv: str) -> None:
+    """Bulk-load `frame_csv`'s text into `table` (already quoted)."""
+    if not csv:
+        return
     copy_in(
         conn,
         f"COPY {table} ({idents(conn, columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-        buffer,
+        io.StringIO(csv),
     )
+
+
+def copy_frame(conn: Connection, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Bulk-load `frame[columns]` into `table` (already quoted) with COPY ... CSV."""
+    copy_csv(conn, table, columns, frame_csv(frame, columns))
 
 
 # PostgreSQL's binary COPY format: a signature, flags and header extension length, then
@@ -184,6 +195,61 @@ def indexes_built_after(conn: Connection, schema: str, table: str) -> Iterator[N
     yield
     for _, definition in indexes:
         conn.exec_driver_sql(definition)
+
+
+@contextmanager
+def bulk_loaded(conn: Connection, schema: str, table: str) -> Iterator[None]:
+    """Fill an emptied table inside without any index, its primary key's too, then
+    build them: golden ids are hashes, and inserting a million of them one by one
+    touches index pages all over; one sorted build does not. For the pipeline's own
+    tables, which no foreign key refers to."""
+    qualified = ident(conn, schema, table)
+    primary = conn.execute(
+        sql_text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'p' AND conrelid = to_regclass(:table)"
+        ),
+        {"table": qualified},
+    ).first()
+    if primary is not None:
+        conn.exec_driver_sql(f"ALTER TABLE {qualified} DROP CONSTRAINT {ident(conn, primary[0])}")
+    with indexes_built_after(conn, schema, table):
+        yield
+    if primary is not None:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {qualified} ADD CONSTRAINT {ident(conn, primary[0])} {primary[1]}"
+        )
+
+
+def foreign_keys(conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, definition) of the table's foreign keys."""
+    return [
+        (row.conname, row.definition)
+        for row in conn.execute(
+            sql_text(
+                "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+                "WHERE contype = 'f' AND conrelid = to_regclass(:table) ORDER BY conname"
+            ),
+            {"table": ident(conn, schema, table)},
+        )
+    ]
+
+
+@contextmanager
+def foreign_keys_checked_after(conn: Connection, schema: str, table: str) -> Iterator[None]:
+    """Bulk-load the table inside without its foreign keys, then add them again: adding
+    one checks every row in a single join, where a deferred key queues a check per
+    inserted row. Dropping a key locks the tables it joins until commit: for tables
+    nobody reads yet (a first publication)."""
+    keys = foreign_keys(conn, schema, table)
+    qualified = ident(conn, schema, table)
+    for name, _ in keys:
+        conn.exec_driver_sql(f"ALTER TABLE {qualified} DROP CONSTRAINT {ident(conn, name)}")
+    yield
+    for name, definition in keys:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {qualified} ADD CONSTRAINT {ident(conn, name)} {definition}"
+        )
 
 
 def plan_for_few_rows(conn: Connection) -> None:

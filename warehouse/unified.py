@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, text
 from core.catalogue import CATALOGUE, FIELDS
 from dedupe.prepare import REJECTED_COLUMNS, Prepared
 from warehouse.matchers import matcher_for
-from warehouse.sql import copy_frame, newest_change
+from warehouse.sql import copy_csv, frame_csv, newest_change
 from warehouse_sql import query
 
 BATCH_SIZE = 50_000
@@ -123,8 +123,11 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
             {"since": since},
             execution_options={"stream_results": True, "yield_per": batch_size},
         )
+        # Plain tuples: pandas probes each SQLAlchemy row for attributes otherwise, at a
+        # few microseconds a row.
         batches = (
-            pd.DataFrame(rows, columns=raw_columns) for rows in stream.partitions(batch_size)
+            pd.DataFrame.from_records([tuple(row) for row in rows], columns=raw_columns)
+            for rows in stream.partitions(batch_size)
         )
         changed = conn.execute(
             text(f"SELECT count(*) FROM {staged} WHERE change_seq > :since"), {"since": since}
@@ -134,9 +137,9 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
             f"SELECT {', '.join(REJECTED_COLUMNS)} FROM unified.rejected WITH NO DATA"
         )
         for prepared in _prepare_all(obj, batches, parallel=changed >= PARALLEL_MIN_ROWS):
-            copy_frame(conn, "incoming", prepared.records, columns)
-            copy_frame(conn, "incoming_rejected", prepared.rejected, REJECTED_COLUMNS)
-            report.normalised += len(prepared.records) + len(prepared.rejected)
+            copy_csv(conn, "incoming", columns, prepared.records)
+            copy_csv(conn, "incoming_rejected", REJECTED_COLUMNS, prepared.rejected)
+            report.normalised += prepared.count
             report.cleaned.update(prepared.cleaned)
             report.batches += 1
         report.deleted += _quarantine(conn, obj, target, since, report)
@@ -180,27 +183,49 @@ def _quarantine(conn: Connection, obj: str, target: str, since: int, report: Uni
     return taken
 
 
-def _prepare_all(obj: str, batches: Iterator[pd.DataFrame], parallel: bool) -> Iterator[Prepared]:
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch normalised, as the CSV its tables load (`warehouse.sql.frame_csv`)."""
+
+    records: str
+    rejected: str
+    count: int
+    cleaned: Counter
+
+
+def prepare_batch(obj: str, batch: pd.DataFrame) -> PreparedBatch:
+    """Normalise one batch and format it for COPY: in a worker, so the streaming
+    process only reads rows and loads text."""
+    prepared: Prepared = matcher_for(obj).prepare(batch, CATALOGUE[obj].lengths)
+    return PreparedBatch(
+        records=frame_csv(prepared.records, unified_columns(obj)),
+        rejected=frame_csv(prepared.rejected, REJECTED_COLUMNS),
+        count=len(prepared.records) + len(prepared.rejected),
+        cleaned=prepared.cleaned,
+    )
+
+
+def _prepare_all(
+    obj: str, batches: Iterator[pd.DataFrame], parallel: bool
+) -> Iterator[PreparedBatch]:
     """Normalise batches in order, in worker processes when there are many.
 
-    Normalising (phone parsing above all) is CPU-bound Python; a pool uses every core
-    while this process streams rows in and COPYs results out. Small change sets (the
-    usual incremental run) stay in-process: starting a pool costs more than it saves.
-    Workers come from a fork server, so a script that calls this needs the usual
-    `if __name__ == "__main__":` guard.
+    Normalising (phone parsing above all) and formatting for COPY are CPU-bound
+    Python; a pool uses every core while this process streams rows in and COPYs
+    results out. Small change sets (the usual incremental run) stay in-process:
+    starting a pool costs more than it saves. Workers come from a fork server, so a
+    script that calls this needs the usual `if __name__ == "__main__":` guard.
     """
-    lengths = CATALOGUE[obj].lengths
-    prepare = matcher_for(obj).prepare
     if not parallel:
         for batch in batches:
-            yield prepare(batch, lengths)
+            yield prepare_batch(obj, batch)
         return
     workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque = deque()
         for batch in batches:
-            pending.append(pool.submit(prepare, batch, lengths))
+            pending.append(pool.submit(prepare_batch, obj, batch))
             # Bounded read-ahead keeps memory flat however large the change set.
             if len(pending) > workers:
                 yield pending.popleft().result()

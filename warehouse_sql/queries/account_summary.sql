@@ -1,3 +1,5 @@
+-- {opportunities} and {leads}: golden_next's, or (an incremental build) those of the
+-- accounts in golden_next.report_scope.
 -- Each golden account's opportunities and open leads summed up, amounts in the
 -- reporting currency. "This year" is the close date's year in UTC. An amount without
 -- a rate counts in no sum. `orgs`: those where the account has either.
@@ -18,7 +20,7 @@ WITH deals AS (
            count(*) FILTER (WHERE NOT o.is_closed) AS open_opportunities,
            min(o.close_date) AS first_close_date,
            max(o.close_date) AS last_close_date
-    FROM golden_next.opportunity o
+    FROM {opportunities} o
     CROSS JOIN (
         SELECT CAST(date_trunc('year', now() AT TIME ZONE 'UTC') AS date) AS this_year,
                CAST(date_trunc('year', now() AT TIME ZONE 'UTC') - interval '1 year' AS date)
@@ -29,16 +31,16 @@ WITH deals AS (
 ),
 open_leads AS (
     SELECT golden_account_id AS golden_id, count(*) AS open_leads
-    FROM golden_next.lead
+    FROM {leads}
     WHERE golden_account_id IS NOT NULL AND NOT COALESCE(is_converted, false)
     GROUP BY golden_account_id
 ),
 activity AS (
     SELECT golden_id, string_agg(org, ',' ORDER BY org) AS orgs FROM (
-        SELECT golden_account_id AS golden_id, org FROM golden_next.opportunity
+        SELECT golden_account_id AS golden_id, org FROM {opportunities}
         WHERE golden_account_id IS NOT NULL
         UNION
-        SELECT golden_account_id, org FROM golden_next.lead
+        SELECT golden_account_id, org FROM {leads}
         WHERE golden_account_id IS NOT NULL AND NOT COALESCE(is_converted, false)
     ) a
     GROUP BY golden_id

@@ -1,3 +1,5 @@
+-- {opportunities}: golden_next's, or (an incremental build) those of the accounts in
+-- golden_next.report_scope.
 -- Opportunities by golden account, org, funnel stage and close month, in the reporting
 -- currency (an opportunity whose account is unknown counts under no account).
 INSERT INTO golden_next.pipeline_by_month (row_key, golden_account_id, org, funnel_stage,
@@ -7,5 +9,5 @@ SELECT concat_ws('/', coalesce(o.golden_account_id, '-'), o.org, coalesce(o.funn
        o.golden_account_id, o.org, o.funnel_stage,
        CAST(date_trunc('month', o.close_date) AS date),
        sum(o.amount_reporting), count(*), :reporting
-FROM golden_next.opportunity o
+FROM {opportunities} o
 GROUP BY o.golden_account_id, o.org, o.funnel_stage, date_trunc('month', o.close_date)
