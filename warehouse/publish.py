@@ -18,7 +18,10 @@ from sqlalchemy import Connection, Engine, inspect, text
 from core.catalogue import CATALOGUE, OBJECTS
 from warehouse.golden import rebuild_all
 from warehouse.sql import (
+    bulk_loaded,
+    foreign_keys,
     foreign_keys_checked_after,
+    ident,
     index_lookups_only,
     indexes_built_after,
     plan_for_few_rows,
@@ -119,11 +122,11 @@ def _apply(
     if table not in empty:
         _diff_apply(conn, table, keys, report)
         return
-    # The first publication fills empty tables: building the (trigram) indexes once
-    # afterwards is several times faster than updating them row by row, and nobody
-    # can be reading rows that are not there yet. So with foreign keys, where every
-    # table they join was empty too (nobody reads those either while they are locked).
-    conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+    # A table published for the first time (an object added since) is filled empty:
+    # building the (trigram) indexes once afterwards is several times faster than
+    # updating them row by row, and nobody can be reading rows that are not there
+    # yet. So with foreign keys, where every table they join was empty too (dropping
+    # one locks the tables it joins until commit: nobody reads those either).
     keys_after = (
         foreign_keys_checked_after(conn, "golden", table)
         if _referenced(conn, table) <= empty
@@ -135,6 +138,31 @@ def _apply(
         # them now; every table they refer to is already published.
         conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
     conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _first_publication(conn: Connection, report: PublishReport) -> None:
+    """Every table empty: load each without indexes, primary key or foreign keys, then
+    build them, check the keys in one join each and take fresh statistics (the next,
+    incremental, build plans with them)."""
+    keys = {table: foreign_keys(conn, "golden", table) for table in TABLES}
+    for table, constraints in keys.items():
+        for name, _ in constraints:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {ident(conn, 'golden', table)} DROP CONSTRAINT {ident(conn, name)}"
+            )
+    # The word index the golden names' triggers fill (migration 0021) is empty too,
+    # and loaded the same way (its inserts skip conflicts; there are none to skip).
+    with bulk_loaded(conn, "golden", "search_word"), bulk_loaded(conn, "golden", "search_posting"):
+        for table, key in TABLES.items():
+            with bulk_loaded(conn, "golden", table):
+                _fill(conn, table, key, report)
+    for table, constraints in keys.items():
+        for name, definition in constraints:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {ident(conn, 'golden', table)} "
+                f"ADD CONSTRAINT {ident(conn, name)} {definition}"
+            )
+        conn.exec_driver_sql(f"ANALYZE {ident(conn, 'golden', table)}")
 
 
 def _referenced(conn: Connection, table: str) -> set[str]:
@@ -214,27 +242,44 @@ def _diff_apply(
 def _write(
     conn: Connection, table: str, key: str, delete: str, update: str, insert: str
 ) -> tuple[int, int, int]:
-    """Run the three statements; how many rows each deleted, updated and inserted.
-    The golden records that appear or disappear go to `published_ids`, from which
-    the id registry issues or retires them (in SQL: a first publication has millions)."""
-
-    def noted(statement: str, returning: str, appeared: bool) -> int:
-        if table not in OBJECTS:
-            return conn.execute(text(statement)).rowcount
-        return conn.execute(
-            text(
-                f"WITH written AS ({statement} RETURNING {returning} AS golden_id) "
-                "INSERT INTO published_ids (object, golden_id, appeared) "
-                "SELECT :object, golden_id, :appeared FROM written"
-            ),
-            {"object": table, "appeared": appeared},
-        ).rowcount
-
+    """Run the three statements; how many rows each deleted, updated and inserted."""
     return (
-        noted(delete, f"g.{key}", appeared=False),
+        _noted(conn, table, delete, f"g.{key}", appeared=False),
         conn.execute(text(update)).rowcount,
-        noted(insert, key, appeared=True),
+        _noted(conn, table, insert, key, appeared=True),
     )
+
+
+def _noted(conn: Connection, table: str, statement: str, returning: str, appeared: bool) -> int:
+    """Run an INSERT or DELETE; how many rows it wrote. The golden records that appear
+    or disappear go to `published_ids`, from which the id registry issues or retires
+    them (in SQL: a first publication has millions)."""
+    if table not in OBJECTS:
+        return conn.execute(text(statement)).rowcount
+    return conn.execute(
+        text(
+            f"WITH written AS ({statement} RETURNING {returning} AS golden_id) "
+            "INSERT INTO published_ids (object, golden_id, appeared) "
+            "SELECT :object, golden_id, :appeared FROM written"
+        ),
+        {"object": table, "appeared": appeared},
+    ).rowcount
+
+
+def _fill(conn: Connection, table: str, keys: tuple[str, ...], report: PublishReport) -> None:
+    """Fill an empty golden.<table> with golden_next's rows: nothing to compare (and
+    an anti-join against the table being filled, without its key's index, would scan
+    its new rows again for every row)."""
+    columns = ", ".join(_columns(conn, table))
+    inserted = _noted(
+        conn,
+        table,
+        f"INSERT INTO golden.{table} ({columns}) SELECT {columns} FROM golden_next.{table}",
+        keys[0],
+        appeared=True,
+    )
+    report.inserted[table], report.updated[table], report.deleted[table] = inserted, 0, 0
+    report.rows[table] = inserted
 
 
 def _scoped_rows(conn: Connection, table: str, keys: tuple[str, ...], differs: str) -> None:
@@ -251,6 +296,29 @@ def _scoped_rows(conn: Connection, table: str, keys: tuple[str, ...], differs: s
         f"LEFT JOIN golden_next.{table} n ON {on.format(t='n')}"
     )
     conn.exec_driver_sql("ANALYZE publish_rows")
+
+
+def _register(conn: Connection) -> None:
+    """The id registry: every published id issued (and not retired), every id no longer
+    published retired; only this publication's arrivals and departures can change
+    that. An empty registry (a first publication) is filled in one load."""
+    if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM org360.golden_id)")).scalar():
+        with bulk_loaded(conn, "org360", "golden_id"):
+            conn.exec_driver_sql(
+                "INSERT INTO org360.golden_id (golden_id, object) "
+                "SELECT golden_id, object FROM published_ids WHERE appeared"
+            )
+        return
+    conn.exec_driver_sql(
+        "INSERT INTO org360.golden_id (golden_id, object) "
+        "SELECT golden_id, object FROM published_ids WHERE appeared "
+        "ON CONFLICT (golden_id) DO UPDATE SET retired_at = NULL "
+        "WHERE org360.golden_id.retired_at IS NOT NULL"
+    )
+    conn.exec_driver_sql(
+        "UPDATE org360.golden_id r SET retired_at = now() FROM published_ids p "
+        "WHERE NOT p.appeared AND r.golden_id = p.golden_id AND r.retired_at IS NULL"
+    )
 
 
 def publish(engine: Engine, run_started_at: datetime | None = None) -> PublishReport:
@@ -270,21 +338,14 @@ def publish(engine: Engine, run_started_at: datetime | None = None) -> PublishRe
             "CREATE TEMP TABLE published_ids (object text NOT NULL, golden_id text NOT NULL, "
             "appeared boolean NOT NULL) ON COMMIT DROP"
         )
-        for table, keys in TABLES.items():
-            _apply(conn, table, keys, report, full, empty)
-        # The id registry: every published id issued (and not retired), every id no
-        # longer published retired; only this publication's arrivals and departures
-        # can change that.
-        conn.exec_driver_sql(
-            "INSERT INTO org360.golden_id (golden_id, object) "
-            "SELECT golden_id, object FROM published_ids WHERE appeared "
-            "ON CONFLICT (golden_id) DO UPDATE SET retired_at = NULL "
-            "WHERE org360.golden_id.retired_at IS NOT NULL"
-        )
-        conn.exec_driver_sql(
-            "UPDATE org360.golden_id r SET retired_at = now() FROM published_ids p "
-            "WHERE NOT p.appeared AND r.golden_id = p.golden_id AND r.retired_at IS NULL"
-        )
+        # Bulk loads build indexes: with more memory, in one pass.
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        if empty == set(TABLES):
+            _first_publication(conn, report)
+        else:
+            for table, keys in TABLES.items():
+                _apply(conn, table, keys, report, full, empty)
+        _register(conn)
         conn.execute(
             text(
                 "INSERT INTO org360.publication (run_started_at, incremental, row_counts) "
