@@ -180,32 +180,63 @@ def company_domains(websites: pd.Series, emails: pd.Series) -> pd.Series:
     return nz.website_domains(websites.where(websites.notna(), None)).fillna(from_mail)
 
 
-def _match_keys(kind: str, values: pd.Series) -> np.ndarray:
+class KeyMemo:
+    """Match keys worked out in one matching, by kind and value: the person model keys
+    leads and contacts, the company model leads and accounts, and the same company
+    names (a contact's is its account's), domains and phones come round again."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, dict[object, object]] = {}
+
+    def keys(self, kind: str, values: np.ndarray) -> np.ndarray:
+        """`match_key` of each of the distinct `values`."""
+        known = self._known.setdefault(kind, {})
+        missing = [value for value in values if value not in known]
+        if missing:
+            found = match_key(kind, pd.Series(missing, dtype=object)).to_numpy(dtype=object)
+            known.update(zip(missing, found, strict=True))
+        return np.array([known[value] for value in values], dtype=object)
+
+
+def _match_keys(kind: str, values: pd.Series, memo: KeyMemo | None = None) -> np.ndarray:
     """`match_key` of each value, worked out once per distinct value and spread to the
     records (a company's name on each of its contacts, a first name on thousands)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    distinct = match_key(kind, pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    if memo is None:
+        distinct = match_key(kind, pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    else:
+        distinct = memo.keys(kind, np.asarray(uniques, dtype=object))
     # One slot more, left null: code -1 (a null value) lands on it.
     return np.append(distinct, None)[codes]
 
 
-def features_of(matcher: GenericMatcher, frame: pd.DataFrame) -> pd.DataFrame:
+def features_of(
+    matcher: GenericMatcher, frame: pd.DataFrame, memo: KeyMemo | None = None
+) -> pd.DataFrame:
     """The match keys (and coarse keys) of every record: all that is compared."""
     keys = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for name in matcher.matched:
-        keys[f"key_{name}"] = _match_keys(matcher.kinds[name], frame[name].astype(object))
+        keys[f"key_{name}"] = _match_keys(matcher.kinds[name], frame[name].astype(object), memo)
     return matcher.features(keys)
 
 
-def keyed(matcher: GenericMatcher, settings: MatchSettings, frame: pd.DataFrame) -> Keyed:
+def keyed(
+    matcher: GenericMatcher,
+    settings: MatchSettings,
+    frame: pd.DataFrame,
+    memo: KeyMemo | None = None,
+) -> Keyed:
     """`features_of` every record, and the hashes of its `stored_rules(settings)`."""
-    features = features_of(matcher, frame)
+    features = features_of(matcher, frame, memo)
     coded = CodedColumns(features)
     return Keyed(features, key_hashes(features, stored_rules(settings), coded))
 
 
 def keyed_together(
-    matcher: GenericMatcher, settings: MatchSettings, frames: Sequence[pd.DataFrame]
+    matcher: GenericMatcher,
+    settings: MatchSettings,
+    frames: Sequence[pd.DataFrame],
+    memo: KeyMemo | None = None,
 ) -> list[Keyed]:
     """`keyed` of several frames at once (leads and contacts share names and
     companies: each value is keyed once), split back into one per frame."""
@@ -214,6 +245,7 @@ def keyed_together(
         matcher,
         settings,
         pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True),
+        memo,
     )
     bounds = np.cumsum([0] + [len(f) for f in frames])
     return [every.take(np.arange(start, end)) for start, end in itertools.pairwise(bounds)]
@@ -366,7 +398,8 @@ def link_leads(
     returned, reused while the records number about as many."""
     models = models or {}
     n = len(leads)
-    lead_person, contact_person = keyed_together(PERSON, PERSON_SETTINGS, [leads, contacts])
+    memo = KeyMemo()
+    lead_person, contact_person = keyed_together(PERSON, PERSON_SETTINGS, [leads, contacts], memo)
     person, person_model = _matches_of_leads(
         Keyed.concat([lead_person, contact_person]),
         n,
@@ -381,7 +414,7 @@ def link_leads(
     # compared with every org's accounts by company.
     unknown = np.flatnonzero(contact < 0)
     lead_company, account_company = keyed_together(
-        COMPANY, COMPANY_SETTINGS, [leads.iloc[unknown], accounts]
+        COMPANY, COMPANY_SETTINGS, [leads.iloc[unknown], accounts], memo
     )
     found, company_model = _matches_of_leads(
         Keyed.concat([lead_company, account_company]),

@@ -155,8 +155,20 @@ def _linked_xref_rows(
     keys = (new["org"] + "/" + new["sfid"]).tolist()
     ids = [new_golden_id(obj, prefix, key) for key in keys]
     salt = 0
-    while True:
-        # An id issued before (a record deleted, then back) or held is not issued again.
+    # An id issued before (a record deleted, then back) or held is not issued again:
+    # nothing to look up when none of the object's ids was ever issued (a first run,
+    # hundreds of thousands of new ids) and none is held. (Its ids are the registry's
+    # between its prefix and the next one.)
+    issued_before = kept_count > 0 or bool(
+        conn.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM org360.golden_id "
+                "WHERE golden_id >= :prefix AND golden_id < :after)"
+            ),
+            {"prefix": prefix, "after": prefix[:-1] + chr(ord(prefix[-1]) + 1)},
+        ).scalar()
+    )
+    while issued_before:
         taken = set(
             conn.execute(
                 text(
