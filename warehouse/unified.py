@@ -22,12 +22,19 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from core.catalogue import CATALOGUE, FIELDS
 from dedupe.prepare import REJECTED_COLUMNS, Prepared
 from warehouse.matchers import matcher_for
-from warehouse.sql import copy_csv, frame_csv, newest_change
+from warehouse.sql import (
+    bulk_loaded,
+    copy_csv,
+    frame_csv,
+    newest_change,
+    read_int64_column,
+)
 from warehouse_sql import query
 
 BATCH_SIZE = 50_000
@@ -110,33 +117,34 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
         )
         report.deleted = deleted.rowcount
 
+        first_load = not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {target})")).scalar()
         conn.exec_driver_sql(
             f"CREATE TEMP TABLE incoming ON COMMIT DROP AS "
             f"SELECT {', '.join(columns)} FROM {target} WITH NO DATA"
         )
-        raw_columns = ["org", "sfid", *FIELDS[obj], "systemmodstamp", "hc_lastop"]
-        stream = conn.execute(
-            text(
-                f"SELECT {', '.join(raw_columns)} FROM {staged} "
-                "WHERE change_seq > :since ORDER BY change_seq"
-            ),
+        # The changed rows' sequence numbers: how many, and where each batch ends.
+        seqs = read_int64_column(
+            conn,
+            f"SELECT change_seq FROM {staged} WHERE change_seq > %(since)s ORDER BY change_seq",
             {"since": since},
-            execution_options={"stream_results": True, "yield_per": batch_size},
         )
-        # Plain tuples: pandas probes each SQLAlchemy row for attributes otherwise, at a
-        # few microseconds a row.
-        batches = (
-            pd.DataFrame.from_records([tuple(row) for row in rows], columns=raw_columns)
-            for rows in stream.partitions(batch_size)
-        )
-        changed = conn.execute(
-            text(f"SELECT count(*) FROM {staged} WHERE change_seq > :since"), {"since": since}
-        ).scalar_one()
         conn.exec_driver_sql(
             "CREATE TEMP TABLE incoming_rejected ON COMMIT DROP AS "
             f"SELECT {', '.join(REJECTED_COLUMNS)} FROM unified.rejected WITH NO DATA"
         )
-        for prepared in _prepare_all(obj, batches, parallel=changed >= PARALLEL_MIN_ROWS):
+        if len(seqs) >= PARALLEL_MIN_ROWS:
+            ranges = [
+                (int(seqs[start - 1]) if start else since, int(seqs[end - 1]))
+                for start in range(0, len(seqs), batch_size)
+                for end in [min(start + batch_size, len(seqs))]
+            ]
+            url = engine.url.render_as_string(hide_password=False)
+            prepared_batches = _prepare_in_workers(obj, url, ranges)
+        else:
+            prepared_batches = (
+                prepare_batch(obj, batch) for batch in _read_batches(conn, obj, since, batch_size)
+            )
+        for prepared in prepared_batches:
             copy_csv(conn, "incoming", columns, prepared.records)
             copy_csv(conn, "incoming_rejected", REJECTED_COLUMNS, prepared.rejected)
             report.normalised += prepared.count
@@ -144,14 +152,21 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
             report.batches += 1
         report.deleted += _quarantine(conn, obj, target, since, report)
 
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("org", "sfid"))
-        conn.execute(
-            text(
-                f"INSERT INTO {target} ({', '.join(columns)}, change_seq) "
-                f"SELECT {', '.join(columns)}, nextval('org360.change_seq') FROM incoming "
-                f"ON CONFLICT (org, sfid) DO UPDATE SET {updates}, change_seq = excluded.change_seq"
-            )
+        insert = (
+            f"INSERT INTO {target} ({', '.join(columns)}, change_seq) "
+            f"SELECT {', '.join(columns)}, nextval('org360.change_seq') FROM incoming"
         )
+        if first_load:
+            # An empty table (a first run) is filled without its indexes, then indexed:
+            # one sorted build each, where a million upserts update them row by row.
+            with bulk_loaded(conn, "unified", obj):
+                conn.exec_driver_sql(insert)
+        else:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("org", "sfid"))
+            conn.exec_driver_sql(
+                f"{insert} ON CONFLICT (org, sfid) DO UPDATE SET {updates}, "
+                "change_seq = excluded.change_seq"
+            )
         _set_progress(conn, stage, max(int(newest), since))
         report.records = conn.execute(text(f"SELECT count(*) FROM {target}")).scalar_one()
         changed_share = (report.normalised + report.deleted) / max(report.records, 1)
@@ -205,27 +220,69 @@ def prepare_batch(obj: str, batch: pd.DataFrame) -> PreparedBatch:
     )
 
 
-def _prepare_all(
-    obj: str, batches: Iterator[pd.DataFrame], parallel: bool
+def _raw_columns(obj: str) -> list[str]:
+    return ["org", "sfid", *FIELDS[obj], "systemmodstamp", "hc_lastop"]
+
+
+def _staged_rows(obj: str, where: str) -> str:
+    return (
+        f"SELECT {', '.join(_raw_columns(obj))} FROM {ident_static('staging', obj)} "
+        f"WHERE {where} ORDER BY change_seq"
+    )
+
+
+def _frame(obj: str, rows) -> pd.DataFrame:
+    # Plain tuples: pandas probes each SQLAlchemy row for attributes otherwise, at a
+    # few microseconds a row.
+    return pd.DataFrame.from_records([tuple(row) for row in rows], columns=_raw_columns(obj))
+
+
+def _read_batches(conn: Connection, obj: str, since: int, size: int) -> Iterator[pd.DataFrame]:
+    """The staged rows changed since `since`, streamed in batches of `size`."""
+    stream = conn.execute(
+        text(_staged_rows(obj, "change_seq > :since")),
+        {"since": since},
+        execution_options={"stream_results": True, "yield_per": size},
+    )
+    for rows in stream.partitions(size):
+        yield _frame(obj, rows)
+
+
+@cache
+def _worker_engine(url: str) -> Engine:
+    return create_engine(url, poolclass=NullPool)
+
+
+def read_and_prepare(obj: str, url: str, after: int, upto: int) -> PreparedBatch:
+    """In a worker: read the staged rows of change sequences (after, upto] on a
+    connection of its own, then `prepare_batch` them. The unifying transaction holds
+    staging locked (SHARE), so the worker reads what it would read itself."""
+    with _worker_engine(url).connect() as conn:
+        rows = conn.execute(
+            text(_staged_rows(obj, "change_seq > :after AND change_seq <= :upto")),
+            {"after": after, "upto": upto},
+        ).all()
+    return prepare_batch(obj, _frame(obj, rows))
+
+
+def _prepare_in_workers(
+    obj: str, url: str, ranges: list[tuple[int, int]]
 ) -> Iterator[PreparedBatch]:
-    """Normalise batches in order, in worker processes when there are many.
+    """Read and normalise batches in worker processes, in order.
 
     Normalising (phone parsing above all) and formatting for COPY are CPU-bound
-    Python; a pool uses every core while this process streams rows in and COPYs
-    results out. Small change sets (the usual incremental run) stay in-process:
-    starting a pool costs more than it saves. Workers come from a fork server, so a
-    script that calls this needs the usual `if __name__ == "__main__":` guard.
+    Python, and so is turning rows into frames: each worker reads its own batches
+    (by change sequence range) and this process only loads the text they return.
+    Small change sets (the usual incremental run) stay in-process: starting a pool
+    costs more than it saves. Workers come from a fork server, so a script that
+    calls this needs the usual `if __name__ == "__main__":` guard.
     """
-    if not parallel:
-        for batch in batches:
-            yield prepare_batch(obj, batch)
-        return
     workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque = deque()
-        for batch in batches:
-            pending.append(pool.submit(prepare_batch, obj, batch))
+        for after, upto in ranges:
+            pending.append(pool.submit(read_and_prepare, obj, url, after, upto))
             # Bounded read-ahead keeps memory flat however large the change set.
             if len(pending) > workers:
                 yield pending.popleft().result()

@@ -1,10 +1,12 @@
 import csv
 import io
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 
 from core.catalogue import FIELDS
-from warehouse.unified import _prepare_all, unified_columns
+from warehouse.unified import prepare_batch, unified_columns
 
 
 def _batch(n: int, offset: int) -> pd.DataFrame:
@@ -28,10 +30,11 @@ def _batch(n: int, offset: int) -> pd.DataFrame:
 
 def test_worker_processes_give_the_same_result_in_the_same_order():
     batches = [_batch(50, k * 50) for k in range(5)]
-    serial = list(_prepare_all("contact", iter(batches), parallel=False))
-    parallel = list(_prepare_all("contact", iter(batches), parallel=True))
-    assert len(parallel) == 5
-    assert serial == parallel  # the same CSV for COPY, in order, and the same counts
+    serial = [prepare_batch("contact", batch) for batch in batches]
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        parallel = [f.result() for f in [pool.submit(prepare_batch, "contact", b) for b in batches]]
+    assert serial == parallel  # the same CSV for COPY, and the same counts
     columns = unified_columns("contact")
     first = next(csv.reader(io.StringIO(parallel[0].records)))
     assert first[columns.index("phone")] == "+49301234567"
