@@ -19,7 +19,6 @@ from core.catalogue import CATALOGUE, OBJECTS
 from warehouse.golden import rebuild_all
 from warehouse.sql import (
     bulk_loaded,
-    foreign_keys,
     foreign_keys_checked_after,
     ident,
     index_lookups_only,
@@ -128,7 +127,7 @@ def _apply(
     # yet. So with foreign keys, where every table they join was empty too (dropping
     # one locks the tables it joins until commit: nobody reads those either).
     keys_after = (
-        foreign_keys_checked_after(conn, "golden", table)
+        foreign_keys_checked_after(conn, "golden", [table])
         if _referenced(conn, table) <= empty
         else contextlib.nullcontext()
     )
@@ -144,24 +143,17 @@ def _first_publication(conn: Connection, report: PublishReport) -> None:
     """Every table empty: load each without indexes, primary key or foreign keys, then
     build them, check the keys in one join each and take fresh statistics (the next,
     incremental, build plans with them)."""
-    keys = {table: foreign_keys(conn, "golden", table) for table in TABLES}
-    for table, constraints in keys.items():
-        for name, _ in constraints:
-            conn.exec_driver_sql(
-                f"ALTER TABLE {ident(conn, 'golden', table)} DROP CONSTRAINT {ident(conn, name)}"
-            )
-    # The word index the golden names' triggers fill (migration 0021) is empty too,
-    # and loaded the same way (its inserts skip conflicts; there are none to skip).
-    with bulk_loaded(conn, "golden", "search_word"), bulk_loaded(conn, "golden", "search_posting"):
+    with (
+        foreign_keys_checked_after(conn, "golden", list(TABLES)),
+        # The word index the golden names' triggers fill (migration 0021) is empty
+        # too, and loaded the same way (its inserts skip conflicts: there are none).
+        bulk_loaded(conn, "golden", "search_word"),
+        bulk_loaded(conn, "golden", "search_posting"),
+    ):
         for table, key in TABLES.items():
             with bulk_loaded(conn, "golden", table):
                 _fill(conn, table, key, report)
-    for table, constraints in keys.items():
-        for name, definition in constraints:
-            conn.exec_driver_sql(
-                f"ALTER TABLE {ident(conn, 'golden', table)} "
-                f"ADD CONSTRAINT {ident(conn, name)} {definition}"
-            )
+    for table in TABLES:
         conn.exec_driver_sql(f"ANALYZE {ident(conn, 'golden', table)}")
 
 

@@ -201,8 +201,8 @@ def indexes_built_after(conn: Connection, schema: str, table: str) -> Iterator[N
 def bulk_loaded(conn: Connection, schema: str, table: str) -> Iterator[None]:
     """Fill an emptied table inside without any index, its primary key's too, then
     build them: golden ids are hashes, and inserting a million of them one by one
-    touches index pages all over; one sorted build does not. For the pipeline's own
-    tables, which no foreign key refers to."""
+    touches index pages all over; one sorted build does not. Foreign keys that refer
+    to its primary key are dropped first (`foreign_keys_checked_after`)."""
     qualified = ident(conn, schema, table)
     primary = conn.execute(
         sql_text(
@@ -236,20 +236,26 @@ def foreign_keys(conn: Connection, schema: str, table: str) -> list[tuple[str, s
 
 
 @contextmanager
-def foreign_keys_checked_after(conn: Connection, schema: str, table: str) -> Iterator[None]:
-    """Bulk-load the table inside without its foreign keys, then add them again: adding
-    one checks every row in a single join, where a deferred key queues a check per
-    inserted row. Dropping a key locks the tables it joins until commit: for tables
+def foreign_keys_checked_after(
+    conn: Connection, schema: str, tables: Sequence[str]
+) -> Iterator[None]:
+    """Bulk-load the tables inside without their foreign keys, then add them again:
+    adding one checks every row in a single join, where a deferred key queues a check
+    per inserted row. Dropping a key locks the tables it joins until commit: for tables
     nobody reads yet (a first publication)."""
-    keys = foreign_keys(conn, schema, table)
-    qualified = ident(conn, schema, table)
-    for name, _ in keys:
-        conn.exec_driver_sql(f"ALTER TABLE {qualified} DROP CONSTRAINT {ident(conn, name)}")
+    keys = {table: foreign_keys(conn, schema, table) for table in tables}
+    for table, constraints in keys.items():
+        for name, _ in constraints:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {ident(conn, schema, table)} DROP CONSTRAINT {ident(conn, name)}"
+            )
     yield
-    for name, definition in keys:
-        conn.exec_driver_sql(
-            f"ALTER TABLE {qualified} ADD CONSTRAINT {ident(conn, name)} {definition}"
-        )
+    for table, constraints in keys.items():
+        for name, definition in constraints:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {ident(conn, schema, table)} "
+                f"ADD CONSTRAINT {ident(conn, name)} {definition}"
+            )
 
 
 def plan_for_few_rows(conn: Connection) -> None:
