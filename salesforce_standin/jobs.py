@@ -42,28 +42,13 @@ class QueryJob:
     error_message: str | None = None
 
     def info(self, user_id: str) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "object": self.object_name,
-            "createdById": user_id,
-            "createdDate": self.created,
-            "systemModstamp": self.created,
-            "state": self.state,
-            "concurrencyMode": "Parallel",
-            "contentType": "CSV",
-            "apiVersion": float(self.version),
-            "jobType": "V2Query",
-            "lineEnding": "CRLF" if self.line_ending == "\r\n" else "LF",
-            "columnDelimiter": _delimiter_name(self.delimiter),
-            "numberRecordsProcessed": len(self.rows) if self.state == "JobComplete" else 0,
-            "retries": 0,
-            "totalProcessingTime": 0,
-            "isPkChunkingSupported": True,
-        }
-        if self.error_message:
-            out["errorMessage"] = self.error_message
-        return out
+        return _job_info(
+            self,
+            user_id,
+            "V2Query",
+            numberRecordsProcessed=len(self.rows) if self.state == "JobComplete" else 0,
+            isPkChunkingSupported=True,
+        )
 
 
 @dataclass
@@ -85,32 +70,43 @@ class IngestJob:
     error_message: str | None = None
 
     def info(self, user_id: str) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "object": self.object_name,
-            "createdById": user_id,
-            "createdDate": self.created,
-            "systemModstamp": self.created,
-            "state": self.state,
-            "externalIdFieldName": self.external_id,
-            "concurrencyMode": "Parallel",
-            "contentType": "CSV",
-            "apiVersion": float(self.version),
-            "jobType": "V2Ingest",
-            "contentUrl": f"services/data/v{self.version}/jobs/ingest/{self.id}/batches",
-            "lineEnding": "CRLF" if self.line_ending == "\r\n" else "LF",
-            "columnDelimiter": _delimiter_name(self.delimiter),
-            "numberRecordsProcessed": len(self.successes) + len(self.failures),
-            "numberRecordsFailed": len(self.failures),
-            "retries": 0,
-            "totalProcessingTime": 0,
-            "apiActiveProcessingTime": 0,
-            "apexProcessingTime": 0,
-        }
-        if self.error_message:
-            out["errorMessage"] = self.error_message
-        return out
+        return _job_info(
+            self,
+            user_id,
+            "V2Ingest",
+            externalIdFieldName=self.external_id,
+            contentUrl=f"services/data/v{self.version}/jobs/ingest/{self.id}/batches",
+            numberRecordsProcessed=len(self.successes) + len(self.failures),
+            numberRecordsFailed=len(self.failures),
+            apiActiveProcessingTime=0,
+            apexProcessingTime=0,
+        )
+
+
+def _job_info(job: QueryJob | IngestJob, user_id: str, kind: str, **more: Any) -> dict[str, Any]:
+    """A Bulk API 2.0 job as Salesforce describes it: what both kinds share, then
+    `more` of the kind's own."""
+    out: dict[str, Any] = {
+        "id": job.id,
+        "operation": job.operation,
+        "object": job.object_name,
+        "createdById": user_id,
+        "createdDate": job.created,
+        "systemModstamp": job.created,
+        "state": job.state,
+        "concurrencyMode": "Parallel",
+        "contentType": "CSV",
+        "apiVersion": float(job.version),
+        "jobType": kind,
+        "lineEnding": "CRLF" if job.line_ending == "\r\n" else "LF",
+        "columnDelimiter": _delimiter_name(job.delimiter),
+        "retries": 0,
+        "totalProcessingTime": 0,
+        **more,
+    }
+    if job.error_message:
+        out["errorMessage"] = job.error_message
+    return out
 
 
 def _delimiter_name(delimiter: str) -> str:
