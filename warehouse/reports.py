@@ -57,9 +57,7 @@ def build_reports(engine: Engine, settings: Settings) -> ReportRows:
                 conn.exec_driver_sql(query("report_scope_everything"))
             for table in REPORTS:
                 conn.exec_driver_sql(f"TRUNCATE golden_next.{table}")
-                sql = query(
-                    table, opportunities="golden_next.opportunity", leads="golden_next.lead"
-                )
+                sql = query(table, opportunities=_ALL_OPPORTUNITIES, leads=_ALL_LEADS)
                 rows[table] = conn.execute(text(sql), params).rowcount
         else:
             plan_for_few_rows(conn)

@@ -133,11 +133,11 @@ def unify(engine: Engine, obj: str, batch_size: int = BATCH_SIZE) -> UnifiedRepo
             f"SELECT {', '.join(REJECTED_COLUMNS)} FROM unified.rejected WITH NO DATA"
         )
         if len(seqs) >= PARALLEL_MIN_ROWS:
-            ranges = [
-                (int(seqs[start - 1]) if start else since, int(seqs[end - 1]))
-                for start in range(0, len(seqs), batch_size)
-                for end in [min(start + batch_size, len(seqs))]
-            ]
+            # Each batch: the change sequences after the last one's end, up to its own.
+            ends = seqs[batch_size - 1 :: batch_size].tolist()
+            if len(seqs) % batch_size:
+                ends.append(int(seqs[-1]))
+            ranges = list(zip([since, *ends[:-1]], ends, strict=True))
             url = engine.url.render_as_string(hide_password=False)
             prepared_batches = _prepare_in_workers(obj, url, ranges)
         else:
