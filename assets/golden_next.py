@@ -236,7 +236,7 @@ def xref_has_every_live_record_once(org360: Org360Resource) -> dg.AssetCheckResu
     """Every live source record appears in the xref exactly once (the key makes 'once')."""
     engine = org360.engine()
     missing, missing_sample = checks.xref_missing_records(engine)
-    orphans, orphan_sample = checks.xref_orphans(engine)
+    orphans, orphan_sample = checks.xref_orphans(engine, missing)
     return _result(
         missing + orphans,
         missing_sample + orphan_sample,

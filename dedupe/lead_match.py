@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -180,6 +181,16 @@ def company_domains(websites: pd.Series, emails: pd.Series) -> pd.Series:
     return nz.website_domains(websites.where(websites.notna(), None)).fillna(from_mail)
 
 
+# Runs `task(0)` ... `task(count - 1)` and returns their results in order: the caller's
+# may spread the tasks over processes (`warehouse.parallel.fork_map`); a task returns
+# only what pickles cheaply.
+Spread = Callable[[Callable[[int], Any], int], list]
+
+
+def serially(task: Callable[[int], Any], count: int) -> list:
+    return [task(index) for index in range(count)]
+
+
 class KeyMemo:
     """Match keys worked out in one matching, by kind and value: the person model keys
     leads and contacts, the company model leads and accounts, and the same company
@@ -293,20 +304,38 @@ def _fitted(features: pd.DataFrame, settings: MatchSettings, leads: int, seed: i
     return fit(sample, settings)
 
 
+# Candidate pairs scored per task when `matching_pairs` spreads them: enough that a
+# task outweighs starting it, few enough that the tasks share out evenly.
+PAIRS_PER_TASK = 1_000_000
+
+
 def matching_pairs(
     features: pd.DataFrame,
     left: np.ndarray,
     right: np.ndarray,
     settings: MatchSettings,
     coded: CodedColumns | None = None,
+    spread: Spread = serially,
 ) -> Matches:
     """The candidate pairs (positions into `features`) that match, with their weights.
     `coded`: the features' columns, with the term frequencies of all records when
-    `features` holds only some of them."""
+    `features` holds only some of them. The pairs are scored in pieces (`spread`);
+    each pair's score is its own, so the pieces give what one scoring gives."""
     if len(left) == 0:
         return Matches.none()
-    scored = score_pairs(features, left, right, settings, coded=coded)
-    return Matches(left, right, scored.match_weight).where(scored.is_match)
+    # Worked out once, before any task: forked tasks share it.
+    coded = (coded or CodedColumns(features)).precompute(settings)
+    bounds = np.linspace(0, len(left), -(-len(left) // PAIRS_PER_TASK) + 1, dtype=np.int64)
+
+    def score(index: int) -> tuple[np.ndarray, np.ndarray]:
+        piece = slice(bounds[index], bounds[index + 1])
+        scored = score_pairs(features, left[piece], right[piece], settings, coded=coded)
+        return scored.match_weight, scored.is_match
+
+    scored = spread(score, len(bounds) - 1)
+    weight = np.concatenate([weights for weights, _ in scored])
+    is_match = np.concatenate([matched for _, matched in scored])
+    return Matches(left, right, weight).where(is_match)
 
 
 def _matches_of_leads(
@@ -317,6 +346,7 @@ def _matches_of_leads(
     refit_change: float,
     seed: int,
     threshold: float | None = None,
+    spread: Spread = serially,
 ) -> tuple[Matches, dict | None]:
     """Matching pairs among `records` (the first `leads` of them leads) that hold a
     lead, and the model's parameters."""
@@ -328,7 +358,7 @@ def _matches_of_leads(
     positions = np.arange(len(records), dtype=np.int64)
     blocking = records.keys[:, : len(settings.blocking_rules)]
     left, right = pairs_with(positions, blocking, positions[:leads], settings.max_block_size)
-    return matching_pairs(records.features, left, right, settings), params
+    return matching_pairs(records.features, left, right, settings, spread=spread), params
 
 
 def _best(lead: np.ndarray, other: np.ndarray, weight: np.ndarray, leads: int):
@@ -391,11 +421,13 @@ def link_leads(
     seed: int = 360,
     models: dict[str, dict | None] | None = None,
     refit_change: float = 0.1,
+    spread: Spread = serially,
 ) -> LeadLinks:
     """leads: first_name, last_name, email, mobile_phone, phone, company, domain;
     contacts: the same (company: their account's name); accounts: company, domain,
     phone. Cleaned values, nulls as None/NaN. `models`: the parameters a last run
-    returned, reused while the records number about as many."""
+    returned, reused while the records number about as many. `spread`: how scoring runs
+    its pieces (side by side, or one after another)."""
     models = models or {}
     n = len(leads)
     memo = KeyMemo()
@@ -407,6 +439,7 @@ def link_leads(
         models.get("person"),
         refit_change,
         seed,
+        spread=spread,
     )
     labels, contact, contact_weight = person_links(n, person)
 
@@ -424,6 +457,7 @@ def link_leads(
         refit_change,
         seed + 1,
         COMPANY_LINK_WEIGHT,
+        spread,
     )
     to_account = found.where(found.right >= len(unknown))
     company = Matches(unknown[to_account.left], to_account.right - len(unknown), to_account.weight)

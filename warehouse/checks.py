@@ -14,6 +14,8 @@ from warehouse.sql import plan_for_few_rows
 from warehouse_sql import query
 
 SAMPLE = 20
+# The catalogue's objects (checked lower-case words) as SQL literals.
+_QUOTED_OBJECTS = ", ".join(f"'{obj}'" for obj in OBJECTS)
 
 
 def _incremental(engine: Engine) -> bool:
@@ -52,7 +54,8 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
         scoped,
     )
     if count == 0:
-        # Whole-table guard: as many xref rows as live records, object by object.
+        # Whole-table guard: as many xref rows as live records, object by object, and
+        # none of any other object.
         count, sample = _ids(
             engine,
             "SELECT o || ': ' || live || ' live records, ' || xref || ' in xref' FROM ("
@@ -62,16 +65,22 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
                 f"(SELECT count(*) FROM golden_next.xref WHERE object = '{obj}') AS xref"
                 for obj in OBJECTS
             )
-            + ") c WHERE live <> xref",
+            + " UNION ALL SELECT 'other objects', 0, (SELECT count(*) FROM golden_next.xref "
+            f"WHERE object NOT IN ({_QUOTED_OBJECTS}))) c WHERE live <> xref",
             scoped,
         )
     return count, sample
 
 
-def xref_orphans(engine: Engine) -> tuple[int, list[str]]:
-    """Xref rows whose source record is not live (deleted or never staged)."""
-    rows = "golden_next.xref"
+def xref_orphans(engine: Engine, missing: int) -> tuple[int, list[str]]:
+    """Xref rows whose source record is not live (deleted or never staged). `missing`:
+    what `xref_missing_records` found. None missing, a whole build's xref holds no
+    other row (every live record in it, as many rows as live records of each object
+    and none of another, keys unique on both sides): not scanned again."""
     scoped = _incremental(engine)
+    if missing == 0 and not scoped:
+        return 0, []
+    rows = "golden_next.xref"
     if scoped:
         # The rows this build rewrote: changed records, and members of changed golden ids.
         rows = (

@@ -65,6 +65,7 @@ from warehouse.lead_store import (
     within,
 )
 from warehouse.match_model import REFIT_CHANGE
+from warehouse.parallel import forked
 from warehouse.sql import ident, read_int64_column, read_query
 from warehouse_sql import query
 
@@ -320,7 +321,7 @@ def rescore(
     # Term frequencies over every record of the model, as a full matching counts them.
     coded = CodedColumns(frame, population=TermShares(settings, keys))
     rows = np.searchsorted(needed, left), np.searchsorted(needed, right)
-    found = matching_pairs(frame, rows[0], rows[1], settings, coded)
+    found = matching_pairs(frame, rows[0], rows[1], settings, coded, forked)
     found_left, found_right = needed[found.left], needed[found.right]
     to_lead = found_right < n
     pairs = Pairs.concat(

@@ -35,6 +35,7 @@ from warehouse.insert_time import InsertTime
 from warehouse.lead_increments import Delta, RefitDue, frequency_shares, match_changes
 from warehouse.lead_store import ACCOUNT_COMPANY, CONTACT_PERSON, LEAD_COMPANY, LEAD_PERSON, Pairs
 from warehouse.match_model import REFIT_CHANGE, load_parameters, save_parameters
+from warehouse.parallel import forked
 from warehouse.sql import ident, newest_change
 from warehouse_sql import query
 
@@ -173,7 +174,9 @@ def _match_all(conn: Connection) -> LeadReport:
     contacts = store.read_records(conn, "contact")
     accounts = store.read_records(conn, "account")
     stored = _models(conn)
-    links = link_leads(leads, contacts, accounts, models=stored, refit_change=REFIT_CHANGE)
+    links = link_leads(
+        leads, contacts, accounts, models=stored, refit_change=REFIT_CHANGE, spread=forked
+    )
     for name, params in links.models.items():
         if params is not None and params is not stored[name]:
             save_parameters(conn, f"lead_{name}", params)

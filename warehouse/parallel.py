@@ -72,6 +72,12 @@ def fork_map(
         _TASK = None
 
 
+def forked(task: Callable[[int], T], count: int) -> list[T]:
+    """`fork_map` on every CPU: how the matching library's steps (`dedupe.lead_match`)
+    spread their tasks here."""
+    return fork_map(task, count, default_workers())
+
+
 def _own_connections(engines: tuple[Engine, ...]) -> None:
     # SQLAlchemy's recipe for an engine across fork: the child drops the pool it
     # inherited without closing the parent's connections, and opens its own.

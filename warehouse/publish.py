@@ -330,8 +330,12 @@ def publish(engine: Engine, run_started_at: datetime | None = None) -> PublishRe
             "CREATE TEMP TABLE published_ids (object text NOT NULL, golden_id text NOT NULL, "
             "appeared boolean NOT NULL) ON COMMIT DROP"
         )
-        # Bulk loads build indexes: with more memory, in one pass.
-        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        # Bulk loads build indexes: with more memory, in one pass (at least 256 MB; a
+        # server given more keeps its own).
+        conn.exec_driver_sql(
+            "SELECT set_config('maintenance_work_mem', '256MB', true) FROM pg_settings "
+            "WHERE name = 'maintenance_work_mem' AND setting::bigint < 256 * 1024"
+        )
         if empty == set(TABLES):
             _first_publication(conn, report)
         else:

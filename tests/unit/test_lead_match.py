@@ -9,7 +9,9 @@ import random
 import numpy as np
 import pandas as pd
 
+from dedupe import lead_match
 from dedupe.lead_match import company_domains, link_leads
+from warehouse.parallel import fork_map
 
 FIRST = ["Anna", "Bruno", "Chiara", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ivo", "Jana"]
 LAST = ["Albers", "Brandt", "Castell", "Dorn", "Eckl", "Falk", "Gruber", "Hahn", "Imhof", "Jost"]
@@ -104,3 +106,28 @@ def test_a_stored_model_weighs_unchanged_records_the_same():
     bigger = pd.concat([contacts, _people(rng, 120, "P")], ignore_index=True)
     refitted = link_leads(leads, bigger, accounts, models=first.models)
     assert refitted.models["person"]["records"] != first.models["person"]["records"]
+
+
+def test_scoring_spread_over_processes_gives_what_one_scoring_gives(monkeypatch):
+    rng = random.Random(11)
+    contacts = _people(rng, 300, "C")
+    leads = pd.concat([contacts.sample(90, random_state=4), _people(rng, 30, "P")])
+    leads = leads.reset_index(drop=True)
+    leads["last_name"] = leads["last_name"].str[:-1]
+    leads["domain"] = company_domains(pd.Series([None] * len(leads)), leads["email"])
+    accounts = pd.DataFrame({"company": contacts["company"], "domain": None, "phone": None})
+    alone = link_leads(leads, contacts, accounts)
+
+    # Pieces of a hundred pairs, scored in forked processes.
+    monkeypatch.setattr(lead_match, "PAIRS_PER_TASK", 100)
+    pieces = []
+
+    def spread(task, count):
+        pieces.append(count)
+        return fork_map(task, count, workers=2)
+
+    spread_out = link_leads(leads, contacts, accounts, spread=spread)
+    assert max(pieces) > 2
+    for name in ("cluster", "contact", "contact_weight", "account", "account_weight"):
+        np.testing.assert_array_equal(getattr(spread_out, name), getattr(alone, name))
+    np.testing.assert_array_equal(spread_out.person.weight, alone.person.weight)
