@@ -55,7 +55,7 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
     )
     if count == 0:
         # Whole-table guard: as many xref rows as live records, object by object, and
-        # none of any other object.
+        # (a whole build) none of any other object.
         count, sample = _ids(
             engine,
             "SELECT o || ': ' || live || ' live records, ' || xref || ' in xref' FROM ("
@@ -65,8 +65,14 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
                 f"(SELECT count(*) FROM golden_next.xref WHERE object = '{obj}') AS xref"
                 for obj in OBJECTS
             )
-            + " UNION ALL SELECT 'other objects', 0, (SELECT count(*) FROM golden_next.xref "
-            f"WHERE object NOT IN ({_QUOTED_OBJECTS}))) c WHERE live <> xref",
+            # (A whole build's guard stands for the orphans' scan: `xref_orphans`.)
+            + (
+                ""
+                if scoped
+                else " UNION ALL SELECT 'other objects', 0, (SELECT count(*) FROM "
+                f"golden_next.xref WHERE object NOT IN ({_QUOTED_OBJECTS}))"
+            )
+            + ") c WHERE live <> xref",
             scoped,
         )
     return count, sample

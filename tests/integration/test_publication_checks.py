@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from pipelines.runner import RunFailed, run_all
 from tests.helpers.orgs import golden_value, seed_demo, write_config
-from warehouse import survivorship
+from warehouse import checks, survivorship
 
 
 def _published(engine) -> pd.DataFrame:
@@ -155,3 +155,33 @@ def test_an_id_held_outside_the_changes_makes_the_build_whole(database_url, engi
     assert event is not None and event.asset_materialization is not None
     assert event.asset_materialization.metadata["incremental"].value is False
     pd.testing.assert_frame_equal(_published(engine), expected)
+
+
+def test_a_whole_builds_xref_check_finds_rows_of_no_live_record(database_url, engine, tmp_path):
+    """A whole build's check proves the xref holds nothing else by its counts: a row of
+    a record that is not live, or of no catalogued object, still fails it."""
+    seed_demo(database_url, companies=10)
+    run_all(write_config(tmp_path / "org360.yaml", database_url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO resolve.rebuild (object) VALUES ('contact')")
+    assert checks.xref_missing_records(engine)[0] == 0
+    assert checks.xref_orphans(engine, 0) == (0, [])
+
+    planted = (
+        "INSERT INTO golden_next.xref (object, org, sfid, golden_id, source_schema) "
+        "VALUES (%s, %s, %s, %s, 'sf_amer')"
+    )
+    for row in (
+        ("contact", "amer", "003GONE00000000AAA", "GCPLANTED000000001"),
+        ("widget", "amer", "a00WIDGET000000AAA", "GWPLANTED000000001"),
+    ):
+        with engine.begin() as conn:
+            conn.exec_driver_sql(planted, row)
+        missing, sample = checks.xref_missing_records(engine)
+        assert missing == 1, sample
+        orphans, found = checks.xref_orphans(engine, missing)
+        assert orphans == 1 and found == [f"{row[0]}/amer/{row[2]}"]
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "DELETE FROM golden_next.xref WHERE object = %s AND sfid = %s", (row[0], row[2])
+            )
