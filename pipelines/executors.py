@@ -4,8 +4,7 @@ location loads, so the same definitions run on a laptop or on a cluster.
 - `in_process` (the default, and what `org360 run` uses): every step in the run's
   process, one after another; one comparison step per object, which forks a worker
   per CPU. A step process costs seconds to start and a few hundred MB, so on one
-  machine this is both the fastest and the smallest. (`org360 run` stages the orgs
-  side by side, one staging run each in a forked process.)
+  machine this is both the fastest and the smallest.
 - `multiprocess`: one process per step, up to `$ORG360_MAX_CONCURRENT` (default: CPUs).
 - `k8s`: one Kubernetes Job per step (needs `pip install org360[k8s]` and a
   `K8sRunLauncher` in the instance's dagster.yaml); image, namespace and resources

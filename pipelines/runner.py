@@ -23,7 +23,6 @@ from pipelines.definitions import build_definitions
 from pipelines.executors import compare_shards_for, compare_workers_for
 from pipelines.instance import open_instance
 from warehouse.engines import engine_for
-from warehouse.parallel import default_workers, fork_map
 from warehouse.quarantine import published_counts
 from warehouse.resolution_state import request_full_resolution
 from warehouse.staging import validate_source
@@ -114,7 +113,15 @@ def run_all(
         compare_shards=compare_shards_for("in_process"),
     )
     defs = build_definitions(org360, cron=settings.schedule)
-    _stage_every_org(defs, settings.org_keys, url, summary)
+    for org in settings.org_keys:
+        step = time.perf_counter()
+        result = defs.resolve_job_def("staging_job").execute_in_process(
+            partition_key=org, instance=instance, raise_on_error=False, run_config=_QUIET
+        )
+        summary.step_seconds[f"staging[{org}]"] = time.perf_counter() - step
+        summary.run_ids.append(result.run_id)
+        if not result.success:
+            raise RunFailed(_failure(result, f"staging of org {org!r}"))
     step = time.perf_counter()
     result = defs.resolve_job_def("consolidation_job").execute_in_process(
         instance=instance, raise_on_error=False, run_config=_QUIET
@@ -126,34 +133,3 @@ def run_all(
     summary.quarantined = published_counts(engine_for(url))
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def _stage_every_org(
-    defs: dg.Definitions, orgs: list[str], database_url: str, summary: RunSummary
-) -> None:
-    """One staging run per org, side by side (as the schedule's runs may be), each in
-    a forked process of its own (Dagster's in-process runs share logging state and do
-    not run on threads side by side), with an instance of its own (the parent's holds
-    its storage connections open: never shared across processes). Staging mostly
-    waits on Postgres, which stages one org per CPU. Every org is staged even when
-    one fails; the first failure, in the config's order, is raised."""
-    job = defs.resolve_job_def("staging_job")
-
-    def stage(index: int) -> tuple[str, str | None, float]:
-        step = time.perf_counter()
-        result = job.execute_in_process(
-            partition_key=orgs[index],
-            instance=open_instance(database_url),
-            raise_on_error=False,
-            run_config=_QUIET,
-        )
-        failure = None if result.success else _failure(result, f"staging of org {orgs[index]!r}")
-        return result.run_id, failure, time.perf_counter() - step
-
-    staged = fork_map(stage, len(orgs), default_workers(), engines=[engine_for(database_url)])
-    for org, (run_id, _, seconds) in zip(orgs, staged, strict=True):
-        summary.step_seconds[f"staging[{org}]"] = seconds
-        summary.run_ids.append(run_id)
-    for _, failure, _ in staged:
-        if failure is not None:
-            raise RunFailed(failure)
