@@ -305,8 +305,10 @@ def _fitted(features: pd.DataFrame, settings: MatchSettings, leads: int, seed: i
 
 
 # Candidate pairs scored per task when `matching_pairs` spreads them: enough that a
-# task outweighs starting it, few enough that the tasks share out evenly.
-PAIRS_PER_TASK = 1_000_000
+# task outweighs starting it, few enough that a matching's two million pairs make
+# eight tasks, which two or four processes share out evenly (three of a million
+# each left one of two processes scoring two).
+PAIRS_PER_TASK = 250_000
 
 
 def matching_pairs(

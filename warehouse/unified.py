@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.pool import NullPool
 
 from core.catalogue import CATALOGUE, FIELDS
+from core.database import make_engine
 from dedupe.prepare import REJECTED_COLUMNS, Prepared
 from warehouse.matchers import matcher_for
 from warehouse.sql import (
@@ -250,7 +251,7 @@ def _read_batches(conn: Connection, obj: str, since: int, size: int) -> Iterator
 
 @cache
 def _worker_engine(url: str) -> Engine:
-    return create_engine(url, poolclass=NullPool)
+    return make_engine(url, poolclass=NullPool)
 
 
 def read_and_prepare(obj: str, url: str, after: int, upto: int) -> PreparedBatch:
