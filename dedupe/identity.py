@@ -38,18 +38,36 @@ def assign_golden_ids(
     """
     # Smallest member key per cluster (sort + first: string min would fall back to Python).
     firsts = members[["cluster", "member_key"]].sort_values(["cluster", "member_key"])
-    cluster_min_key = firsts.drop_duplicates("cluster").set_index("cluster")["member_key"]
+    smallest_keys = firsts.drop_duplicates("cluster").set_index("cluster")["member_key"]
     held = members.dropna(subset=["previous_id"])
+    holdings = held.groupby(["previous_id", "cluster"]).size().rename("count").reset_index()
+    return assign_cluster_ids(obj, prefix, smallest_keys, holdings, issued_at, reserved)
+
+
+def assign_cluster_ids(
+    obj: str,
+    prefix: str,
+    smallest_keys: pd.Series,
+    holdings: pd.DataFrame,
+    issued_at: dict[str, object],
+    reserved: set[str] | frozenset[str] = frozenset(),
+) -> dict[object, str]:
+    """`assign_golden_ids` from what it needs of the members, which a database can
+    count without handing over a row per record: each cluster's smallest member key
+    (`smallest_keys`, indexed by cluster; in code point order), and `holdings`, one
+    row per previous id and cluster holding some of its members (`previous_id`,
+    `cluster`, `count`: how many)."""
     assigned: dict[object, str] = {}
-    if not held.empty:
-        counts = held.groupby(["previous_id", "cluster"]).size().rename("count").reset_index()
-        counts["min_key"] = counts["cluster"].map(cluster_min_key)
+    if not holdings.empty:
+        counts = holdings[["previous_id", "cluster", "count"]].copy()
+        counts["min_key"] = counts["cluster"].map(smallest_keys)
         counts = counts.sort_values(
             ["previous_id", "count", "min_key"], ascending=[True, False, True]
         )
         holder = counts.drop_duplicates("previous_id")
+        issued = pd.Series({g: str(at) for g, at in issued_at.items()}, dtype=object)
         holder = holder.assign(
-            issued=holder["previous_id"].map(lambda g: str(issued_at.get(g, ""))),
+            issued=holder["previous_id"].map(issued).fillna(""),
         ).sort_values(["cluster", "issued", "previous_id"])
         for cluster, golden_id in holder.drop_duplicates("cluster")[
             ["cluster", "previous_id"]
@@ -57,7 +75,10 @@ def assign_golden_ids(
             assigned[cluster] = golden_id
 
     taken = set(assigned.values()) | set(reserved)
-    for cluster, min_key in cluster_min_key.items():
+    # In cluster order, so that which of two colliding candidates takes a salt does
+    # not depend on the order the keys came in.
+    ordered = smallest_keys.sort_index()
+    for cluster, min_key in zip(ordered.index.tolist(), ordered.tolist(), strict=True):
         if cluster in assigned:
             continue
         salt = 0

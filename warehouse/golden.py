@@ -11,15 +11,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from core.catalogue import CATALOGUE, OBJECTS
 from core.settings import Settings
-from dedupe.identity import assign_golden_ids, new_golden_id
+from dedupe.identity import assign_cluster_ids, new_golden_id
 from warehouse.sql import (
     bulk_loaded,
-    copy_frame,
+    copy_csv,
     ident,
     index_lookups_only,
     plan_for_few_rows,
@@ -99,24 +98,77 @@ def _scope_records(conn: Connection, obj: str) -> None:
     conn.exec_driver_sql("ANALYZE scope_records")
 
 
-def _member_sql(obj: str, scoped: bool) -> str:
-    def in_scope(alias: str) -> str:
-        if not scoped:
-            return "true"
-        return f"{alias}.record_id IN (SELECT record_id FROM scope_records)"
+def _in_scope(scoped: bool) -> str:
+    return "c.record_id IN (SELECT record_id FROM scope_records)" if scoped else "true"
 
+
+def _members_from(obj: str) -> str:
+    return f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
+
+
+def _smallest_keys_sql(obj: str, scoped: bool) -> str:
+    """Each cluster's smallest member key ('org/sfid'), in code point order as Python
+    compares strings (the "C" collation compares UTF-8 bytes: the same order)."""
     return (
-        # Why each record is where it is: its strongest kept pair inside its cluster
-        # (written by clustering; the pair, with per-field weights, is in
-        # resolve.<obj>_pair). NaN there means none.
-        f"SELECT c.cluster_id AS cluster, u.org, u.sfid, "
-        f"u.org || '/' || u.sfid AS member_key, x.golden_id AS previous_id, "
-        f"u.hc_failed, u.systemmodstamp, NULLIF(c.match_weight, 'NaN') AS match_weight "
-        f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
-        f"LEFT JOIN golden.xref x "
-        f"ON x.object = :obj AND x.org = u.org AND x.sfid = u.sfid "
-        f"WHERE {in_scope('c')}"
+        "SELECT c.cluster_id AS cluster, "
+        "min((u.org || '/' || u.sfid) COLLATE \"C\") AS min_key "
+        f"{_members_from(obj)}WHERE {_in_scope(scoped)} GROUP BY c.cluster_id"
     )
+
+
+def _holdings_sql(obj: str, scoped: bool) -> str:
+    """How many members of each cluster held each golden id last published."""
+    return (
+        "SELECT x.golden_id AS previous_id, c.cluster_id AS cluster, count(*) AS count "
+        f"{_members_from(obj)}JOIN golden.xref x "
+        "ON x.object = %(obj)s AND x.org = u.org AND x.sfid = u.sfid "
+        f"WHERE {_in_scope(scoped)} GROUP BY x.golden_id, c.cluster_id"
+    )
+
+
+def _write_member_rows(
+    conn: Connection,
+    obj: str,
+    settings: Settings,
+    scoped: bool,
+    assigned: dict,
+    by: str = "cluster_id",
+) -> int:
+    """The xref rows of the members whose golden ids `assigned` holds, by cluster
+    (`by`: "cluster_id") or by record ("record_id"): joined in SQL, so that no
+    record's columns make a round trip through Python."""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS assigned_golden_id")
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE assigned_golden_id (key bigint NOT NULL, golden_id text NOT NULL) "
+        "ON COMMIT DROP"
+    )
+    # Keys are numbers and golden ids letters and digits: CSV without quoting.
+    copy_csv(
+        conn,
+        "assigned_golden_id",
+        ("key", "golden_id"),
+        "".join(f"{key},{golden_id}\n" for key, golden_id in assigned.items()),
+    )
+    conn.exec_driver_sql("ANALYZE assigned_golden_id")
+    # Why each record is where it is: its strongest kept pair inside its cluster
+    # (written by clustering; the pair, with per-field weights, is in
+    # resolve.<obj>_pair). NaN there means none (and for objects not resolved).
+    return conn.execute(
+        text(
+            "INSERT INTO golden_next.xref (object, org, sfid, golden_id, source_schema, "
+            "hc_failed, systemmodstamp, match_weight) "
+            "SELECT :obj, u.org, u.sfid, a.golden_id, s.schema, u.hc_failed, u.systemmodstamp, "
+            "NULLIF(c.match_weight, 'NaN') "
+            f"{_members_from(obj)}JOIN assigned_golden_id a ON a.key = c.{by} "
+            "LEFT JOIN unnest(CAST(:orgs AS text[]), CAST(:schemas AS text[])) AS s (org, schema) "
+            f"ON s.org = u.org WHERE {_in_scope(scoped)}"
+        ),
+        {
+            "obj": obj,
+            "orgs": [o.key for o in settings.orgs],
+            "schemas": [o.schema for o in settings.orgs],
+        },
+    ).rowcount
 
 
 def _linked_xref_rows(
@@ -126,14 +178,14 @@ def _linked_xref_rows(
     of its own, under the id it had, else under one made from its key as
     `dedupe.identity` makes them. Kept ids are copied in SQL; only new records' ids
     are made here (all of them at a first publication: hundreds of thousands)."""
-    scope = "c.record_id IN (SELECT record_id FROM scope_records)" if scoped else "true"
+    scope = _in_scope(scoped)
     orgs = {"orgs": [o.key for o in settings.orgs], "schemas": [o.schema for o in settings.orgs]}
     kept = conn.execute(
         text(
             "INSERT INTO golden_next.xref (object, org, sfid, golden_id, source_schema, "
             "hc_failed, systemmodstamp) "
             "SELECT :obj, u.org, u.sfid, x.golden_id, s.schema, u.hc_failed, u.systemmodstamp "
-            f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
+            f"{_members_from(obj)}"
             "JOIN golden.xref x ON x.object = :obj AND x.org = u.org AND x.sfid = u.sfid "
             "JOIN unnest(CAST(:orgs AS text[]), CAST(:schemas AS text[])) AS s (org, schema) "
             f"ON s.org = u.org WHERE {scope} RETURNING golden_id"
@@ -144,30 +196,22 @@ def _linked_xref_rows(
     kept_count = kept.rowcount
     new = read_query(
         conn,
-        "SELECT u.org, u.sfid, u.hc_failed, u.systemmodstamp "
-        f"FROM resolve.{obj}_cluster c JOIN unified.{obj} u USING (record_id) "
+        "SELECT c.record_id, u.org || '/' || u.sfid AS key "
+        f"{_members_from(obj)}"
         "LEFT JOIN golden.xref x ON x.object = %(obj)s AND x.org = u.org AND x.sfid = u.sfid "
         f"WHERE x.golden_id IS NULL AND {scope}",
         {"obj": obj},
-        text=("org", "sfid", "hc_failed", "systemmodstamp"),
+        text=("key",),
     )
     prefix = CATALOGUE[obj].golden_prefix
-    keys = (new["org"] + "/" + new["sfid"]).tolist()
+    keys = new["key"].tolist()
     ids = [new_golden_id(obj, prefix, key) for key in keys]
     salt = 0
     # An id issued before (a record deleted, then back) or held is not issued again:
     # nothing to look up when none of the object's ids was ever issued (a first run,
     # hundreds of thousands of new ids) and none is held. (Its ids are the registry's
     # between its prefix and the next one.)
-    issued_before = kept_count > 0 or bool(
-        conn.execute(
-            text(
-                "SELECT EXISTS (SELECT 1 FROM org360.golden_id "
-                "WHERE golden_id >= :prefix AND golden_id < :after)"
-            ),
-            {"prefix": prefix, "after": prefix[:-1] + chr(ord(prefix[-1]) + 1)},
-        ).scalar()
-    )
+    issued_before = kept_count > 0 or _ever_issued(conn, prefix)
     while issued_before:
         taken = set(
             conn.execute(
@@ -186,15 +230,26 @@ def _linked_xref_rows(
             new_golden_id(obj, prefix, key, salt) if golden_id in taken else golden_id
             for key, golden_id in zip(keys, ids, strict=True)
         ]
-    new["golden_id"] = ids
-    new["object"] = obj
-    new["source_schema"] = new["org"].map(dict(zip(orgs["orgs"], orgs["schemas"], strict=True)))
-    columns = ["object", "org", "sfid", "golden_id", "source_schema", "hc_failed", "systemmodstamp"]
-    copy_frame(conn, "golden_next.xref", new, columns)
+    by_record = dict(zip(new["record_id"].tolist(), ids, strict=True))
+    _write_member_rows(conn, obj, settings, scoped, by_record, by="record_id")
     report.records[obj] = report.golden[obj] = kept_count + len(new)
     report.kept_ids[obj] = kept_count
     report.new_ids[obj] = len(new)
     return kept_ids | set(ids)
+
+
+def _ever_issued(conn: Connection, prefix: str) -> bool:
+    """Whether the registry holds an id of the object whose ids start with `prefix`
+    (its ids are those between the prefix and the next one)."""
+    return bool(
+        conn.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM org360.golden_id "
+                "WHERE golden_id >= :prefix AND golden_id < :after)"
+            ),
+            {"prefix": prefix, "after": prefix[:-1] + chr(ord(prefix[-1]) + 1)},
+        ).scalar()
+    )
 
 
 def _xref_rows(
@@ -203,29 +258,33 @@ def _xref_rows(
     """Write the xref rows of `obj` (all, or the scope's); return the ids assigned."""
     if not CATALOGUE[obj].resolved:
         return _linked_xref_rows(conn, obj, settings, scoped, report)
-    members = pd.read_sql_query(text(_member_sql(obj, scoped)), conn, params={"obj": obj})
-    members["previous_id"] = (
-        members["previous_id"].astype(object).where(members["previous_id"].notna(), None)
-    )
-    previous = [g for g in members["previous_id"].dropna().unique()]
+    # What the ids are chosen by, counted in SQL: a row per cluster and per id held.
+    smallest = read_query(conn, _smallest_keys_sql(obj, scoped), text=("min_key",))
+    smallest_keys = smallest.set_index("cluster")["min_key"]
+    holdings = read_query(conn, _holdings_sql(obj, scoped), {"obj": obj}, text=("previous_id",))
+    previous = holdings["previous_id"].unique().tolist()
     issued = dict(
         conn.execute(
             text("SELECT golden_id, issued_at FROM org360.golden_id WHERE golden_id = ANY(:ids)"),
             {"ids": previous},
         ).all()
     )
-    assigned = assign_golden_ids(obj, CATALOGUE[obj].golden_prefix, members, issued)
-    fresh = [g for g in set(assigned.values()) if g not in issued]
-    retired = set(
-        conn.execute(
-            text("SELECT golden_id FROM org360.golden_id WHERE golden_id = ANY(:ids)"),
-            {"ids": fresh},
-        ).scalars()
-    )
+    prefix = CATALOGUE[obj].golden_prefix
+    assigned = assign_cluster_ids(obj, prefix, smallest_keys, holdings, issued)
+    retired: set[str] = set()
+    # Nothing to look up when none of the object's ids was ever issued (a first run).
+    if previous or _ever_issued(conn, prefix):
+        fresh = [g for g in set(assigned.values()) if g not in issued]
+        retired = set(
+            conn.execute(
+                text("SELECT golden_id FROM org360.golden_id WHERE golden_id = ANY(:ids)"),
+                {"ids": fresh},
+            ).scalars()
+        )
     if retired:
         # A new cluster's natural id was used before by an entity now gone: pick another.
-        assigned = assign_golden_ids(
-            obj, CATALOGUE[obj].golden_prefix, members, issued, reserved=retired
+        assigned = assign_cluster_ids(
+            obj, prefix, smallest_keys, holdings, issued, reserved=retired
         )
     ids = set(assigned.values())
     if (
@@ -239,25 +298,7 @@ def _xref_rows(
         ).scalar()
     ):
         raise _IdConflict(obj)
-    members["golden_id"] = members["cluster"].map(assigned)
-    members["object"] = obj
-    members["source_schema"] = members["org"].map({o.key: o.schema for o in settings.orgs})
-    copy_frame(
-        conn,
-        "golden_next.xref",
-        members,
-        [
-            "object",
-            "org",
-            "sfid",
-            "golden_id",
-            "source_schema",
-            "hc_failed",
-            "systemmodstamp",
-            "match_weight",
-        ],
-    )
-    report.records[obj] = len(members)
+    report.records[obj] = _write_member_rows(conn, obj, settings, scoped, assigned)
     report.golden[obj] = len(assigned)
     kept = ids & set(previous)
     report.kept_ids[obj] = len(kept)
