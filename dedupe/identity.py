@@ -22,28 +22,6 @@ def new_golden_id(obj: str, prefix: str, member_key: str, salt: int = 0) -> str:
     return prefix + digest
 
 
-def assign_golden_ids(
-    obj: str,
-    prefix: str,
-    members: pd.DataFrame,
-    issued_at: dict[str, object],
-    reserved: set[str] | frozenset[str] = frozenset(),
-) -> dict[object, str]:
-    """Golden id for each cluster.
-
-    `members` has one row per record: `cluster`, `member_key` (e.g. 'org/sfid') and
-    `previous_id` (its golden id in the last publication, or None). `issued_at`
-    maps previous ids to when they were issued (older wins a merge). `reserved`
-    holds ids that must not be issued anew (retired ones stay retired).
-    """
-    # Smallest member key per cluster (sort + first: string min would fall back to Python).
-    firsts = members[["cluster", "member_key"]].sort_values(["cluster", "member_key"])
-    smallest_keys = firsts.drop_duplicates("cluster").set_index("cluster")["member_key"]
-    held = members.dropna(subset=["previous_id"])
-    holdings = held.groupby(["previous_id", "cluster"]).size().rename("count").reset_index()
-    return assign_cluster_ids(obj, prefix, smallest_keys, holdings, issued_at, reserved)
-
-
 def assign_cluster_ids(
     obj: str,
     prefix: str,
@@ -52,11 +30,13 @@ def assign_cluster_ids(
     issued_at: dict[str, object],
     reserved: set[str] | frozenset[str] = frozenset(),
 ) -> dict[object, str]:
-    """`assign_golden_ids` from what it needs of the members, which a database can
-    count without handing over a row per record: each cluster's smallest member key
-    (`smallest_keys`, indexed by cluster; in code point order), and `holdings`, one
-    row per previous id and cluster holding some of its members (`previous_id`,
-    `cluster`, `count`: how many)."""
+    """Golden id for each cluster, from what a database can count without handing
+    over a row per record: each cluster's smallest member key ('org/sfid';
+    `smallest_keys`, indexed by cluster, in code point order) and `holdings`, one row
+    per id of the last publication and cluster holding some of its members
+    (`previous_id`, `cluster`, `count`: how many). `issued_at` maps previous ids to
+    when they were issued (older wins a merge). `reserved` holds ids that must not
+    be issued anew (retired ones stay retired)."""
     assigned: dict[object, str] = {}
     if not holdings.empty:
         counts = holdings[["previous_id", "cluster", "count"]].copy()

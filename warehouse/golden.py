@@ -126,17 +126,18 @@ def _holdings_sql(obj: str, scoped: bool) -> str:
     )
 
 
+def _org_schemas(settings: Settings) -> dict[str, list[str]]:
+    """The `:orgs` and `:schemas` arrays the xref rows take their source schema from."""
+    return {"orgs": [o.key for o in settings.orgs], "schemas": [o.schema for o in settings.orgs]}
+
+
 def _write_member_rows(
-    conn: Connection,
-    obj: str,
-    settings: Settings,
-    scoped: bool,
-    assigned: dict,
-    by: str = "cluster_id",
+    conn: Connection, obj: str, settings: Settings, assigned: dict, by: str = "cluster_id"
 ) -> int:
     """The xref rows of the members whose golden ids `assigned` holds, by cluster
     (`by`: "cluster_id") or by record ("record_id"): joined in SQL, so that no
-    record's columns make a round trip through Python."""
+    record's columns make a round trip through Python. `assigned` holds the build's
+    scope and nothing else (a scope is made of whole clusters)."""
     conn.exec_driver_sql("DROP TABLE IF EXISTS assigned_golden_id")
     conn.exec_driver_sql(
         "CREATE TEMP TABLE assigned_golden_id (key bigint NOT NULL, golden_id text NOT NULL) "
@@ -161,13 +162,9 @@ def _write_member_rows(
             "NULLIF(c.match_weight, 'NaN') "
             f"{_members_from(obj)}JOIN assigned_golden_id a ON a.key = c.{by} "
             "LEFT JOIN unnest(CAST(:orgs AS text[]), CAST(:schemas AS text[])) AS s (org, schema) "
-            f"ON s.org = u.org WHERE {_in_scope(scoped)}"
+            "ON s.org = u.org"
         ),
-        {
-            "obj": obj,
-            "orgs": [o.key for o in settings.orgs],
-            "schemas": [o.schema for o in settings.orgs],
-        },
+        {"obj": obj, **_org_schemas(settings)},
     ).rowcount
 
 
@@ -179,7 +176,6 @@ def _linked_xref_rows(
     `dedupe.identity` makes them. Kept ids are copied in SQL; only new records' ids
     are made here (all of them at a first publication: hundreds of thousands)."""
     scope = _in_scope(scoped)
-    orgs = {"orgs": [o.key for o in settings.orgs], "schemas": [o.schema for o in settings.orgs]}
     kept = conn.execute(
         text(
             "INSERT INTO golden_next.xref (object, org, sfid, golden_id, source_schema, "
@@ -190,7 +186,7 @@ def _linked_xref_rows(
             "JOIN unnest(CAST(:orgs AS text[]), CAST(:schemas AS text[])) AS s (org, schema) "
             f"ON s.org = u.org WHERE {scope} RETURNING golden_id"
         ),
-        {"obj": obj, **orgs},
+        {"obj": obj, **_org_schemas(settings)},
     )
     kept_ids = set(kept.scalars()) if scoped else set()
     kept_count = kept.rowcount
@@ -231,7 +227,7 @@ def _linked_xref_rows(
             for key, golden_id in zip(keys, ids, strict=True)
         ]
     by_record = dict(zip(new["record_id"].tolist(), ids, strict=True))
-    _write_member_rows(conn, obj, settings, scoped, by_record, by="record_id")
+    _write_member_rows(conn, obj, settings, by_record, by="record_id")
     report.records[obj] = report.golden[obj] = kept_count + len(new)
     report.kept_ids[obj] = kept_count
     report.new_ids[obj] = len(new)
@@ -298,7 +294,7 @@ def _xref_rows(
         ).scalar()
     ):
         raise _IdConflict(obj)
-    report.records[obj] = _write_member_rows(conn, obj, settings, scoped, assigned)
+    report.records[obj] = _write_member_rows(conn, obj, settings, assigned)
     report.golden[obj] = len(assigned)
     kept = ids & set(previous)
     report.kept_ids[obj] = len(kept)

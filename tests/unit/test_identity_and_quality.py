@@ -1,37 +1,48 @@
 import pandas as pd
 
 from dedupe.evaluate import queue_recall, score_clusters
-from dedupe.identity import assign_golden_ids, new_golden_id
+from dedupe.identity import assign_cluster_ids, new_golden_id
 
 
-def _members(rows):
-    return pd.DataFrame(rows, columns=["cluster", "member_key", "previous_id"])
+def _assign(obj, prefix, rows, issued_at, reserved=frozenset()):
+    """`assign_cluster_ids` on members given one per row (cluster, member key, previous
+    id), summarised here as the xref build's queries summarise them."""
+    members = pd.DataFrame(rows, columns=["cluster", "member_key", "previous_id"])
+    smallest = members.groupby("cluster")["member_key"].agg(lambda keys: min(keys.tolist()))
+    holdings = (
+        members.dropna(subset=["previous_id"])
+        .groupby(["previous_id", "cluster"])
+        .size()
+        .rename("count")
+        .reset_index()
+    )
+    return assign_cluster_ids(obj, prefix, smallest, holdings, issued_at, reserved)
 
 
 def test_unchanged_clusters_keep_their_ids():
-    members = _members([(1, "a/1", "G1"), (1, "a/2", "G1"), (2, "b/1", "G2")])
-    assert assign_golden_ids("account", "GA", members, {}) == {1: "G1", 2: "G2"}
+    members = [(1, "a/1", "G1"), (1, "a/2", "G1"), (2, "b/1", "G2")]
+    assert _assign("account", "GA", members, {}) == {1: "G1", 2: "G2"}
 
 
 def test_split_gives_the_id_to_the_larger_part_and_a_new_id_to_the_rest():
-    members = _members([(1, "a/1", "G1"), (1, "a/2", "G1"), (2, "a/3", "G1")])
-    ids = assign_golden_ids("account", "GA", members, {"G1": "2026-01-01"})
+    members = [(1, "a/1", "G1"), (1, "a/2", "G1"), (2, "a/3", "G1")]
+    ids = _assign("account", "GA", members, {"G1": "2026-01-01"})
     assert ids[1] == "G1"
     assert ids[2] == new_golden_id("account", "GA", "a/3")
 
 
 def test_merge_keeps_the_older_id():
-    members = _members([(1, "a/1", "GNEW"), (1, "a/2", "GNEW"), (1, "b/1", "GOLD")])
-    ids = assign_golden_ids("account", "GA", members, {"GOLD": "2025-01-01", "GNEW": "2026-01-01"})
+    members = [(1, "a/1", "GNEW"), (1, "a/2", "GNEW"), (1, "b/1", "GOLD")]
+    ids = _assign("account", "GA", members, {"GOLD": "2025-01-01", "GNEW": "2026-01-01"})
     assert ids == {1: "GOLD"}
 
 
 def test_new_ids_are_deterministic_and_avoid_reserved_ones():
-    members = _members([(5, "a/9", None)])
-    first = assign_golden_ids("contact", "GC", members, {})
-    assert first == assign_golden_ids("contact", "GC", members, {})
+    members = [(5, "a/9", None)]
+    first = _assign("contact", "GC", members, {})
+    assert first == _assign("contact", "GC", members, {})
     assert first[5].startswith("GC") and len(first[5]) == 18
-    other = assign_golden_ids("contact", "GC", members, {}, reserved={first[5]})
+    other = _assign("contact", "GC", members, {}, reserved={first[5]})
     assert other[5] != first[5]
 
 
