@@ -28,9 +28,6 @@ from warehouse.golden import changed_ids, org_priorities, rebuild_all
 from warehouse.insert_time import InsertTime
 from warehouse.sql import bulk_loaded, plan_for_few_rows
 
-# jsonb_build_object takes at most 100 arguments: provenance is built in chunks.
-_PROVENANCE_CHUNK = 40
-
 
 @dataclass(frozen=True)
 class Built:
@@ -46,40 +43,36 @@ def _first_value(field: str) -> str:
     return f"(array_agg(m.{field} ORDER BY m.rank) FILTER (WHERE m.{field} IS NOT NULL))[1]"
 
 
-def _source_of(field: str, present: str | None = None) -> str:
-    """The best-ranked member with `field` (or the condition `present`)."""
-    where = present or f"m.{field} IS NOT NULL"
-    return (
-        "(array_agg(jsonb_build_object('org', m.org, 'sfid', m.sfid) "
-        f"ORDER BY m.rank) FILTER (WHERE {where}))[1]"
-    )
+def _best_rank(present: str) -> str:
+    """The rank of the best-ranked member for which `present` holds: the position of
+    its source in the golden record's `sources` (ranks count from 1 in each)."""
+    return f"min(m.rank) FILTER (WHERE {present})"
 
 
-def _provenance(pairs: list[tuple[str, str]]) -> str:
-    """A jsonb object of (key, value expression) pairs, nulls left out."""
+def _provenance_json(pairs: list[tuple[str, str]]) -> str:
+    """Provenance as one jsonb object of (key, source) pairs, where a source is the
+    text of a JSON object (`{"org": ..., "sfid": ...}`) or null (no such key). Built as
+    text and parsed once: a jsonb object per field and member takes several times as
+    long at a million golden records."""
     if not pairs:
         return "'{}'::jsonb"
+    # Functions take at most 100 arguments: the pairs are joined in chunks.
     chunks = [
-        "jsonb_build_object("
-        + ", ".join(f"'{key}', {value}" for key, value in pairs[i : i + _PROVENANCE_CHUNK])
-        + ")"
-        for i in range(0, len(pairs), _PROVENANCE_CHUNK)
+        "NULLIF(concat_ws(', ', "
+        + ", ".join(f"'{json.dumps(key)}: ' || {source}" for key, source in pairs[i : i + 90])
+        + "), '')"
+        for i in range(0, len(pairs), 90)
     ]
-    return f"jsonb_strip_nulls({' || '.join(chunks)})"
+    joined = chunks[0] if len(chunks) == 1 else f"concat_ws(', ', {', '.join(chunks)})"
+    return f"CAST('{{' || COALESCE({joined}, '') || '}}' AS jsonb)"
 
 
 def _one_source_provenance(present: list[tuple[str, str]], source: str) -> str:
     """Provenance naming one source (the text of its JSON, `source`) for each key whose
-    condition holds. Written as JSON text and parsed once: building a jsonb object per
-    field takes twice as long (a linked object's golden records are its records, a
-    million of them)."""
-    if not present:
-        return "'{}'::jsonb"
-    parts = ", ".join(
-        f"CASE WHEN {condition} THEN '{json.dumps(key)}: ' || {source} END"
-        for key, condition in present
+    condition holds (a linked object's golden record is its one record)."""
+    return _provenance_json(
+        [(key, f"CASE WHEN {condition} THEN {source} END") for key, condition in present]
     )
-    return f"CAST('{{' || concat_ws(', ', {parts}) || '}}' AS jsonb)"
 
 
 def display_name(
@@ -124,8 +117,10 @@ def _stage_members(conn: Connection, spec: ObjectSpec, full: bool) -> None:
         "CREATE TEMP TABLE members ON COMMIT DROP AS "
         "SELECT x.golden_id, u.org, u.sfid, u.systemmodstamp, p.is_main, "
         f"{''.join('u.' + c + ', ' for c in columns)}"
-        "row_number() OVER (PARTITION BY x.golden_id ORDER BY p.priority, "
-        "u.systemmodstamp DESC NULLS LAST, u.completeness DESC, u.org, u.sfid) AS rank "
+        # An integer: ranks index arrays of the members' values (`golden_sql`).
+        "CAST(row_number() OVER (PARTITION BY x.golden_id ORDER BY p.priority, "
+        "u.systemmodstamp DESC NULLS LAST, u.completeness DESC, u.org, u.sfid) AS integer) "
+        "AS rank "
         f"FROM golden_next.xref x JOIN unified.{obj} u ON u.org = x.org AND u.sfid = x.sfid "
         f"JOIN org_priority p ON p.org = u.org WHERE x.object = '{obj}'{only_changed}"
     )
@@ -140,7 +135,7 @@ def _stage_block(conn: Connection, spec: ObjectSpec, block: str, table: str) -> 
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE {table} ON COMMIT DROP AS "
-        f"SELECT DISTINCT ON (golden_id) golden_id, org, sfid, "
+        f"SELECT DISTINCT ON (golden_id) golden_id, rank, "
         f"{', '.join(f.name for f in fields)} "
         f"FROM members WHERE num_nonnulls({parts}) > 0 "
         f"ORDER BY golden_id, num_nonnulls({parts}) DESC, rank"
@@ -166,8 +161,10 @@ def golden_sql(spec: ObjectSpec) -> str:
     blocks = _block_aliases(spec)
 
     aggregates = [f"{_first_value(f)} AS {f}" for f in simple]
-    provenance = [(f, f"s.src_{f}") for f in simple]
-    aggregates += [f"{_source_of(f)} AS src_{f}" for f in simple]
+    # Where each value came from: its member's rank, the position of its source in
+    # `sources` (one JSON text per member, not one per field and member).
+    provenance = [(f, f"s.sources[s.src_{f}]") for f in simple]
+    aggregates += [f"{_best_rank(f'm.{f} IS NOT NULL')} AS src_{f}" for f in simple]
     joins = []
     links = []
     for i, (field, (parent, link)) in enumerate(spec.parent_links.items()):
@@ -180,17 +177,11 @@ def golden_sql(spec: ObjectSpec) -> str:
         aggregates.append(
             f"(array_agg({alias}.golden_id ORDER BY m.rank) FILTER (WHERE {present}))[1] AS {link}"
         )
-        aggregates.append(f"{_source_of(field, present)} AS src_parent_{i}")
-        provenance.append((parent, f"s.src_parent_{i}"))
+        aggregates.append(f"{_best_rank(present)} AS src_parent_{i}")
+        provenance.append((parent, f"s.sources[s.src_parent_{i}]"))
         links.append(link)
-    for block, alias in blocks.items():
-        provenance.append(
-            (
-                block,
-                f"CASE WHEN {alias}.golden_id IS NULL THEN NULL ELSE "
-                f"jsonb_build_object('org', {alias}.org, 'sfid', {alias}.sfid) END",
-            )
-        )
+    # A block's source: the member its values came from (`_stage_block`).
+    provenance += [(block, f"s.sources[{alias}.rank]") for block, alias in blocks.items()]
 
     columns = [f.name for f in spec.fields if f.golden and not f.computed]
     values = [where[c] for c in columns]
@@ -211,6 +202,8 @@ def golden_sql(spec: ObjectSpec) -> str:
     survived = (
         f"SELECT m.golden_id, {', '.join(aggregates)}, "
         "(array_agg(m.sfid ORDER BY m.rank) FILTER (WHERE m.is_main))[1] AS main_org_sfid, "
+        "array_agg(CAST(json_build_object('org', m.org, 'sfid', m.sfid) AS text) "
+        "ORDER BY m.rank) AS sources, "
         "max(m.org || '/' || m.sfid) FILTER (WHERE m.rank = 1) AS first_member, "
         "count(*) AS member_count, string_agg(DISTINCT m.org, ',' ORDER BY m.org) AS orgs, "
         "max(m.systemmodstamp) AT TIME ZONE 'UTC' AS last_modified "
@@ -224,7 +217,7 @@ def golden_sql(spec: ObjectSpec) -> str:
         f"INSERT INTO golden_next.{obj} (golden_id, {', '.join(columns)}, "
         "member_count, orgs, provenance, last_modified) "
         f"SELECT s.golden_id, {', '.join(values)}, s.member_count, s.orgs, "
-        f"{_provenance(provenance)}, s.last_modified "
+        f"{_provenance_json(provenance)}, s.last_modified "
         f"FROM ({survived}) s{block_joins}"
     )
 
