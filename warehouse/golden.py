@@ -400,7 +400,10 @@ def _rebuild_every_object(conn: Connection) -> None:
 def build_xref(engine: Engine, settings: Settings) -> XrefReport:
     report = XrefReport({}, {}, {}, {})
     with engine.begin() as conn:
-        if _settings_changed(conn, settings):
+        # An empty golden_next.xref: nothing built yet, or the unlogged next publication
+        # lost to a crash. Every step after this one builds whole then, not just this.
+        lost = not conn.execute(text("SELECT EXISTS (SELECT 1 FROM golden_next.xref)")).scalar()
+        if _settings_changed(conn, settings) or lost:
             _rebuild_every_object(conn)
         full = rebuild_all(conn)
         if not full:

@@ -91,6 +91,52 @@ def test_rerun_with_unchanged_input_keeps_every_golden_id(database_url, engine, 
     )
 
 
+def test_a_lost_next_publication_is_built_again_and_publishes_the_same(
+    database_url, engine, tmp_path
+):
+    seed_demo(database_url, companies=40)
+    config = write_config(tmp_path / "org360.yaml", database_url)
+    run_all(config)
+    # The next publication's record tables are unlogged; what awaits publication is not.
+    persistence = dict(
+        _frame(
+            engine,
+            "SELECT c.relname, c.relpersistence FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'golden_next' AND c.relkind = 'r'",
+        ).values
+    )
+    assert {t for t, p in persistence.items() if p == "p"} == {"changed", "report_scope"}
+    assert set(OBJECTS) | {"xref", "duplicate_review"} <= set(persistence)
+    published = "SELECT object, org, sfid, golden_id FROM golden.xref ORDER BY 1, 2, 3"
+    before = _frame(engine, published)
+    accounts_before = _frame(engine, "SELECT * FROM golden.account ORDER BY golden_id")
+
+    # What a crash or a failover leaves of unlogged tables: nothing.
+    with engine.begin() as conn:
+        for table in persistence:
+            if persistence[table] == "u":
+                conn.exec_driver_sql(f"TRUNCATE golden_next.{table}")
+    run_all(config)
+
+    with engine.connect() as conn:
+        assert not conn.execute(
+            text("SELECT incremental FROM org360.publication ORDER BY id DESC LIMIT 1")
+        ).scalar_one()
+        for table in ("xref", *OBJECTS):
+            rows = (
+                f"SELECT count(*) FROM golden_next.{table} "
+                f"UNION ALL SELECT count(*) FROM golden.{table}"
+            )
+            next_rows, published_rows = conn.execute(text(rows)).scalars()
+            assert next_rows == published_rows > 0, table
+    pd.testing.assert_frame_equal(_frame(engine, published), before)
+    # Built again whole, published by difference: nothing to rewrite.
+    pd.testing.assert_frame_equal(
+        _frame(engine, "SELECT * FROM golden.account ORDER BY golden_id"), accounts_before
+    )
+
+
 def test_a_stored_model_is_reused_until_its_version_or_the_data_size_changes(
     database_url, engine, tmp_path
 ):

@@ -44,7 +44,8 @@ CREATE TABLE {golden} (
 ) WITH (fillfactor = 90);
 {name_indexes}
 
-CREATE TABLE {golden_next} (LIKE {golden} INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+-- Unlogged, as every table of the next publication (migration 0045).
+CREATE UNLOGGED TABLE {golden_next} (LIKE {golden} INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE {golden_next} ADD PRIMARY KEY (golden_id);
 -- Nullable here so the "every golden record has a name" check can report offenders.
 ALTER TABLE {golden_next} ALTER COLUMN name DROP NOT NULL;
