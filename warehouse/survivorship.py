@@ -26,7 +26,7 @@ from core.settings import Settings
 from warehouse.computed import computer_for
 from warehouse.golden import changed_ids, org_priorities, rebuild_all
 from warehouse.insert_time import InsertTime
-from warehouse.sql import bulk_loaded, plan_for_few_rows
+from warehouse.sql import bulk_loaded, hash_joins_only, plan_for_few_rows
 
 
 @dataclass(frozen=True)
@@ -294,7 +294,11 @@ def build_golden(engine: Engine, settings: Settings, obj: str) -> Built:
             sql, params = golden_sql(spec), None
         else:
             sql, params = linked_sql(spec, full, insert), insert.params if insert else None
-        with bulk_loaded(conn, "golden_next", obj) if full else contextlib.nullcontext():
+        loaded = bulk_loaded(conn, "golden_next", obj) if full else contextlib.nullcontext()
+        # Every record joined to its parents' xref rows: hashed (an incremental build's
+        # few records are looked up).
+        hashed = hash_joins_only(conn) if full and not spec.resolved else contextlib.nullcontext()
+        with loaded, hashed:
             rows = conn.exec_driver_sql(sql, params).rowcount
         computed = computer.report(conn, settings, spec, insert) if computer else None
         return Built(rows, incremental=not full, computed=computed)
