@@ -28,6 +28,9 @@ from warehouse.golden import changed_ids, org_priorities, rebuild_all
 from warehouse.insert_time import InsertTime
 from warehouse.sql import bulk_loaded, hash_joins_only, plan_for_few_rows
 
+# A function takes at most 100 arguments: provenance's pairs are joined in chunks.
+_PAIRS_PER_CONCAT = 90
+
 
 @dataclass(frozen=True)
 class Built:
@@ -56,12 +59,13 @@ def _provenance_json(pairs: list[tuple[str, str]]) -> str:
     long at a million golden records."""
     if not pairs:
         return "'{}'::jsonb"
-    # Functions take at most 100 arguments: the pairs are joined in chunks.
     chunks = [
         "NULLIF(concat_ws(', ', "
-        + ", ".join(f"'{json.dumps(key)}: ' || {source}" for key, source in pairs[i : i + 90])
+        + ", ".join(
+            f"'{json.dumps(key)}: ' || {source}" for key, source in pairs[i : i + _PAIRS_PER_CONCAT]
+        )
         + "), '')"
-        for i in range(0, len(pairs), 90)
+        for i in range(0, len(pairs), _PAIRS_PER_CONCAT)
     ]
     joined = chunks[0] if len(chunks) == 1 else f"concat_ws(', ', {', '.join(chunks)})"
     return f"CAST('{{' || COALESCE({joined}, '') || '}}' AS jsonb)"
