@@ -150,9 +150,9 @@ def _first_publication(conn: Connection, report: PublishReport) -> None:
         bulk_loaded(conn, "golden", "search_word"),
         bulk_loaded(conn, "golden", "search_posting"),
     ):
-        for table in TABLES:
+        for table, key in TABLES.items():
             with bulk_loaded(conn, "golden", table):
-                _fill(conn, table, report)
+                _fill(conn, table, key, report)
     for table in TABLES:
         conn.exec_driver_sql(f"ANALYZE {ident(conn, 'golden', table)}")
 
@@ -258,14 +258,18 @@ def _noted(conn: Connection, table: str, statement: str, returning: str, appeare
     ).rowcount
 
 
-def _fill(conn: Connection, table: str, report: PublishReport) -> None:
+def _fill(conn: Connection, table: str, keys: tuple[str, ...], report: PublishReport) -> None:
     """Fill an empty golden.<table> with golden_next's rows: nothing to compare (and
     an anti-join against the table being filled, without its key's index, would scan
     its new rows again for every row)."""
     columns = ", ".join(_columns(conn, table))
-    inserted = conn.exec_driver_sql(
-        f"INSERT INTO golden.{table} ({columns}) SELECT {columns} FROM golden_next.{table}"
-    ).rowcount
+    inserted = _noted(
+        conn,
+        table,
+        f"INSERT INTO golden.{table} ({columns}) SELECT {columns} FROM golden_next.{table}",
+        keys[0],
+        appeared=True,
+    )
     report.inserted[table], report.updated[table], report.deleted[table] = inserted, 0, 0
     report.rows[table] = inserted
 
@@ -286,32 +290,27 @@ def _scoped_rows(conn: Connection, table: str, keys: tuple[str, ...], differs: s
     conn.exec_driver_sql("ANALYZE publish_rows")
 
 
-# The golden ids a publication added, and (below) those it removed.
-_APPEARED = "SELECT golden_id, object FROM published_ids WHERE appeared"
-# A first publication added every published golden record: read from the tables, not
-# noted row by row as they were filled.
-_EVERY_PUBLISHED = " UNION ALL ".join(f"SELECT golden_id, '{o}' FROM golden.{o}" for o in OBJECTS)
-
-
-def _register(conn: Connection, appeared: str = _APPEARED, departures: bool = True) -> None:
+def _register(conn: Connection) -> None:
     """The id registry: every published id issued (and not retired), every id no longer
-    published retired; only this publication's arrivals (`appeared`, a query) and
-    departures can change that. An empty registry (a first publication) is filled in
-    one load."""
+    published retired; only this publication's arrivals and departures can change
+    that. An empty registry (a first publication) is filled in one load."""
     if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM org360.golden_id)")).scalar():
         with bulk_loaded(conn, "org360", "golden_id"):
-            conn.exec_driver_sql(f"INSERT INTO org360.golden_id (golden_id, object) {appeared}")
+            conn.exec_driver_sql(
+                "INSERT INTO org360.golden_id (golden_id, object) "
+                "SELECT golden_id, object FROM published_ids WHERE appeared"
+            )
         return
     conn.exec_driver_sql(
-        f"INSERT INTO org360.golden_id (golden_id, object) {appeared} "
+        "INSERT INTO org360.golden_id (golden_id, object) "
+        "SELECT golden_id, object FROM published_ids WHERE appeared "
         "ON CONFLICT (golden_id) DO UPDATE SET retired_at = NULL "
         "WHERE org360.golden_id.retired_at IS NOT NULL"
     )
-    if departures:
-        conn.exec_driver_sql(
-            "UPDATE org360.golden_id r SET retired_at = now() FROM published_ids p "
-            "WHERE NOT p.appeared AND r.golden_id = p.golden_id AND r.retired_at IS NULL"
-        )
+    conn.exec_driver_sql(
+        "UPDATE org360.golden_id r SET retired_at = now() FROM published_ids p "
+        "WHERE NOT p.appeared AND r.golden_id = p.golden_id AND r.retired_at IS NULL"
+    )
 
 
 def publish(engine: Engine, run_started_at: datetime | None = None) -> PublishReport:
@@ -339,12 +338,10 @@ def publish(engine: Engine, run_started_at: datetime | None = None) -> PublishRe
         )
         if empty == set(TABLES):
             _first_publication(conn, report)
-            # Nothing was published before: nothing departed.
-            _register(conn, _EVERY_PUBLISHED, departures=False)
         else:
             for table, keys in TABLES.items():
                 _apply(conn, table, keys, report, full, empty)
-            _register(conn)
+        _register(conn)
         conn.execute(
             text(
                 "INSERT INTO org360.publication (run_started_at, incremental, row_counts) "
