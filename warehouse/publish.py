@@ -43,6 +43,30 @@ TABLES: dict[str, tuple[str, ...]] = {
 _ALWAYS_WHOLE = frozenset({"rejected_record"})
 
 
+class NextPublicationMissing(RuntimeError):
+    """golden_next holds nothing to publish while there are records: refused, so the
+    published tables are not emptied."""
+
+
+# Live records of any object (rejected ones leave unified: each of these is in the xref).
+_ANY_LIVE_RECORD = " OR ".join(f"EXISTS (SELECT 1 FROM unified.{obj})" for obj in OBJECTS)
+
+
+def _refuse_a_missing_next_publication(conn: Connection) -> None:
+    """The next publication's tables are unlogged: a crash or a failover empties them.
+    Published as found, that would empty `golden` too (a run's blocking checks catch
+    it, but a publication can be asked for alone)."""
+    if conn.execute(
+        text(f"SELECT NOT EXISTS (SELECT 1 FROM golden_next.xref) AND ({_ANY_LIVE_RECORD})")
+    ).scalar():
+        raise NextPublicationMissing(
+            "nothing to publish: golden_next.xref is empty while unified holds live "
+            "records (a server crash or a failover empties the next publication's "
+            "tables, or it was never built). The published tables are left as they "
+            "were; `org360 run` builds the next publication again."
+        )
+
+
 @dataclass
 class PublishReport:
     inserted: dict[str, int] = field(default_factory=dict)
@@ -320,6 +344,7 @@ def publish(engine: Engine, run_started_at: datetime | None = None) -> PublishRe
     with engine.begin() as conn:
         # One publisher at a time; readers are never blocked (row locks only).
         conn.execute(text("SELECT pg_advisory_xact_lock(360360002)"))
+        _refuse_a_missing_next_publication(conn)
         conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
         full = rebuild_all(conn)
         if not full:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
 from core.catalogue import CATALOGUE, OBJECTS
@@ -14,6 +15,7 @@ from demo.seed import evaluate
 from pipelines.runner import run_all
 from tests.helpers.orgs import seed_demo, write_config
 from warehouse import comparison, frames
+from warehouse.publish import NextPublicationMissing, publish
 from warehouse.resolution import resolve_object
 
 
@@ -117,6 +119,12 @@ def test_a_lost_next_publication_is_built_again_and_publishes_the_same(
         for table in persistence:
             if persistence[table] == "u":
                 conn.exec_driver_sql(f"TRUNCATE golden_next.{table}")
+    # Asked for alone (from the UI, say), a publication refuses to empty the published
+    # tables.
+    with pytest.raises(NextPublicationMissing, match=r"golden_next\.xref is empty"):
+        publish(engine)
+    pd.testing.assert_frame_equal(_frame(engine, published), before)
+
     run_all(config)
 
     with engine.connect() as conn:
