@@ -3,7 +3,8 @@
 -- their xref rows are written once there and once more into `golden` at publication.
 -- A crash (or a failover to a standby) leaves unlogged tables empty, and an empty
 -- `golden_next.xref` makes the next run build everything again (warehouse.golden's
--- `rebuild_all`); golden ids survive it, kept from `golden.xref`. What is pending
+-- `build_xref`); golden ids survive it, kept from `golden.xref`, and a publication
+-- refuses to publish the empty tables meanwhile (warehouse.publish). What is pending
 -- publication (`changed`, `report_scope`) stays logged.
 DO $$
 DECLARE
