@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import IO
 
 import numpy as np
@@ -143,43 +143,52 @@ def read_int64_column(conn: Connection, query: str, params: dict | None = None) 
     return read_query(conn, query, params).iloc[:, 0].to_numpy(dtype=np.int64)
 
 
+# The planner settings that leave index lookups as the only way to join.
+_INDEX_LOOKUPS = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
+
+
+def _set_local(conn: Connection, settings: Mapping[str, str]) -> None:
+    """Settings for the rest of this transaction, in one statement."""
+    conn.exec_driver_sql(
+        "SELECT set_config(name, value, true) FROM unnest(%(names)s, %(values)s) "
+        "AS s (name, value)",
+        {"names": list(settings), "values": list(settings.values())},
+    )
+
+
 def join_by_index_lookups(conn: Connection) -> None:
     """For the rest of this transaction, join row by row through indexes: for tens of
     thousands of rows out of a million, the planner still hashes whole tables (a
     third slower here), though each row is a few index lookups away."""
-    conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
-    conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    _set_local(conn, _INDEX_LOOKUPS)
 
 
 @contextmanager
-def index_lookups_only(conn: Connection) -> Iterator[None]:
-    """`join_by_index_lookups` for the statements inside only: afterwards the planner's
-    settings are as they were (for the rest of the transaction)."""
-    before = conn.exec_driver_sql(
-        "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
-    ).one()
-    join_by_index_lookups(conn)
-    yield
-    conn.exec_driver_sql(
-        "SELECT set_config('enable_hashjoin', %(hash)s, true), "
-        "set_config('enable_mergejoin', %(merge)s, true)",
-        {"hash": before[0], "merge": before[1]},
+def planner_settings(conn: Connection, settings: Mapping[str, str]) -> Iterator[None]:
+    """The planner `settings` for the statements inside only: afterwards they are as
+    they were (for the rest of the transaction), not reset to the defaults."""
+    before = dict(
+        conn.exec_driver_sql(
+            "SELECT name, current_setting(name) FROM unnest(%(names)s) AS name",
+            {"names": list(settings)},
+        ).all()
     )
+    _set_local(conn, settings)
+    yield
+    _set_local(conn, before)
 
 
-@contextmanager
-def hash_joins_only(conn: Connection) -> Iterator[None]:
-    """Join by hashing, not by a lookup per row, for the statements inside (the
-    planner's other settings unchanged). For whole builds that join every record to
-    its parents' xref rows: the planner counts a record's org and sfid as independent
-    and expects a twentieth of the rows, then looks each parent up in the index, half
-    a million times per join."""
-    before = conn.exec_driver_sql("SELECT current_setting('enable_nestloop')").scalar_one()
-    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
-    yield
-    conn.exec_driver_sql(
-        "SELECT set_config('enable_nestloop', %(before)s, true)", {"before": before}
-    )
+def index_lookups_only(conn: Connection) -> AbstractContextManager[None]:
+    """`join_by_index_lookups` for the statements inside only."""
+    return planner_settings(conn, _INDEX_LOOKUPS)
+
+
+def hash_joins_only(conn: Connection) -> AbstractContextManager[None]:
+    """Join by hashing, not by a lookup per row, for the statements inside. For whole
+    builds that join every record to its parents' xref rows: the planner counts a
+    record's org and sfid as independent and expects a twentieth of the rows, then
+    looks each parent up in the index, half a million times per join."""
+    return planner_settings(conn, {"enable_nestloop": "off"})
 
 
 def secondary_indexes(conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:
