@@ -81,6 +81,7 @@ class Delta:
 
     compared: int  # leads whose candidate pairs were all scored again
     relinked_ids: np.ndarray  # leads whose links were worked out again
+    moved_ids: np.ndarray  # those of them whose links came out otherwise, and leads gone
 
 
 @dataclass
@@ -633,7 +634,9 @@ def match_changes(conn: Connection, since: int, models: dict[str, dict | None]) 
     leads, accounts, company, moved = _company_step(conn, since, live, models, features, person)
     relinked = np.union1d(person.relinked, moved)
     found = links_of(conn, relinked)
-    store.write_matches(conn, match_rows(conn, found), np.union1d(relinked, person.leads.removed))
+    moved_ids = store.replace_matches(
+        conn, match_rows(conn, found), np.union1d(relinked, person.leads.removed)
+    )
     store.save_frequencies(conn, "person", person.rescored.frequencies)
     store.save_frequencies(conn, "company", company.frequencies)
     for part in (person.leads, person.contacts, leads, accounts):
@@ -641,5 +644,7 @@ def match_changes(conn: Connection, since: int, models: dict[str, dict | None]) 
             conn, part.side, part.changed, part.changed_keys, part.removed, part.after
         )
     return Delta(
-        compared=len(np.union1d(person.rescored.leads, company.leads)), relinked_ids=relinked
+        compared=len(np.union1d(person.rescored.leads, company.leads)),
+        relinked_ids=relinked,
+        moved_ids=moved_ids,
     )

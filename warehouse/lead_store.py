@@ -250,18 +250,46 @@ def delete_pairs(
     return np.unique(np.asarray(deleted.scalars().all(), dtype=np.int64))
 
 
-def write_matches(conn: Connection, rows: pd.DataFrame, replaced: np.ndarray | None) -> None:
-    """Write leads' rows of `resolve.lead_match`: all of them (`replaced` None), or in
-    place of the rows of the leads `replaced` (those gone among them)."""
-    if replaced is None:
-        conn.exec_driver_sql("TRUNCATE resolve.lead_match")
-    else:
-        conn.execute(
-            text("DELETE FROM resolve.lead_match WHERE record_id = ANY(CAST(:ids AS bigint[]))"),
-            {"ids": [int(i) for i in replaced]},
-        )
+def write_matches(conn: Connection, rows: pd.DataFrame) -> None:
+    """Write every lead's row of `resolve.lead_match`, in place of all there were."""
+    conn.exec_driver_sql("TRUNCATE resolve.lead_match")
+    _append_matches(conn, rows)
+
+
+def replace_matches(conn: Connection, rows: pd.DataFrame, replaced: np.ndarray) -> np.ndarray:
+    """Write leads' rows of `resolve.lead_match` in place of the rows of the leads
+    `replaced` (those gone among them); return the leads whose row this moved
+    (written where there was none or a different one, or deleted), ids ascending."""
+    deleted = conn.execute(
+        text(
+            "DELETE FROM resolve.lead_match WHERE record_id = ANY(CAST(:ids AS bigint[])) "
+            f"RETURNING {', '.join(rows.columns)}"
+        ),
+        {"ids": [int(i) for i in replaced]},
+    )
+    before = pd.DataFrame(deleted.all(), columns=list(rows.columns))
+    _append_matches(conn, rows)
+    return rows_moved(before, rows)
+
+
+def _append_matches(conn: Connection, rows: pd.DataFrame) -> None:
     copy_frame(conn, "resolve.lead_match", rows, list(rows.columns))
     conn.exec_driver_sql("ANALYZE resolve.lead_match")
+
+
+def rows_moved(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """The record ids of the rows of `after` that `before` lacks or holds otherwise,
+    and of the rows of `before` that `after` lacks, ascending (nulls equal nulls)."""
+    old = before.set_index("record_id")
+    new = after.set_index("record_id")
+    common = new.index.intersection(old.index)
+    a = new.loc[common, list(old.columns)].astype(object)
+    b = old.loc[common].astype(object)
+    same = ((a == b) | (a.isna() & b.isna())).all(axis=1)
+    return np.union1d(
+        common[~same.to_numpy()].to_numpy(dtype=np.int64),
+        np.setxor1d(new.index.to_numpy(dtype=np.int64), old.index.to_numpy(dtype=np.int64)),
+    )
 
 
 def unknown_leads(conn: Connection) -> np.ndarray:

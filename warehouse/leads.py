@@ -94,11 +94,11 @@ STORE_VERSION = 1
 
 @dataclass(frozen=True)
 class Matching:
-    """What a matching found, and the leads it matched again (record ids; None: all of
-    them)."""
+    """What a matching found, and the leads whose match it moved (record ids; None: it
+    matched all of them afresh)."""
 
     report: LeadReport
-    relinked: np.ndarray | None
+    moved: np.ndarray | None
 
 
 def match_leads(conn: Connection, again: bool = False) -> Matching:
@@ -115,7 +115,7 @@ def match_leads(conn: Connection, again: bool = False) -> Matching:
     if delta is None:
         matching = Matching(_match_all(conn), None)
     else:
-        matching = Matching(_stored_report(conn, delta=delta), delta.relinked_ids)
+        matching = Matching(_stored_report(conn, delta=delta), delta.moved_ids)
     resolution_state.save_state(conn, _STATE, resolution_state.ResolveState(newest, sides))
     return matching
 
@@ -153,12 +153,14 @@ def _match_changes(conn: Connection, since: int) -> Delta | None:
 
 
 def _stored_report(conn: Connection, matched: bool = True, delta: Delta | None = None):
+    # Counted per cluster, then summed: one pass that hashes, where a window sorts.
     row = conn.execute(
         text(
-            "SELECT count(*), count(contact_sfid), count(account_sfid), "
-            "count(*) FILTER (WHERE cluster_size > 1) FROM (SELECT contact_sfid, "
-            "account_sfid, count(*) OVER (PARTITION BY cluster_org, cluster_sfid) "
-            "AS cluster_size FROM resolve.lead_match) m"
+            "SELECT CAST(COALESCE(sum(n), 0) AS bigint), CAST(COALESCE(sum(contacts), 0) "
+            "AS bigint), CAST(COALESCE(sum(accounts), 0) AS bigint), "
+            "CAST(COALESCE(sum(n) FILTER (WHERE n > 1), 0) AS bigint) FROM (SELECT "
+            "count(*) AS n, count(contact_sfid) AS contacts, count(account_sfid) AS accounts "
+            "FROM resolve.lead_match GROUP BY cluster_org, cluster_sfid) c"
         )
     ).one()
     if delta is None:
@@ -190,7 +192,7 @@ def _match_all(conn: Connection) -> LeadReport:
         links.account,
         links.account_weight,
     )
-    store.write_matches(conn, rows, replaced=None)
+    store.write_matches(conn, rows)
     ids = {
         "lead": leads["record_id"].to_numpy(dtype=np.int64),
         "contact": contacts["record_id"].to_numpy(dtype=np.int64),
@@ -301,7 +303,7 @@ class LeadComputer:
             found=matching.report,
         )
         if not full:
-            _mark_moved(conn, spec, insert, matching.relinked)
+            _mark_moved(conn, spec, insert, matching.moved)
         return insert
 
     def report(
@@ -311,28 +313,35 @@ class LeadComputer:
 
 
 def _mark_moved(
-    conn: Connection, spec: ObjectSpec, insert: InsertTime, relinked: np.ndarray | None
+    conn: Connection, spec: ObjectSpec, insert: InsertTime, moved: np.ndarray | None
 ) -> None:
     """Mark for rebuilding the golden leads that nothing changed in but whose match did
     (a customer that appeared, merged or left): their computed values move. Only those
-    that can have moved are compared (`lead_match_suspects`: `relinked`, the leads
-    matched again, by record id), or every one (None: all were matched afresh)."""
+    that can have moved are compared (`lead_match_suspects`: `moved`, the leads whose
+    match row the matching changed, by record id), or every one (None: all were
+    matched afresh)."""
     differs = " OR ".join(
         f"g.{ident(conn, column)} IS DISTINCT FROM {value}"
         for column, value in insert.values.items()
     )
     suspects = ""
-    params = dict(insert.params)
-    if relinked is not None:
-        suspects = f"JOIN ({query('lead_match_suspects')}) s ON s.golden_id = g.golden_id "
-        params["relinked"] = [int(i) for i in relinked]
+    if moved is not None:
+        # Gathered first, and counted: the planner then looks a few thousand leads up
+        # rather than hash every lead to find them.
+        conn.exec_driver_sql("DROP TABLE IF EXISTS lead_suspects")
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE lead_suspects ON COMMIT DROP AS {query('lead_match_suspects')}",
+            {"moved": [int(i) for i in moved]},
+        )
+        conn.exec_driver_sql("ANALYZE lead_suspects")
+        suspects = "JOIN lead_suspects s ON s.golden_id = g.golden_id "
     conn.exec_driver_sql(
         "INSERT INTO golden_next.changed (object, golden_id) "
         f"SELECT '{spec.name}', g.golden_id FROM golden_next.{spec.name} g {suspects}"
         f"JOIN golden_next.xref x ON x.object = '{spec.name}' AND x.golden_id = g.golden_id "
         f"JOIN unified.{spec.name} u ON u.org = x.org AND u.sfid = x.sfid "
         f"{' '.join(insert.joins)} WHERE {differs} ON CONFLICT DO NOTHING",
-        params,
+        dict(insert.params),
     )
 
 

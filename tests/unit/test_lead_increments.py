@@ -1,6 +1,6 @@
 """The pure parts of incremental lead matching: which blocks start or stop generating
-pairs with a change, which values' frequencies moved, and links worked out on part of
-the leads as on all of them."""
+pairs with a change, which values' frequencies moved, links worked out on part of the
+leads as on all of them, and which leads' match rows moved."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 
 from dedupe.lead_match import Matches, account_links, person_links
 from warehouse.lead_increments import FREQUENCY_TOLERANCE, flipping_blocks, moved_values
+from warehouse.lead_store import rows_moved
 
 
 def test_blocks_that_cross_a_limit_have_all_their_members_compared_again():
@@ -59,3 +60,25 @@ def test_links_of_whole_clusters_are_the_links_of_all_leads():
     assert part_labels.tolist() == [0, 0]
     assert part_contact.tolist() == [3, 3] and part_weight.tolist() == contact_weight[3:5].tolist()
     assert np.isnan(account_weight[3:5]).all()
+
+
+def test_a_lead_matched_again_to_what_it_had_has_not_moved():
+    before = pd.DataFrame(
+        {
+            "record_id": [1, 2, 3, 4, 6],
+            "contact_sfid": ["c1", None, None, "c4", "c6"],
+            "contact_weight": [12.5, None, None, 9.0, 7.1],
+        }
+    )
+    after = pd.DataFrame(
+        {
+            # 1 as it was; 2 and 3 still without a contact (nulls as the matching writes
+            # them); 4 to another contact; 5 new; 6 at another weight; 7 never there.
+            "record_id": [1, 2, 3, 4, 5, 6],
+            "contact_sfid": ["c1", None, None, "c9", "c5", "c6"],
+            "contact_weight": [12.5, np.nan, np.nan, 9.0, 3.0, 7.2],
+        }
+    )
+    gone = pd.DataFrame({"record_id": [8], "contact_sfid": ["c8"], "contact_weight": [1.0]})
+    moved = rows_moved(pd.concat([before, gone], ignore_index=True), after)
+    assert moved.tolist() == [4, 5, 6, 8]

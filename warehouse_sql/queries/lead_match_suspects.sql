@@ -1,12 +1,13 @@
 -- The golden leads whose computed columns an incremental build may move besides those
--- of leads that changed (`warehouse.leads`): the leads matched again (record ids
--- given); those whose golden contact or account this build rebuilt (a customer merged,
--- split, moved or left); and those converted into a contact or account that changed
--- (one that arrived after its lead, or moved).
+-- of leads that changed (`warehouse.leads`): the leads whose match row the matching
+-- changed (record ids given: a lead matched again to what it had keeps its values);
+-- those whose golden contact or account this build rebuilt (a customer merged, split,
+-- moved or left); and those converted into a contact or account that changed (one
+-- that arrived after its lead, or moved).
 SELECT x.golden_id
 FROM unified.lead u
 JOIN golden_next.xref x ON x.object = 'lead' AND x.org = u.org AND x.sfid = u.sfid
-WHERE u.record_id = ANY(CAST(%(relinked)s AS bigint[]))
+WHERE u.record_id = ANY(CAST(%(moved)s AS bigint[]))
 UNION
 SELECT g.golden_id
 FROM golden_next.lead g
