@@ -84,9 +84,10 @@ def read_records(conn: Connection, obj: str, ids: np.ndarray | None = None) -> p
 
 
 def live_ids(conn: Connection, obj: str) -> np.ndarray:
-    """The record ids of `obj`'s live records, ascending."""
-    sql = query("lead_match_live", unified=ident(conn, "unified", obj))
-    return np.sort(read_int64_column(conn, sql, {"object": obj}))
+    """The record ids of `obj`'s live records (unified's: each is in golden_next.xref,
+    as the xref's blocking check holds before lead matching runs), ascending."""
+    sql = f"SELECT record_id FROM {ident(conn, 'unified', obj)}"
+    return np.sort(read_int64_column(conn, sql))
 
 
 def signatures(keyed: Keyed, matcher: GenericMatcher) -> np.ndarray:
