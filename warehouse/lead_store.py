@@ -26,7 +26,14 @@ from dedupe.lead_match import (
 )
 from dedupe.settings import MatchSettings, stored_rules
 from warehouse import resolution_state
-from warehouse.sql import copy_binary, copy_frame, ident, read_int64_column, read_query
+from warehouse.sql import (
+    copy_binary,
+    copy_frame,
+    ident,
+    idents,
+    read_int64_column,
+    read_query,
+)
 from warehouse_sql import query
 
 LEAD_KEYS = "resolve.lead_match_key"
@@ -264,7 +271,7 @@ def replace_matches(conn: Connection, rows: pd.DataFrame, replaced: np.ndarray) 
     deleted = conn.execute(
         text(
             "DELETE FROM resolve.lead_match WHERE record_id = ANY(CAST(:ids AS bigint[])) "
-            f"RETURNING {', '.join(rows.columns)}"
+            f"RETURNING {idents(conn, rows.columns)}"
         ),
         {"ids": [int(i) for i in replaced]},
     )

@@ -328,7 +328,7 @@ def _mark_moved(
     if moved is not None:
         # Gathered first, and counted: the planner then looks a few thousand leads up
         # rather than hash every lead to find them.
-        conn.exec_driver_sql("DROP TABLE IF EXISTS lead_suspects")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.lead_suspects")
         conn.exec_driver_sql(
             f"CREATE TEMP TABLE lead_suspects ON COMMIT DROP AS {query('lead_match_suspects')}",
             {"moved": [int(i) for i in moved]},
