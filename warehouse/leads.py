@@ -75,14 +75,15 @@ class LeadReport:
 
 
 # What the matching reads, in brief: where each side's records last changed and how
-# many are live. Equal to the last matching's: nothing to match again.
+# many are live (unified's, as `lead_store` reads them). Equal to the last matching's:
+# nothing to match again.
 _SIDES = (
     "SELECT concat_ws('/', (SELECT max(change_seq) FROM unified.lead), "
     "(SELECT max(change_seq) FROM unified.contact), "
     "(SELECT max(change_seq) FROM unified.account), "
-    "(SELECT count(*) FROM golden_next.xref WHERE object = 'lead'), "
-    "(SELECT count(*) FROM golden_next.xref WHERE object = 'contact'), "
-    "(SELECT count(*) FROM golden_next.xref WHERE object = 'account'))"
+    "(SELECT count(*) FROM unified.lead), "
+    "(SELECT count(*) FROM unified.contact), "
+    "(SELECT count(*) FROM unified.account))"
 )
 # resolve.state: the last matching's change sequence and `_SIDES`; and the models the
 # stored pairs were scored with.
