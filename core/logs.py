@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 
 FORMAT_VAR = "ORG360_LOG_FORMAT"
@@ -101,3 +102,21 @@ def configure() -> None:
     # Dagster's storage sets up its schema migrations with alembic, which announces
     # each of its plugins.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # What Python would print to stderr on its own (an uncaught exception, one in a
+    # thread, one it can only ignore, as in an exit handler) is an event too.
+    sys.excepthook = _log_uncaught
+    threading.excepthook = lambda args: _log_uncaught(
+        args.exc_type, args.exc_value, args.exc_traceback, f"in thread {args.thread.name}"
+    )
+    sys.unraisablehook = lambda args: _log_uncaught(
+        args.exc_type,
+        args.exc_value,
+        args.exc_traceback,
+        f"{args.err_msg or 'Exception ignored in'}: {args.object!r}",
+    )
+
+
+def _log_uncaught(exc_type, exc_value, exc_traceback, where: str = "uncaught") -> None:
+    logging.getLogger("org360").error(
+        "%s: %s", where, exc_type.__name__, exc_info=(exc_type, exc_value, exc_traceback)
+    )

@@ -279,7 +279,10 @@ def test_every_procfile_process_runs_as_a_platform_runs_it(database_url, engine,
         # Every line the web process and the workers wrote is one JSON event; the
         # traced request's line carries its id.
         for name in ("web", "worker", "worker.2"):
-            events = [json.loads(line) for line in formation.log(name).splitlines()]
+            lines = formation.log(name).splitlines()
+            not_json = [line for line in lines if not _is_json_object(line)]
+            assert not not_json, f"{name} wrote lines that are not events:\n" + "\n".join(not_json)
+            events = [json.loads(line) for line in lines]
             assert events and all({"timestamp", "level", "event"} <= e.keys() for e in events)
         traced_lines = [
             e
@@ -292,6 +295,13 @@ def test_every_procfile_process_runs_as_a_platform_runs_it(database_url, engine,
 
 
 PASSWORD = "a-long-enough-password"
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def _dagster_with_session(base: str, email: str) -> int:
