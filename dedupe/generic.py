@@ -158,7 +158,8 @@ def per_distinct(values: pd.Series, fn: Callable[[object], object]) -> pd.Series
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     # One slot more, left null: code -1 (a null value) lands on it.
     mapped = np.full(len(uniques) + 1, None, dtype=object)
-    mapped[: len(uniques)] = [fn(value) for value in uniques]
+    # As plain objects: iterating over a pandas string array costs a call per value.
+    mapped[: len(uniques)] = [fn(value) for value in np.asarray(uniques, dtype=object)]
     return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 

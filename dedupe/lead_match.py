@@ -262,6 +262,49 @@ def keyed_together(
     return [every.take(np.arange(start, end)) for start, end in itertools.pairwise(bounds)]
 
 
+# Records keyed per task when `key_records` spreads the keying: a few tasks per process
+# at a million records, so that the parent takes in one task's keys while the others
+# are worked out, and a value shared by many records (a first name) is keyed only a
+# few times over.
+RECORDS_PER_KEY_TASK = 400_000
+
+
+def key_records(
+    leads: pd.DataFrame,
+    contacts: pd.DataFrame,
+    accounts: pd.DataFrame,
+    spread: Spread = serially,
+) -> dict[str, Keyed]:
+    """Every record as each model keys it: the leads and contacts by the person model
+    ("lead_person", "contact_person"), every lead and the accounts by the company model
+    ("lead_company", "account_company"). Each task keys a slice of each frame by both
+    models, sharing its company names, domains and phones (`KeyMemo`); a record's keys
+    are its own, so the slices give what one keying gives."""
+    tasks = max(1, -(-(len(leads) + len(contacts) + len(accounts)) // RECORDS_PER_KEY_TASK))
+    bounds = {
+        name: np.linspace(0, len(frame), tasks + 1, dtype=np.int64)
+        for name, frame in (("leads", leads), ("contacts", contacts), ("accounts", accounts))
+    }
+
+    def key(index: int) -> tuple[Keyed, Keyed, Keyed, Keyed]:
+        def part(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+            return frame.iloc[bounds[name][index] : bounds[name][index + 1]]
+
+        memo = KeyMemo()
+        these = part("leads", leads)
+        person = keyed_together(PERSON, PERSON_SETTINGS, [these, part("contacts", contacts)], memo)
+        company = keyed_together(
+            COMPANY, COMPANY_SETTINGS, [these, part("accounts", accounts)], memo
+        )
+        return (*person, *company)
+
+    pieces = spread(key, tasks)
+    names = ("lead_person", "contact_person", "lead_company", "account_company")
+    return {
+        name: Keyed.concat([piece[slot] for piece in pieces]) for slot, name in enumerate(names)
+    }
+
+
 def reusable(stored: dict | None, records: int, refit_change: float) -> bool:
     """Whether `stored` parameters still serve `records` records: of this model's
     version, fitted on about as many (within `refit_change`)."""
@@ -428,12 +471,12 @@ def link_leads(
     """leads: first_name, last_name, email, mobile_phone, phone, company, domain;
     contacts: the same (company: their account's name); accounts: company, domain,
     phone. Cleaned values, nulls as None/NaN. `models`: the parameters a last run
-    returned, reused while the records number about as many. `spread`: how scoring runs
-    its pieces (side by side, or one after another)."""
+    returned, reused while the records number about as many. `spread`: how keying and
+    scoring run their pieces (side by side, or one after another)."""
     models = models or {}
     n = len(leads)
-    memo = KeyMemo()
-    lead_person, contact_person = keyed_together(PERSON, PERSON_SETTINGS, [leads, contacts], memo)
+    keyed = key_records(leads, contacts, accounts, spread)
+    lead_person, contact_person = keyed["lead_person"], keyed["contact_person"]
     person, person_model = _matches_of_leads(
         Keyed.concat([lead_person, contact_person]),
         n,
@@ -448,9 +491,8 @@ def link_leads(
     # A lead that is a known person is at that person's account; the others are
     # compared with every org's accounts by company.
     unknown = np.flatnonzero(contact < 0)
-    lead_company, account_company = keyed_together(
-        COMPANY, COMPANY_SETTINGS, [leads.iloc[unknown], accounts], memo
-    )
+    lead_company = keyed["lead_company"].take(unknown)
+    account_company = keyed["account_company"]
     found, company_model = _matches_of_leads(
         Keyed.concat([lead_company, account_company]),
         len(unknown),

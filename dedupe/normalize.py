@@ -35,7 +35,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 
 def _map_distinct(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     """Apply `fn` once per distinct non-null value (CRM columns repeat a lot)."""
-    values = series.dropna().unique()
+    # As plain objects: iterating over a pandas string array costs a call per value.
+    values = np.asarray(series.dropna().unique(), dtype=object)
     lookup = {value: fn(value) for value in values}
     out = series.map(lookup, na_action="ignore").astype(object)
     return out.where(out.notna(), None)

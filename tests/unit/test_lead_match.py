@@ -108,7 +108,7 @@ def test_a_stored_model_weighs_unchanged_records_the_same():
     assert refitted.models["person"]["records"] != first.models["person"]["records"]
 
 
-def test_scoring_spread_over_processes_gives_what_one_scoring_gives(monkeypatch):
+def test_keying_and_scoring_spread_over_processes_give_what_one_of_each_gives(monkeypatch):
     rng = random.Random(11)
     contacts = _people(rng, 300, "C")
     leads = pd.concat([contacts.sample(90, random_state=4), _people(rng, 30, "P")])
@@ -118,7 +118,9 @@ def test_scoring_spread_over_processes_gives_what_one_scoring_gives(monkeypatch)
     accounts = pd.DataFrame({"company": contacts["company"], "domain": None, "phone": None})
     alone = link_leads(leads, contacts, accounts)
 
-    # Pieces of a hundred pairs, scored in forked processes.
+    # Slices of a hundred records keyed, and pieces of a hundred pairs scored, in
+    # forked processes.
+    monkeypatch.setattr(lead_match, "RECORDS_PER_KEY_TASK", 100)
     monkeypatch.setattr(lead_match, "PAIRS_PER_TASK", 100)
     pieces = []
 
@@ -131,3 +133,6 @@ def test_scoring_spread_over_processes_gives_what_one_scoring_gives(monkeypatch)
     for name in ("cluster", "contact", "contact_weight", "account", "account_weight"):
         np.testing.assert_array_equal(getattr(spread_out, name), getattr(alone, name))
     np.testing.assert_array_equal(spread_out.person.weight, alone.person.weight)
+    for name, keyed in alone.keyed.items():
+        np.testing.assert_array_equal(spread_out.keyed[name].keys, keyed.keys)
+        pd.testing.assert_frame_equal(spread_out.keyed[name].features, keyed.features)
