@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from core.catalogue import CATALOGUE, OBJECTS
+from core.catalogue import OBJECTS
 from warehouse.golden import rebuild_all
 from warehouse.sql import (
     bulk_loaded,
@@ -86,15 +86,15 @@ _CHANGED_IDS = "(SELECT golden_id FROM golden_next.changed)"
 # The keys of the rows an incremental publication compares in each table: those of
 # changed golden records (golden ids are unique across objects: each its own prefix).
 # Catalogue names (checked lower-case words), quoted for the array below.
-_REVIEWED_BY_RULE = ", ".join(f"'{o}'" for o, spec in CATALOGUE.items() if spec.review_rule)
+_REVIEWED_IDS = "(SELECT golden_id FROM golden_next.review_scope)"
 _SCOPES: dict[str, str] = {
     **{obj: "SELECT golden_id FROM golden_next.changed" for obj in OBJECTS},
     "xref": "SELECT object, org, sfid FROM xref_scope",
-    # Pairs a review rule finds are looked for afresh at every run: all of theirs.
+    # And the pairs of golden records a review rule looked at again (warehouse.review_queue).
     "duplicate_review": " UNION ".join(
         f"SELECT review_id FROM {schema}.duplicate_review "
         f"WHERE golden_id_a IN {_CHANGED_IDS} OR golden_id_b IN {_CHANGED_IDS} "
-        f"OR object = ANY(ARRAY[{_REVIEWED_BY_RULE}]::text[])"
+        f"OR golden_id_a IN {_REVIEWED_IDS} OR golden_id_b IN {_REVIEWED_IDS}"
         for schema in ("golden", "golden_next")
     ),
     # The report rows of the accounts incremental builds rewrote (warehouse.reports).
@@ -381,5 +381,6 @@ def publish(engine: Engine, run_started_at: datetime | None = None) -> PublishRe
         conn.exec_driver_sql("DELETE FROM resolve.rebuild")
         conn.exec_driver_sql("DELETE FROM golden_next.changed")
         conn.exec_driver_sql("DELETE FROM golden_next.report_scope")
+        conn.exec_driver_sql("DELETE FROM golden_next.review_scope")
         report.incremental = not full
     return report

@@ -5,9 +5,12 @@ data stewards to decide. A pair a steward decided is never asked about again.
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import Connection, Engine, text
 
 from core.catalogue import CATALOGUE, ObjectSpec
+from warehouse import resolution_state
 from warehouse.golden import changed_ids, rebuild_all
 from warehouse.matchers import match_settings
 from warehouse.sql import plan_for_few_rows
@@ -16,6 +19,9 @@ from warehouse_sql import query
 # From this many bits a pair a review rule finds is put to the stewards (each rule's
 # query, e.g. warehouse_sql/queries/opportunity_review.sql, says what weighs what).
 RULE_REVIEW_WEIGHT = 4.0
+# resolve.state: the fingerprint of the rules (and weight) the queue's rule pairs were
+# found by.
+_RULES_STATE = "review_rules"
 
 
 def reviewed_by_rule() -> list[str]:
@@ -119,13 +125,56 @@ def build_review_queue(engine: Engine) -> tuple[dict[str, int], bool]:
                 text(_review_sql(obj, label_a, label_b, full)),
                 {"review_weight": match_settings(obj).review_weight},
             ).rowcount
-        for obj in reviewed_by_rule():
-            # Looked for afresh at every run among the golden records (they are few).
-            conn.execute(
-                text("DELETE FROM golden_next.duplicate_review WHERE object = :obj"),
-                {"obj": obj},
-            )
-            counts[obj] = conn.execute(
-                text(query(CATALOGUE[obj].review_rule)), {"review_weight": RULE_REVIEW_WEIGHT}
-            ).rowcount
+        rules = {obj: query(CATALOGUE[obj].review_rule) for obj in reviewed_by_rule()}
+        fingerprint = hashlib.sha256(f"{rules}|{RULE_REVIEW_WEIGHT}".encode()).hexdigest()
+        last = resolution_state.load_state(conn, _RULES_STATE)
+        # Pairs found by rules as they were are looked for again when the rules change.
+        everything = full or last is None or last.fingerprint != fingerprint
+        for obj, rule in rules.items():
+            counts[obj] = _look_for_by_rule(conn, obj, rule, everything, full)
+        state = resolution_state.ResolveState(0, fingerprint)
+        resolution_state.save_state(conn, _RULES_STATE, state)
     return counts, not full
+
+
+def _look_for_by_rule(conn: Connection, obj: str, rule: str, everything: bool, full: bool) -> int:
+    """The pairs `obj`'s review `rule` finds: all of them (`everything`), or those of
+    the golden records the change reaches (`review_rule_scope.sql`), the others standing
+    as found. `full`: the publication compares every row. Pairs written."""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.review_rule_scope")
+    params = {"object": obj}
+    if everything:
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE review_rule_scope (golden_id varchar(18)) ON COMMIT DROP"
+        )
+        conn.execute(
+            text("DELETE FROM golden_next.duplicate_review WHERE object = :object"), params
+        )
+    else:
+        scope = query("review_rule_scope")
+        conn.execute(text(f"CREATE TEMP TABLE review_rule_scope ON COMMIT DROP AS {scope}"), params)
+        conn.exec_driver_sql("ANALYZE review_rule_scope")
+        conn.execute(
+            text(
+                "DELETE FROM golden_next.duplicate_review WHERE object = :object AND "
+                "(golden_id_a IN (SELECT golden_id FROM review_rule_scope) "
+                "OR golden_id_b IN (SELECT golden_id FROM review_rule_scope))"
+            ),
+            params,
+        )
+    found = conn.execute(
+        text(rule), {"review_weight": RULE_REVIEW_WEIGHT, "everything": everything}
+    ).rowcount
+    if not full:
+        # The publication compares the queue rows of these golden records too.
+        if everything:
+            conn.execute(text(query("review_scope_everything")), params)
+        else:
+            conn.execute(
+                text(
+                    "INSERT INTO golden_next.review_scope (object, golden_id) "
+                    "SELECT :object, golden_id FROM review_rule_scope"
+                ),
+                params,
+            )
+    return found

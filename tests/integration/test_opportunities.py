@@ -23,7 +23,9 @@ from pipelines.runner import run_all
 from tests.helpers.orgs import seed_demo, write_config
 from tests.integration.odata.conftest import PASSWORD, USER, running_server
 from warehouse.currency import RatesError, load_rates_file, stage_rates
-from warehouse.steward import Decision, DecisionError, record_decision
+from warehouse.review_queue import RULE_REVIEW_WEIGHT
+from warehouse.steward import Decision, DecisionError, record_decision, undo_decision
+from warehouse_sql import query
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKER = Path("../shared/odata/validate_metadata.py")
@@ -518,14 +520,102 @@ def test_deals_entered_in_two_orgs_go_to_the_stewards_and_stay_apart(database_ur
     with pytest.raises(DecisionError, match="opportunities are never merged"):
         record_decision(engine, Decision("opportunity", *a, *b, decision="match", decided_by="s"))
     record_decision(engine, Decision("opportunity", *a, *b, decision="no_match", decided_by="s"))
+    # Meanwhile another queued deal is renamed out of its pair, and a deal is entered
+    # again in a second org: an incremental run looks again only where that reaches.
+    with engine.begin() as conn:
+        renamed = conn.execute(
+            text(
+                "SELECT org_a, sfid_a, org_b, sfid_b FROM golden.duplicate_review "
+                "WHERE object = 'opportunity' AND sfid_a NOT IN (:sa, :sb) "
+                "AND sfid_b NOT IN (:sa, :sb) ORDER BY review_id LIMIT 1"
+            ),
+            {"sa": a[1], "sb": b[1]},
+        ).one()
+        conn.execute(
+            text(
+                f"UPDATE sf_{renamed.org_a}.opportunity SET name = 'Quite another matter', "
+                "systemmodstamp = now() WHERE sfid = :sfid"
+            ),
+            {"sfid": renamed.sfid_a},
+        )
+        copied = _deal_entered_again_in_emea(conn)
     run_all(config)
+    assert _queued(engine, a, b) == 0  # a decided pair is not asked about again
+    assert _queued(engine, (renamed.org_a, renamed.sfid_a), (renamed.org_b, renamed.sfid_b)) == 0
+    assert _queued(engine, *copied) == 1
     with engine.connect() as conn:
-        still = conn.execute(
+        incremental = conn.execute(
+            text("SELECT incremental FROM org360.publication ORDER BY id DESC LIMIT 1")
+        ).scalar_one()
+    assert incremental
+    assert _queue_of_deals(engine) == _deals_found_afresh(engine)
+
+    # A decision taken back: the pair is asked about again.
+    undo_decision(engine, "opportunity", a, b, by="s")
+    run_all(config)
+    assert _queued(engine, a, b) == 1
+    assert _queue_of_deals(engine) == _deals_found_afresh(engine)
+    engine.dispose()
+
+
+def _deal_entered_again_in_emea(conn) -> tuple[tuple[str, str], tuple[str, str]]:
+    """An amer deal entered again in emea, at the emea account of its golden account."""
+    deal = conn.execute(
+        text(
+            "SELECT o.sfid, xa.sfid AS account FROM golden.opportunity o "
+            "JOIN golden.xref xa ON xa.object = 'account' "
+            "AND xa.golden_id = o.golden_account_id AND xa.org = 'emea' "
+            "WHERE o.org = 'amer' AND o.amount IS NOT NULL AND o.close_date IS NOT NULL "
+            "ORDER BY o.sfid LIMIT 1"
+        )
+    ).one()
+    again = "006EM0000AGAIN0001"
+    conn.execute(
+        text(
+            "INSERT INTO sf_emea.opportunity (sfid, name, accountid, stagename, isclosed, iswon, "
+            "closedate, amount, currencyisocode, systemmodstamp, isdeleted) "
+            "SELECT :again, o.name, :account, (SELECT min(stagename) FROM sf_emea.opportunity), "
+            "o.isclosed, o.iswon, o.closedate, o.amount, o.currencyisocode, now(), false "
+            "FROM sf_amer.opportunity o WHERE o.sfid = :sfid"
+        ),
+        {"again": again, "account": deal.account, "sfid": deal.sfid},
+    )
+    return ("amer", deal.sfid), ("emea", again)
+
+
+def _queued(engine, a: tuple[str, str], b: tuple[str, str]) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
             text(
                 "SELECT count(*) FROM golden.duplicate_review WHERE object = 'opportunity' "
-                "AND (org_a, sfid_a, org_b, sfid_b) = (:oa, :sa, :ob, :sb)"
+                "AND ((org_a, sfid_a, org_b, sfid_b) = (:oa, :sa, :ob, :sb) "
+                "OR (org_a, sfid_a, org_b, sfid_b) = (:ob, :sb, :oa, :sa))"
             ),
             {"oa": a[0], "sa": a[1], "ob": b[0], "sb": b[1]},
         ).scalar_one()
-    assert still == 0  # a decided pair is not asked about again
-    engine.dispose()
+
+
+_DEAL_PAIRS = (
+    "SELECT review_id, golden_id_a, golden_id_b, label_a, label_b, match_weight "
+    "FROM {schema}.duplicate_review WHERE object = 'opportunity'"
+)
+
+
+def _queue_of_deals(engine) -> set[tuple]:
+    with engine.connect() as conn:
+        return set(conn.execute(text(_DEAL_PAIRS.format(schema="golden"))).all())
+
+
+def _deals_found_afresh(engine) -> set[tuple]:
+    """What the opportunities' review rule finds now looking at every golden deal
+    (in a transaction taken back)."""
+    with engine.connect() as conn, conn.begin() as transaction:
+        conn.exec_driver_sql("CREATE TEMP TABLE review_rule_scope (golden_id varchar(18))")
+        conn.execute(text("DELETE FROM golden_next.duplicate_review WHERE object = 'opportunity'"))
+        conn.execute(
+            text(query("opportunity_review")),
+            {"review_weight": RULE_REVIEW_WEIGHT, "everything": True},
+        )
+        found = set(conn.execute(text(_DEAL_PAIRS.format(schema="golden_next"))).all())
+        transaction.rollback()
+    return found

@@ -108,7 +108,11 @@ def test_a_lost_next_publication_is_built_again_and_publishes_the_same(
             "WHERE n.nspname = 'golden_next' AND c.relkind = 'r'",
         ).values
     )
-    assert {t for t, p in persistence.items() if p == "p"} == {"changed", "report_scope"}
+    assert {t for t, p in persistence.items() if p == "p"} == {
+        "changed",
+        "report_scope",
+        "review_scope",
+    }
     assert set(OBJECTS) | {"xref", "duplicate_review"} <= set(persistence)
     published = "SELECT object, org, sfid, golden_id FROM golden.xref ORDER BY 1, 2, 3"
     before = _frame(engine, published)

@@ -6,7 +6,17 @@
 --   close_date  3 - 4 x days apart / 31      (+3 the same day, -1 a month apart)
 --   amount      3 - 30 x relative difference (+3 the same, 0 a tenth apart; 0 if unknown)
 -- and a pair is put forward from :review_weight bits, after a prior of -2 bits.
-WITH pairs AS (
+-- With :everything false (an incremental build) only the pairs of an opportunity in
+-- `review_rule_scope` (a temp table of golden ids, warehouse.review_queue) are looked
+-- for: among the opportunities of those opportunities' accounts.
+WITH scope_accounts AS (
+    SELECT DISTINCT o.golden_account_id FROM review_rule_scope s
+    JOIN golden_next.opportunity o ON o.golden_id = s.golden_id
+), candidates AS NOT MATERIALIZED (
+    SELECT * FROM golden_next.opportunity o
+    WHERE o.golden_account_id IS NOT NULL
+      AND (:everything OR o.golden_account_id IN (SELECT golden_account_id FROM scope_accounts))
+), pairs AS (
     SELECT a.org AS org_a, a.sfid AS sfid_a, a.golden_id AS golden_id_a, a.name AS label_a,
            b.org AS org_b, b.sfid AS sfid_b, b.golden_id AS golden_id_b, b.name AS label_b,
            6 * similarity(lower(a.name), lower(b.name)) - 2 AS name,
@@ -15,11 +25,12 @@ WITH pairs AS (
                 ELSE 3 - 30 * abs(a.amount_reporting - b.amount_reporting)
                      / greatest(abs(a.amount_reporting), abs(b.amount_reporting), 1) END
                AS amount
-    FROM golden_next.opportunity a
-    JOIN golden_next.opportunity b
-      ON b.golden_account_id = a.golden_account_id AND b.org > a.org
-    WHERE a.golden_account_id IS NOT NULL
-      AND abs(b.close_date - a.close_date) <= 31
+    FROM candidates a
+    JOIN candidates b ON b.golden_account_id = a.golden_account_id AND b.org > a.org
+    WHERE abs(b.close_date - a.close_date) <= 31
+      AND (:everything
+           OR a.golden_id IN (SELECT golden_id FROM review_rule_scope)
+           OR b.golden_id IN (SELECT golden_id FROM review_rule_scope))
       AND similarity(lower(a.name), lower(b.name)) >= 0.4
       AND NOT EXISTS (
           SELECT 1 FROM steward.decision d
