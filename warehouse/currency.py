@@ -327,25 +327,22 @@ class OpportunityComputer:
     ) -> ConversionReport:
         """Gaps over every golden opportunity: what a reader of the reports misses."""
         report = ConversionReport()
-        for org, code, count in conn.execute(
+        # Both gaps in one pass over the opportunities.
+        for org, no_rate, code, unmapped, stage, count in conn.execute(
             text(
-                "SELECT org, coalesce(currency, '(none)'), count(*) "
-                "FROM golden_next.opportunity "
-                "WHERE amount IS NOT NULL AND amount_reporting IS NULL GROUP BY 1, 2"
-            )
+                "SELECT org, no_rate, coalesce(currency, '(none)'), unmapped, stage, count(*) "
+                "FROM (SELECT org, currency, stage, "
+                "amount IS NOT NULL AND amount_reporting IS NULL AS no_rate, "
+                "org = ANY(:mapped) AND stage IS NOT NULL AND funnel_stage IS NULL AS unmapped "
+                "FROM golden_next.opportunity) g WHERE no_rate OR unmapped "
+                "GROUP BY org, no_rate, currency, unmapped, stage"
+            ),
+            {"mapped": [o.key for o in settings.orgs if o.stages]},
         ):
-            report.missing_rates[(org, code)] = count
-        mapped = [o.key for o in settings.orgs if o.stages]
-        if mapped:
-            for org, stage, count in conn.execute(
-                text(
-                    "SELECT g.org, g.stage, count(*) FROM golden_next.opportunity g "
-                    "WHERE g.org = ANY(:orgs) AND g.stage IS NOT NULL "
-                    "AND g.funnel_stage IS NULL GROUP BY 1, 2"
-                ),
-                {"orgs": mapped},
-            ):
-                report.unmapped_stages[(org, stage)] = count
+            if no_rate:
+                report.missing_rates[(org, code)] += count
+            if unmapped:
+                report.unmapped_stages[(org, stage)] += count
         return report
 
 

@@ -12,8 +12,11 @@
 WITH scope_accounts AS (
     SELECT DISTINCT o.golden_account_id FROM review_rule_scope s
     JOIN golden_next.opportunity o ON o.golden_id = s.golden_id
-), candidates AS NOT MATERIALIZED (
-    SELECT * FROM golden_next.opportunity o
+), candidates AS MATERIALIZED (
+    -- Read once for both sides of the pairs (the golden opportunities are wide).
+    SELECT o.golden_id, o.golden_account_id, o.org, o.sfid, o.name, o.close_date,
+           o.amount_reporting
+    FROM golden_next.opportunity o
     WHERE o.golden_account_id IS NOT NULL
       AND (:everything OR o.golden_account_id IN (SELECT golden_account_id FROM scope_accounts))
 ), pairs AS (
