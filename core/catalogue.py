@@ -128,9 +128,13 @@ class ObjectSpec:
     plural: the entity set's name, where adding an s will not do (Opportunities).
     review_rule: for an object that is not resolved, the named query
     (`warehouse_sql/queries/<rule>.sql`) that puts likely duplicates of its golden
-    records to the stewards afresh at every run (deals entered in two orgs).
+    records to the stewards at every run (deals entered in two orgs; an incremental
+    build looks among the records its change reaches).
     word_index: golden names indexed word by word, so a search by name is answered at
     once among millions (kept on every change; worth it where people search by name).
+    summed_by: the golden column holding the golden account its records are summed
+    under in the report tables (`warehouse.reports`); the next publication's table is
+    indexed by it, as an incremental build looks them up by account.
     """
 
     name: str
@@ -147,6 +151,7 @@ class ObjectSpec:
     plural: str | None = None
     word_index: bool = True
     review_rule: str | None = None
+    summed_by: str | None = None
 
     @property
     def source_table(self) -> str:
@@ -361,6 +366,7 @@ OPPORTUNITY = ObjectSpec(
     # opportunity is a golden record of its own.
     resolved=False,
     review_rule="opportunity_review",
+    summed_by="golden_account_id",
     # Searched by account rather than by name; contains on names uses the trigram index.
     word_index=False,
 )
@@ -431,6 +437,7 @@ LEAD = ObjectSpec(
     resolved=False,
     # Looked up through their customer; contains on names uses the trigram index.
     word_index=False,
+    summed_by="golden_account_id",
 )
 
 CONTACT_ROLE = ObjectSpec(

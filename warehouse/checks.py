@@ -23,13 +23,15 @@ def _incremental(engine: Engine) -> bool:
         return not rebuild_all(conn)
 
 
-def _ids(engine: Engine, sql: str, scoped: bool) -> tuple[int, list[str]]:
+def _ids(
+    engine: Engine, sql: str, scoped: bool, params: dict | None = None
+) -> tuple[int, list[str]]:
     """How many rows `sql` returns, and the first few (one pass over the data)."""
     with engine.connect() as conn:
         if scoped:
             plan_for_few_rows(conn)
         rows = conn.execute(
-            text(f"SELECT o.*, count(*) OVER () FROM ({sql}) AS o LIMIT {SAMPLE}")
+            text(f"SELECT o.*, count(*) OVER () FROM ({sql}) AS o LIMIT {SAMPLE}"), params or {}
         ).all()
     return (rows[0][-1] if rows else 0), [str(r[0]) for r in rows]
 
@@ -186,5 +188,7 @@ def parent_links_missing(engine: Engine, obj: str, parent: str) -> tuple[int, li
 
 def account_summaries_wrong(engine: Engine) -> tuple[int, list[str]]:
     """Account summaries of no golden account, or whose open pipeline, open count or
-    open leads differ from their opportunities' and leads'."""
-    return _ids(engine, query("account_summaries_wrong"), False)
+    open leads differ from their opportunities' and leads' (in an incremental build,
+    of the accounts whose report rows it rewrote)."""
+    scoped = _incremental(engine)
+    return _ids(engine, query("account_summaries_wrong"), scoped, {"everything": not scoped})

@@ -97,7 +97,7 @@ def _ensure(conn: Connection, spec: ObjectSpec) -> list[str]:
     obj = spec.name
     if _columns_of(conn, "golden", obj) is None:
         _create(conn, spec)
-        return [f"created tables of {obj}"]
+        return [f"created tables of {obj}", *_index_next(conn, spec)]
     added = []
     for layer in LAYERS:
         have = _columns_of(conn, layer, obj) or set()
@@ -113,7 +113,22 @@ def _ensure(conn: Connection, spec: ObjectSpec) -> list[str]:
                     f"ADD COLUMN IF NOT EXISTS {ident(conn, name)} {sql}"
                 )
             added.append(f"added {layer}.{obj}.{name}")
-    return added
+    return added + _index_next(conn, spec)
+
+
+def _index_next(conn: Connection, spec: ObjectSpec) -> list[str]:
+    """The next publication's index on the column its records are summed by in the
+    reports (`summed_by`), where it lacks it."""
+    if spec.summed_by is None:
+        return []
+    name = f"golden_next_{spec.name}_{spec.summed_by}_idx"
+    if conn.execute(text("SELECT to_regclass(:name)"), {"name": f"golden_next.{name}"}).scalar():
+        return []
+    conn.exec_driver_sql(
+        f"CREATE INDEX {ident(conn, name)} ON {ident(conn, 'golden_next', spec.name)} "
+        f"({ident(conn, spec.summed_by)})"
+    )
+    return [f"indexed golden_next.{spec.name}.{spec.summed_by}"]
 
 
 def _declared(conn: Connection, spec: ObjectSpec, layer: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from demo.changes import apply_changes
 from pipelines.runner import run_all
 from tests.helpers.orgs import seed_demo, write_config
+from warehouse import checks
 
 _NOW = "now() AT TIME ZONE 'UTC'"
 _KEYS = {"account_summary": "golden_id", "pipeline_by_month": "row_key"}
@@ -128,3 +129,22 @@ def test_incremental_reports_equal_a_whole_rebuild(database_url, engine, tmp_pat
         pd.testing.assert_frame_equal(whole[table], incremental[table])
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM golden_next.report_scope")).scalar() == 0
+
+    # The summaries' check, in an incremental build, looks at the accounts whose
+    # report rows it rewrote: a wrong figure among them is found.
+    wrong = new_account
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE golden_next.account_summary SET open_opportunities = "
+                "open_opportunities + 1 WHERE golden_id = :g"
+            ),
+            {"g": wrong},
+        )
+    assert checks.account_summaries_wrong(engine) == (0, [])  # not rewritten: passed before
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO golden_next.report_scope (golden_account_id) VALUES (:g)"),
+            {"g": wrong},
+        )
+    assert checks.account_summaries_wrong(engine) == (1, [wrong])
