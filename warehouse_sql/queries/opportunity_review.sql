@@ -18,7 +18,9 @@ WITH scope_accounts AS (
            o.amount_reporting
     FROM golden_next.opportunity o
     WHERE o.golden_account_id IS NOT NULL
-      AND (:everything OR o.golden_account_id IN (SELECT golden_account_id FROM scope_accounts))
+      -- (An array, not IN: with :everything false the planner then looks them up.)
+      AND (:everything
+           OR o.golden_account_id = ANY (ARRAY(SELECT golden_account_id FROM scope_accounts)))
 ), pairs AS (
     SELECT a.org AS org_a, a.sfid AS sfid_a, a.golden_id AS golden_id_a, a.name AS label_a,
            b.org AS org_b, b.sfid AS sfid_b, b.golden_id AS golden_id_b, b.name AS label_b,
