@@ -105,15 +105,20 @@ def configure() -> None:
     # What Python would print to stderr on its own (an uncaught exception, one in a
     # thread, one it can only ignore, as in an exit handler) is an event too.
     sys.excepthook = _log_uncaught
-    threading.excepthook = lambda args: _log_uncaught(
-        args.exc_type, args.exc_value, args.exc_traceback, f"in thread {args.thread.name}"
-    )
+    threading.excepthook = _log_thread_uncaught
     sys.unraisablehook = lambda args: _log_uncaught(
         args.exc_type,
         args.exc_value,
         args.exc_traceback,
         f"{args.err_msg or 'Exception ignored in'}: {args.object!r}",
     )
+
+
+def _log_thread_uncaught(args: threading.ExceptHookArgs) -> None:
+    # A thread that calls sys.exit() ends quietly, as Python's own hook has it.
+    if not issubclass(args.exc_type, SystemExit):
+        thread = args.thread.name if args.thread else "?"
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback, f"in thread {thread}")
 
 
 def _log_uncaught(exc_type, exc_value, exc_traceback, where: str = "uncaught") -> None:

@@ -12,7 +12,7 @@ import sys
 from tests.helpers.cli import REPO
 
 PROGRAM = """
-import threading, weakref
+import sys, threading, weakref
 from core import logs
 
 logs.configure()
@@ -28,6 +28,9 @@ weakref.finalize(kept, release_interrupted)
 worker = threading.Thread(target=lambda: 1 / 0, name="helper")
 worker.start()
 worker.join()
+quitter = threading.Thread(target=sys.exit, name="quitter")  # ends quietly
+quitter.start()
+quitter.join()
 raise LookupError("the last words")
 """
 
