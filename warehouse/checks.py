@@ -57,24 +57,18 @@ def xref_missing_records(engine: Engine) -> tuple[int, list[str]]:
     )
     if count == 0:
         # Whole-table guard: as many xref rows as live records, object by object, and
-        # (a whole build) none of any other object.
+        # none of any other object (the xref counted in one pass, by object).
+        live = " UNION ALL ".join(
+            f"SELECT CAST('{obj}' AS text) AS o, (SELECT count(*) FROM unified.{obj}) AS live"
+            for obj in OBJECTS
+        )
         count, sample = _ids(
             engine,
-            "SELECT o || ': ' || live || ' live records, ' || xref || ' in xref' FROM ("
-            + " UNION ALL ".join(
-                f"SELECT CAST('{obj}' AS text) AS o, "
-                f"(SELECT count(*) FROM unified.{obj}) AS live, "
-                f"(SELECT count(*) FROM golden_next.xref WHERE object = '{obj}') AS xref"
-                for obj in OBJECTS
-            )
-            # (A whole build's guard stands for the orphans' scan: `xref_orphans`.)
-            + (
-                ""
-                if scoped
-                else " UNION ALL SELECT 'other objects', 0, (SELECT count(*) FROM "
-                f"golden_next.xref WHERE object NOT IN ({_QUOTED_OBJECTS}))"
-            )
-            + ") c WHERE live <> xref",
+            "SELECT COALESCE(l.o, x.o) || ': ' || COALESCE(l.live, 0) || ' live records, ' "
+            "|| COALESCE(x.xref, 0) || ' in xref' "
+            f"FROM ({live}) l FULL JOIN (SELECT CAST(object AS text) AS o, count(*) AS xref "
+            "FROM golden_next.xref GROUP BY object) x ON x.o = l.o "
+            "WHERE COALESCE(l.live, 0) <> COALESCE(x.xref, 0)",
             scoped,
         )
     return count, sample
@@ -92,19 +86,25 @@ def xref_orphans(engine: Engine, missing: int) -> tuple[int, list[str]]:
     if scoped:
         # The rows this build rewrote: changed records, and members of changed golden ids.
         rows = (
-            "(SELECT x.* FROM resolve.changed ch JOIN golden_next.xref x "
+            "(SELECT x.object, x.org, x.sfid FROM resolve.changed ch JOIN golden_next.xref x "
             "ON (x.object, x.org, x.sfid) = (ch.object, ch.org, ch.sfid) "
-            "UNION SELECT x.* FROM golden_next.changed g JOIN golden_next.xref x "
-            "ON x.golden_id = g.golden_id)"
+            "UNION SELECT x.object, x.org, x.sfid FROM golden_next.changed g "
+            "JOIN golden_next.xref x ON x.golden_id = g.golden_id)"
         )
+    # Object by object: each one's rows looked up in its own table only.
+    key = "x.object || '/' || x.org || '/' || x.sfid"
+    orphans = [
+        f"SELECT {key} FROM x WHERE x.object = '{obj}' AND NOT EXISTS "
+        f"(SELECT 1 FROM unified.{obj} u WHERE u.org = x.org AND u.sfid = x.sfid)"
+        for obj in OBJECTS
+    ]
+    orphans.append(f"SELECT {key} FROM x WHERE x.object NOT IN ({_QUOTED_OBJECTS})")
+    # A build's few rows gathered once; a whole xref read by each object's part.
+    materialized = "MATERIALIZED " if scoped else ""
     return _ids(
         engine,
-        f"SELECT x.object || '/' || x.org || '/' || x.sfid FROM {rows} x WHERE "
-        + " AND ".join(
-            f"NOT EXISTS (SELECT 1 FROM unified.{obj} u WHERE x.object = '{obj}' "
-            "AND u.org = x.org AND u.sfid = x.sfid)"
-            for obj in OBJECTS
-        ),
+        f"WITH x AS {materialized}(SELECT object, org, sfid FROM {rows} r) "
+        + " UNION ALL ".join(orphans),
         scoped,
     )
 

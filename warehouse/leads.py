@@ -112,6 +112,13 @@ def match_leads(conn: Connection, again: bool = False) -> Matching:
     if not again and last is not None and last.fingerprint == sides:
         return Matching(_stored_report(conn, matched=False), np.empty(0, dtype=np.int64))
     newest = newest_change(conn)
+    if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM unified.lead)")).scalar_one():
+        # No lead to match: nothing to key or keep of the contacts and accounts (a
+        # million of them would take a minute); the leads' first arrival is matched
+        # afresh.
+        _forget_matching(conn)
+        resolution_state.save_state(conn, _STATE, resolution_state.ResolveState(newest, sides))
+        return Matching(LeadReport(0, 0, 0, 0), None)
     delta = None if again or last is None else _match_changes(conn, last.change_seq)
     if delta is None:
         matching = Matching(_match_all(conn), None)
@@ -119,6 +126,13 @@ def match_leads(conn: Connection, again: bool = False) -> Matching:
         matching = Matching(_stored_report(conn, delta=delta), delta.moved_ids)
     resolution_state.save_state(conn, _STATE, resolution_state.ResolveState(newest, sides))
     return matching
+
+
+def _forget_matching(conn: Connection) -> None:
+    """Drop every stored result, key and pair; the next matching is a full one."""
+    for table in ("lead_match", "lead_match_pair", "lead_match_key", "lead_match_frequency"):
+        conn.exec_driver_sql(f"TRUNCATE resolve.{table}")
+    resolution_state.forget_state(conn, _MODEL_STATE)
 
 
 def _models(conn: Connection) -> dict[str, dict | None]:

@@ -331,3 +331,42 @@ def test_records_grown_past_the_stored_model_are_matched_afresh(database_url, en
         ).scalar_one()
     assert int(refitted_on) > models["lead_company"] * 1.1
     _assert_as_full(engine)
+
+
+def test_an_installation_without_leads_keeps_no_keys_until_leads_arrive(
+    database_url, engine, tmp_path
+):
+    seed_demo(database_url, companies=30)
+    config = write_config(tmp_path / "org360.yaml", database_url)
+    with engine.begin() as conn:
+        schemas = (
+            conn.execute(
+                text(
+                    "SELECT table_schema FROM information_schema.tables WHERE table_name = 'lead' "
+                    "AND table_schema LIKE 'sf\\_%' ORDER BY table_schema"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert schemas
+        for schema in schemas:
+            conn.exec_driver_sql(f"CREATE TABLE {schema}.lead_aside AS TABLE {schema}.lead")
+            conn.exec_driver_sql(f"DELETE FROM {schema}.lead")
+    run_all(config)
+    assert _reported("leads") == 0
+    with engine.connect() as conn:
+        for table in ("lead_match", "lead_match_pair", "lead_match_key", "lead_match_frequency"):
+            assert conn.execute(text(f"SELECT count(*) FROM resolve.{table}")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM golden.lead")).scalar() == 0
+    with engine.begin() as conn:
+        for schema in schemas:
+            conn.exec_driver_sql(f"INSERT INTO {schema}.lead TABLE {schema}.lead_aside")
+            conn.exec_driver_sql(f"UPDATE {schema}.lead SET systemmodstamp = {_NOW}")
+    run_all(config)
+    assert _reported("matched_afresh") == 1 and _reported("leads") > 0
+    matches = _assert_as_full(engine)
+    assert matches["contact_sfid"].notna().any()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM golden.lead")).scalar() == len(matches)
+        assert conn.execute(text("SELECT count(*) FROM resolve.lead_match_key")).scalar() > 0

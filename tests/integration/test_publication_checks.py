@@ -185,3 +185,49 @@ def test_a_whole_builds_xref_check_finds_rows_of_no_live_record(database_url, en
             conn.exec_driver_sql(
                 "DELETE FROM golden_next.xref WHERE object = %s AND sfid = %s", (row[0], row[2])
             )
+
+
+def test_an_incremental_builds_xref_check_finds_rows_of_no_live_record(
+    database_url, engine, tmp_path
+):
+    """An incremental build's check looks for rows of no live record among the golden
+    records it changed, and its counts still see one anywhere else."""
+    seed_demo(database_url, companies=10)
+    run_all(write_config(tmp_path / "org360.yaml", database_url))
+    assert checks.xref_missing_records(engine)[0] == 0
+    assert checks.xref_orphans(engine, 0) == (0, [])
+
+    planted = (
+        "INSERT INTO golden_next.xref (object, org, sfid, golden_id, source_schema) "
+        "VALUES (%s, 'amer', %s, %s, 'sf_amer')"
+    )
+    changed = "INSERT INTO golden_next.changed (object, golden_id) VALUES (%s, %s)"
+    for obj, sfid, golden_id in (
+        ("contact", "003GONE00000000AAA", "GCPLANTED000000001"),
+        ("widget", "a00WIDGET000000AAA", "GWPLANTED000000001"),
+    ):
+        key = f"{obj}/amer/{sfid}"
+        with engine.begin() as conn:
+            conn.exec_driver_sql(planted, (obj, sfid, golden_id))
+        with engine.connect() as conn:
+            live = conn.execute(
+                text("SELECT count(*) FROM unified.contact")
+                if obj == "contact"
+                else text("SELECT 0")
+            ).scalar_one()
+        # Out of the build's scope: only the counts tell.
+        assert checks.xref_missing_records(engine) == (
+            1,
+            [f"{obj}: {live} live records, {live + 1} in xref"],
+        )
+        missing = 1
+        assert checks.xref_orphans(engine, missing) == (0, [])
+        # A golden record the build changed: the row itself is found.
+        with engine.begin() as conn:
+            conn.exec_driver_sql(changed, (obj, golden_id))
+        assert checks.xref_orphans(engine, missing) == (1, [key])
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM golden_next.xref WHERE sfid = %s", (sfid,))
+            conn.exec_driver_sql(
+                "DELETE FROM golden_next.changed WHERE golden_id = %s", (golden_id,)
+            )
