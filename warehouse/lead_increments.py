@@ -62,6 +62,7 @@ from warehouse.lead_store import (
     Pairs,
     Side,
     StoredKeys,
+    among,
     within,
 )
 from warehouse.match_model import REFIT_CHANGE
@@ -535,7 +536,7 @@ def _person_step(
     lead_ids = _candidates(conn, "lead", since, live["lead"], stored[0].ids)
     contact_ids = np.union1d(
         _candidates(conn, "contact", since, live["contact"], stored[1].ids),
-        np.intersect1d(_contacts_through_accounts(conn, since, stored[1]), live["contact"]),
+        among(_contacts_through_accounts(conn, since, stored[1]), live["contact"]),
     )
     leads, contacts = _keyed_part(
         LEAD_PERSON,
@@ -565,7 +566,7 @@ def _person_step(
     # lead is named and filled again.
     seeds = np.unique(np.r_[moved, rescored.leads, leads.removed])
     before = clusters_of(universe, *edges_before, seeds)
-    relinked = np.intersect1d(clusters_of(universe, *edges, before), live["lead"])
+    relinked = among(clusters_of(universe, *edges, before), live["lead"])
     found = links_of(conn, relinked)
     ids = found.leads["record_id"].to_numpy(dtype=np.int64)
     return PersonStep(
@@ -593,7 +594,7 @@ def _company_step(
     ):
         raise RefitDue("company")
     joining = members[~within(members, stored[0].ids)]
-    rekeyed = np.union1d(joining, np.intersect1d(person.lead_ids, members))
+    rekeyed = np.union1d(joining, among(person.lead_ids, members))
     account_ids = _candidates(conn, "account", since, live["account"], stored[1].ids)
     leads, accounts = _keyed_part(
         LEAD_COMPANY,
@@ -618,9 +619,9 @@ def _company_step(
     rescored = dataclasses.replace(rescored, pairs=rescored.pairs.of("account"))
     gone = {"lead": leads.removed, "account": accounts.removed}
     moved = _replace_pairs(conn, ("account",), rescored, gone)
-    seeds = np.intersect1d(np.r_[moved, rescored.leads], live["lead"])
+    seeds = among(np.r_[moved, rescored.leads], live["lead"])
     relinked = clusters_of(person.universe, *person.edges, seeds)
-    return leads, accounts, rescored, np.intersect1d(relinked, live["lead"])
+    return leads, accounts, rescored, among(relinked, live["lead"])
 
 
 def match_changes(conn: Connection, since: int, models: dict[str, dict | None]) -> Delta:

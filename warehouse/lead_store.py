@@ -122,6 +122,13 @@ def within(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return ids[where] == values
 
 
+def among(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The distinct `values` that are among `ids` (ascending), ascending: what
+    `np.intersect1d` gives, without sorting `ids` (a million live records) again."""
+    values = np.unique(values)
+    return values[within(values, ids)]
+
+
 @dataclass
 class StoredKeys:
     """One side's keys as the last matching left them: record ids ascending, keys in

@@ -229,7 +229,12 @@ def _diff_apply(
         # The scope query may hash (the review queue's has no index to use); what
         # follows is index lookups, a few for each key in scope.
         conn.exec_driver_sql("DROP TABLE IF EXISTS publish_keys, publish_rows")
-        conn.exec_driver_sql(f"CREATE TEMP TABLE publish_keys ON COMMIT DROP AS {scope}")
+        # In key order: the lookups then walk each table's key index from one end to
+        # the other, each page read once, rather than at random.
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE publish_keys ON COMMIT DROP AS "
+            f"SELECT * FROM ({scope}) s ORDER BY {', '.join(keys)}"
+        )
         conn.exec_driver_sql("ANALYZE publish_keys")
         to_next = " AND ".join(f"n.{c} = r.{c}" for c in keys)
         with index_lookups_only(conn):

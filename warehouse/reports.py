@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, text
 from core.settings import Settings
 from warehouse import resolution_state
 from warehouse.golden import rebuild_all
-from warehouse.sql import plan_for_few_rows
+from warehouse.sql import bulk_loaded, plan_for_few_rows
 from warehouse_sql import query
 
 REPORTS = ("account_summary", "pipeline_by_month")
@@ -58,7 +58,9 @@ def build_reports(engine: Engine, settings: Settings) -> ReportRows:
             for table in REPORTS:
                 conn.exec_driver_sql(f"TRUNCATE golden_next.{table}")
                 sql = query(table, opportunities=_ALL_OPPORTUNITIES, leads=_ALL_LEADS)
-                rows[table] = conn.execute(text(sql), params).rowcount
+                # Filled, then indexed: a row per opportunity at most, hashed keys.
+                with bulk_loaded(conn, "golden_next", table):
+                    rows[table] = conn.execute(text(sql), params).rowcount
         else:
             plan_for_few_rows(conn)
             rows = _rebuild_scope(conn, params)
