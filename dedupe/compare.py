@@ -80,6 +80,13 @@ def identifier(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return _assign(mask, [same, mask & (edits <= 1), mask & (edits <= 2) & long])
 
 
+def _acronyms(values: np.ndarray) -> np.ndarray:
+    """`acronym` of each (present) value, worked out once per distinct value: a
+    company's name is in many of its pairs."""
+    codes, uniques = pd.factorize(values)
+    return np.array([acronym(u) for u in uniques] + [None], dtype=object)[codes]
+
+
 def company(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     mask = _present(left, right)
     same = _equal(left, right, mask)
@@ -88,9 +95,8 @@ def company(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     acronyms = np.zeros(len(left), dtype=bool)
     todo = np.flatnonzero(mask & ~same & (token_set < 95))
     if len(todo):
-        acronyms[todo] = [
-            a == acronym(b) or b == acronym(a) for a, b in zip(left[todo], right[todo], strict=True)
-        ]
+        a, b = left[todo], right[todo]
+        acronyms[todo] = (a == _acronyms(b)) | (b == _acronyms(a))
     close = mask & ((token_set >= 95) | (jaro >= 0.96) | acronyms)
     similar = mask & ((token_set >= 85) | (jaro >= 0.90))
     return _assign(mask, [same, close, similar])

@@ -79,10 +79,13 @@ _COMPANY_NOISE = frozenset({"the", "and", "group", "holding", "holdings"})
 
 def company_key(value: str) -> str | None:
     """Comparable company name: folded, '&' as 'and', legal forms and 'The' dropped."""
-    text = unidecode(value).lower().replace("&", " and ").replace("+", " and ")
-    # Dotted abbreviations ("S.A.", "N.V.") collapse before tokenising.
-    text = _DOTTED_INNER.sub(r"\1", text)
-    text = _DOTTED_LAST.sub(r"\1", text)
+    # (ASCII as it is: unidecode would return it unchanged.)
+    text = value if value.isascii() else unidecode(value)
+    text = text.lower().replace("&", " and ").replace("+", " and ")
+    if "." in text:
+        # Dotted abbreviations ("S.A.", "N.V.") collapse before tokenising.
+        text = _DOTTED_INNER.sub(r"\1", text)
+        text = _DOTTED_LAST.sub(r"\1", text)
     tokens = _NON_ALNUM.sub(" ", text).split()
     while tokens and tokens[-1] in LEGAL_SUFFIXES:
         tokens.pop()
@@ -112,7 +115,8 @@ def acronym(key: str | None) -> str | None:
 def website_domain(value: str) -> str | None:
     """'https://www.Acme.co.uk/about' -> 'acme.co.uk'."""
     text = value.strip().lower()
-    text = _URL_SCHEME.sub("", text)
+    if "://" in text:
+        text = _URL_SCHEME.sub("", text)
     text = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].split("@")[-1]
     text = text.split(":", 1)[0].strip(".")
     if text.startswith("www."):
