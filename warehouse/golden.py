@@ -79,6 +79,19 @@ def _scope_records(conn: Connection, obj: str) -> None:
     cluster holding a changed source record, or holding a record that shared a golden
     id with one (so a split or merged entity is seen whole)."""
     conn.exec_driver_sql("DROP TABLE IF EXISTS scope_records")
+    if not CATALOGUE[obj].resolved:
+        # Each record is an entity of its own (`warehouse.linking`): no other record
+        # shares its cluster or golden id, so the changed records are the scope.
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE scope_records ON COMMIT DROP AS SELECT u.record_id "
+                f"FROM resolve.changed ch JOIN unified.{obj} u "
+                "ON u.org = ch.org AND u.sfid = ch.sfid WHERE ch.object = :obj"
+            ),
+            {"obj": obj},
+        )
+        conn.exec_driver_sql("ANALYZE scope_records")
+        return
     conn.execute(
         text(
             "CREATE TEMP TABLE scope_records ON COMMIT DROP AS "
